@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+import type { Dispatcher } from 'undici'
+import type { Config } from './config.js'
+import { ERRORS, ProxyError, errorBody, proxyStatusHeader } from './errors.js'
+import { createLogger } from './log.js'
+import { adminRoutes } from './admin/admin-routes.js'
+import { Metrics, routeClass } from './admin/metrics.js'
+import { createDispatcher } from './proxy/dispatcher.js'
+import { forwardPlugin } from './proxy/forward.js'
+import { checkTarget, pathOf } from './proxy/target.js'
+import { createAccessGuard } from './proxy/access.js'
+import { Discovery } from './token/discovery.js'
+import { createObtain } from './token/obtain.js'
+import type { FetchFn } from './token/token-client.js'
+import { TokenProvider, systemClock, type Clock } from './token/token-provider.js'
+
+export interface AppDeps {
+  fetch?: FetchFn
+  clock?: Clock
+  logger?: Logger
+  dispatcher?: Dispatcher
+  env?: NodeJS.ProcessEnv
+}
+
+export interface ProxyApp {
+  /** The proxy: forwards everything outside /_proxy/. */
+  app: FastifyInstance
+  /** The optional admin listener: /_proxy/* only, never forwards. */
+  admin: FastifyInstance | undefined
+  provider: TokenProvider
+  discovery: Discovery
+  metrics: Metrics
+  logger: Logger
+  /** Stops the token timers, both servers and the upstream pool. */
+  close: () => Promise<void>
+}
+
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
+
+/** Builds the proxy (and admin listener) from a validated config; never listens. */
+export async function buildApp (config: Config, deps: AppDeps = {}): Promise<ProxyApp> {
+  const s = config.settings
+  const logger = deps.logger ?? createLogger(s.logLevel)
+  const clock = deps.clock ?? systemClock
+  const fetchFn: FetchFn = deps.fetch ?? (async (url, init) => await globalThis.fetch(url, init))
+  const dispatcher = deps.dispatcher ?? createDispatcher(s, deps.env ?? process.env)
+  const discovery = new Discovery({ issuer: s.issuer, tokenUrl: s.tokenUrl, apiUrl: s.apiUrl, fetch: fetchFn, timeoutMs: s.tokenTimeoutMs })
+  let metrics: Metrics | undefined
+  const provider = new TokenProvider({
+    obtain: createObtain(s, config.credentials, discovery, fetchFn, clock.now),
+    clock,
+    log: logger,
+    refreshAhead: s.refreshAhead,
+    configErrorRetryMs: s.configErrorRetrySec * 1000,
+    onOutcome: (outcome, oauthError) => metrics?.tokenOutcome(outcome, oauthError)
+  })
+  metrics = new Metrics(provider)
+  const guard = createAccessGuard(s, config.credentials.apiKeys)
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: (req) => {
+      const id = req.headers['x-request-id']
+      return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID()
+    },
+    requestIdHeader: false,
+    bodyLimit: s.maxBodyBytes,
+    keepAliveTimeout: s.keepAliveTimeoutMs,
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    http: { headersTimeout: s.headersTimeoutMs, maxHeaderSize: s.maxHeaderBytes, requestTimeout: 0 },
+    routerOptions: { maxParamLength: 2048 }
+  })
+  const m = metrics
+  decorate(app, m)
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    checkTarget(request.raw.url ?? '')
+    guard.check(request, reply)
+  })
+  await app.register(adminRoutes, { provider, metrics: async () => await m.text(), metricsContentType: m.contentType })
+  app.all('/_proxy/*', async () => {
+    throw new ProxyError('not_found', 'no such proxy endpoint: use /_proxy/healthz, /_proxy/readyz or /_proxy/metrics')
+  })
+  await app.register(forwardPlugin, {
+    provider,
+    discovery,
+    dispatcher,
+    maxBodyBytes: s.maxBodyBytes,
+    publicOrigin: guard.publicOrigin,
+    admit: guard.admit,
+    onUpstream401: () => { m.upstream401() },
+    onReplay: () => { m.replay() }
+  })
+
+  let admin: FastifyInstance | undefined
+  if (s.adminPort !== undefined) {
+    admin = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), genReqId: () => randomUUID(), forceCloseConnections: true })
+    decorate(admin, m)
+    await admin.register(adminRoutes, { provider, metrics: async () => await m.text(), metricsContentType: m.contentType })
+    admin.all('/*', async () => {
+      throw new ProxyError('not_found', 'the admin listener serves only /_proxy/healthz, /_proxy/readyz and /_proxy/metrics; it never forwards')
+    })
+  }
+
+  return {
+    app,
+    admin,
+    provider,
+    discovery,
+    metrics,
+    logger,
+    close: async () => {
+      provider.stop()
+      await Promise.all([app.close(), admin?.close()])
+      await dispatcher.close().catch(() => { /* already closed by reply-from */ })
+    }
+  }
+}
+
+/** Error shape, 404s and the one log line per request, shared by the proxy and the admin listener. */
+function decorate (app: FastifyInstance, metrics: Metrics): void {
+  app.setErrorHandler((err: FastifyError | ProxyError, request, reply) => { sendError(toProxyError(err, request), request, reply, metrics) })
+  app.setNotFoundHandler(async (request) => {
+    throw new ProxyError('method_not_allowed', `${request.method} is not forwarded: the proxy forwards GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS`)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const path = pathOf(request.raw.url ?? '')
+    const cls = routeClass(path)
+    const ctx = (request as FastifyRequest & { proxyCtx?: { upstreamMs?: number, token?: { fingerprint: string } } | null }).proxyCtx
+    metrics.request(request.method, cls, reply.statusCode, ctx?.upstreamMs)
+    if (cls === 'admin') return
+    request.log.info({
+      method: request.method,
+      path,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      upstreamMs: ctx?.upstreamMs === undefined ? undefined : Math.round(ctx.upstreamMs * 10) / 10,
+      token: ctx?.token?.fingerprint
+    }, 'request')
+  })
+}
+
+function toProxyError (err: FastifyError | ProxyError, request: FastifyRequest): ProxyError {
+  if (err instanceof ProxyError) return err
+  const code = (err as FastifyError).code
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ProxyError('payload_too_large', `the request body is larger than ${request.routeOptions.bodyLimit ?? ''} bytes (PROXY_MAX_BODY_BYTES)`)
+  const status = (err as FastifyError).statusCode
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new ProxyError('bad_request', `the request is malformed (${err.message}): ${ERRORS.bad_request.remedy}`, { cause: err })
+  }
+  return new ProxyError('internal_error', `unexpected error; see the proxy log for request id ${request.id}`, { cause: err })
+}
+
+function sendError (err: ProxyError, request: FastifyRequest, reply: FastifyReply, metrics: Metrics): void {
+  if (err.status >= 500) request.log.warn({ err: err.cause ?? err, code: err.code, reqId: request.id }, err.message)
+  if (err.status < 500 || err.code === 'too_busy') metrics.rejected(err.code)
+  if (reply.sent || reply.raw.headersSent) {
+    // The answer already started: break it rather than present a short body as complete.
+    reply.raw.destroy(err)
+    return
+  }
+  for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name)
+  reply.code(err.status)
+  reply.header('x-request-id', request.id)
+  reply.header('proxy-status', proxyStatusHeader(err))
+  reply.header('content-type', 'application/json; charset=utf-8')
+  const retryAfter = err.retryAfterSec ?? (err.status === 503 ? 1 : undefined)
+  if (retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))))
+  reply.send(errorBody(err))
+}

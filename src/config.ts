@@ -1,0 +1,320 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { ConfigError } from './errors.js'
+import { SECRET_VARS, SETTINGS, type SecretKey, type SettingKey, type SettingSpec } from './settings.js'
+import { isLoopbackHost } from './net.js'
+
+export type Source = 'env' | 'file' | 'default' | 'discovered' | 'derived'
+
+export interface RouteRule {
+  readonly method: string
+  readonly pattern: string
+}
+
+export interface Settings {
+  issuer: string
+  tokenUrl: string | undefined
+  apiUrl: string | undefined
+  grantType: 'password' | 'client_credentials'
+  clientAuth: 'client_secret_basic' | 'client_secret_post'
+  basicEncoding: 'rfc6749' | 'raw'
+  scope: string | undefined
+  refreshAhead: number
+  tokenTimeoutMs: number
+  configErrorRetrySec: number
+  host: string
+  port: number
+  publicUrl: string | undefined
+  adminHost: string
+  adminPort: number | undefined
+  allowedHosts: readonly string[]
+  corsOrigins: readonly string[]
+  allowUnauthenticated: boolean
+  readOnly: boolean
+  routes: readonly RouteRule[]
+  maxBodyBytes: number
+  maxHeaderBytes: number
+  headersTimeoutMs: number
+  upstreamTimeoutMs: number
+  connectTimeoutMs: number
+  keepAliveTimeoutMs: number
+  upstreamConnections: number
+  maxConcurrentUpstream: number
+  shutdownGraceMs: number
+  logLevel: string
+}
+
+/** Secret values: properties are non-enumerable so a logged or serialised object never shows them. */
+export interface Credentials {
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly accessKeyId: string | undefined
+  readonly accessKeySecret: string | undefined
+  readonly apiKeys: readonly string[]
+  /** Where each secret came from: `env`, `file` (NAME_FILE) or absent. */
+  readonly origins: Readonly<Record<SecretKey, 'env' | 'file' | 'unset'>>
+}
+
+export interface Config {
+  readonly settings: Readonly<Settings>
+  readonly credentials: Credentials
+  readonly sources: Readonly<Record<SettingKey, Source>>
+  /** The config file actually read, if any. */
+  readonly configPath: string | undefined
+}
+
+export interface LoadOptions {
+  env: NodeJS.ProcessEnv
+  /** `--config` from the command line; wins over PROXY_CONFIG. */
+  configPath?: string | undefined
+  cwd?: string
+  /** Credentials may be absent (the `check` command reports them instead of stopping). */
+  allowMissingCredentials?: boolean
+  /** Read no config file unless one is named (the demo wires itself to the simulator). */
+  skipDefaultFile?: boolean
+}
+
+export const DEFAULT_CONFIG_FILE = 'proxy.config.json'
+
+/** Reads proxy.config.json and the environment, validates everything once, and freezes the result. */
+export function loadConfig (opts: LoadOptions): Config {
+  const { env } = opts
+  const cwd = opts.cwd ?? process.cwd()
+  const explicit = opts.configPath ?? nonEmpty(env.PROXY_CONFIG)
+  const configPath = explicit !== undefined ? resolve(cwd, explicit) : resolve(cwd, DEFAULT_CONFIG_FILE)
+  const file = explicit === undefined && opts.skipDefaultFile === true
+    ? { path: configPath, data: undefined }
+    : readConfigFile(configPath, explicit !== undefined, opts.configPath !== undefined ? '--config' : 'PROXY_CONFIG')
+
+  const values: Record<string, unknown> = {}
+  const sources = {} as Record<SettingKey, Source>
+  for (const [key, spec] of Object.entries(SETTINGS) as Array<[SettingKey, SettingSpec]>) {
+    const envValue = spec.env !== null ? nonEmpty(env[spec.env]) : undefined
+    if (envValue !== undefined) {
+      values[key] = parseValue(envValue, spec, spec.env as string)
+      sources[key] = 'env'
+    } else if (file.data !== undefined && file.data[key] !== undefined && file.data[key] !== null) {
+      values[key] = checkFileValue(file.data[key], spec, `${file.path}: "${key}"`)
+      sources[key] = 'file'
+    } else {
+      values[key] = spec.default
+      sources[key] = 'default'
+    }
+  }
+
+  const credentials = readCredentials(env, opts.allowMissingCredentials === true)
+  const settings = values as unknown as Settings
+  if (settings.grantType === undefined) {
+    settings.grantType = credentials.accessKeyId !== undefined ? 'password' : 'client_credentials'
+    sources.grantType = 'derived'
+  }
+  validateCombination(settings, credentials, sources, opts.allowMissingCredentials === true)
+
+  return Object.freeze({
+    settings: Object.freeze(settings),
+    credentials,
+    sources: Object.freeze(sources),
+    configPath: file.data !== undefined ? file.path : undefined
+  })
+}
+
+function nonEmpty (value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}
+
+interface FileResult { path: string, data: Record<string, unknown> | undefined }
+
+function readConfigFile (path: string, required: boolean, via: string): FileResult {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    if (!required && (err as NodeJS.ErrnoException).code === 'ENOENT') return { path, data: undefined }
+    throw new ConfigError(`config file ${path} (from ${via}) cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): fix the path, or unset ${via} to use defaults`, { cause: err })
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON${jsonPosition(text, err)}: ${(err as Error).message}; fix the file or compare it with the committed proxy.config.json`, { cause: err })
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object of settings, like the committed proxy.config.json`)
+  }
+  const record = data as Record<string, unknown>
+  for (const key of Object.keys(record)) {
+    if (key === '$comment' || key.startsWith('//')) continue
+    if (!(key in SETTINGS)) {
+      const secret = Object.entries(SECRET_VARS).find(([k]) => k === key)
+      if (secret !== undefined) {
+        throw new ConfigError(`config file ${path}: "${key}" is a secret and is not read from files: set ${secret[1]} or ${secret[1]}_FILE in the environment instead, and remove it from the file`)
+      }
+      throw new ConfigError(`config file ${path}: unknown setting "${key}": known settings are ${Object.keys(SETTINGS).join(', ')}`)
+    }
+  }
+  return { path, data: record }
+}
+
+/** Node's JSON errors give a character offset; people fix files by line and column. */
+function jsonPosition (text: string, err: unknown): string {
+  const match = /position (\d+)/.exec((err as Error).message)
+  if (match === null) return ''
+  const offset = Number(match[1])
+  const before = text.slice(0, offset)
+  const line = before.split('\n').length
+  const column = offset - before.lastIndexOf('\n')
+  return ` at line ${line}, column ${column}`
+}
+
+function parseValue (raw: string, spec: SettingSpec, name: string): unknown {
+  const type = spec.type
+  switch (type.kind) {
+    case 'string':
+      return raw
+    case 'url':
+      return parseUrl(raw, name)
+    case 'enum':
+      if (!type.values.includes(raw)) throw new ConfigError(`${name}="${raw}" is not valid: use one of ${type.values.join(', ')}`)
+      return raw
+    case 'int': {
+      const n = Number(raw)
+      if (!/^-?\d+$/.test(raw) || n < type.min || n > type.max) {
+        throw new ConfigError(`${name}="${raw}" is not valid: use a whole number from ${type.min} to ${type.max}`)
+      }
+      return n
+    }
+    case 'ratio': {
+      const n = Number(raw)
+      if (raw === '' || !Number.isFinite(n) || n < type.min || n > type.max) {
+        throw new ConfigError(`${name}="${raw}" is not valid: use a number from ${type.min} to ${type.max}`)
+      }
+      return n
+    }
+    case 'bool':
+      if (/^(true|1|yes)$/i.test(raw)) return true
+      if (/^(false|0|no)$/i.test(raw)) return false
+      throw new ConfigError(`${name}="${raw}" is not valid: use true or false`)
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+    case 'routes':
+      throw new ConfigError(`${name} can only be set in the config file`)
+  }
+}
+
+function checkFileValue (value: unknown, spec: SettingSpec, where: string): unknown {
+  const kind = spec.type.kind
+  if (kind === 'list') {
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ConfigError(`${where} must be a list of strings`)
+    return value
+  }
+  if (kind === 'routes') return parseRoutes(value, where)
+  if (kind === 'bool' && typeof value !== 'boolean') throw new ConfigError(`${where} must be true or false`)
+  if ((kind === 'int' || kind === 'ratio') && typeof value !== 'number') throw new ConfigError(`${where} must be a number`)
+  if ((kind === 'string' || kind === 'url' || kind === 'enum') && typeof value !== 'string') throw new ConfigError(`${where} must be a string`)
+  return parseValue(String(value), spec, where)
+}
+
+function parseRoutes (value: unknown, where: string): RouteRule[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${where} must be a list like ["GET /inContactAPI/services/*/skills/**"]`)
+  return value.map((entry, i) => {
+    const m = typeof entry === 'string' ? /^([A-Z]+|\*)\s+(\/\S*)$/.exec(entry.trim()) : null
+    if (m === null) throw new ConfigError(`${where}[${i}] = ${JSON.stringify(entry)} is not valid: write "METHOD /path/pattern", e.g. "GET /inContactAPI/services/*/skills/**"`)
+    return Object.freeze({ method: m[1] as string, pattern: m[2] as string })
+  })
+}
+
+function parseUrl (raw: string, name: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`${name}="${raw}" is not a URL: write it like https://cxone.niceincontact.com`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`${name}="${raw}" must be an https:// URL`)
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(`${name} must not carry credentials in the URL: use CXONE_CLIENT_ID and CXONE_CLIENT_SECRET`)
+  }
+  return raw.replace(/\/+$/, '')
+}
+
+function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean): Credentials {
+  const values = {} as Record<SecretKey, string | undefined>
+  const origins = {} as Record<SecretKey, 'env' | 'file' | 'unset'>
+  for (const [key, name] of Object.entries(SECRET_VARS) as Array<[SecretKey, string]>) {
+    const secret = readSecret(env, name)
+    values[key] = secret?.value
+    origins[key] = secret?.origin ?? 'unset'
+  }
+  const required: SecretKey[] = allowMissing ? [] : ['clientId', 'clientSecret']
+  for (const key of required) {
+    if (values[key] === undefined) {
+      const name = SECRET_VARS[key]
+      throw new ConfigError(`${name} is not set: set it, or ${name}_FILE, or run \`npm run demo\` to try the proxy against the simulator`)
+    }
+  }
+  if (!allowMissing && (values.accessKeyId === undefined) !== (values.accessKeySecret === undefined)) {
+    const missing = values.accessKeyId === undefined ? 'CXONE_ACCESS_KEY_ID' : 'CXONE_ACCESS_KEY_SECRET'
+    throw new ConfigError(`${missing} is not set but its pair is: set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither`)
+  }
+  const apiKeys = values.apiKeys === undefined
+    ? []
+    : values.apiKeys.split(origins.apiKeys === 'file' ? /\r?\n/ : ',').map((k) => k.trim()).filter((k) => k !== '')
+  const credentials = { origins: Object.freeze(origins) } as unknown as Credentials
+  hide(credentials, 'clientId', values.clientId ?? '')
+  hide(credentials, 'clientSecret', values.clientSecret ?? '')
+  hide(credentials, 'accessKeyId', values.accessKeyId)
+  hide(credentials, 'accessKeySecret', values.accessKeySecret)
+  hide(credentials, 'apiKeys', Object.freeze(apiKeys))
+  return Object.freeze(credentials)
+}
+
+function hide (target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: false, writable: false })
+}
+
+interface SecretValue { value: string, origin: 'env' | 'file' }
+
+/** NAME or NAME_FILE (a path; one trailing newline trimmed); both set is an error naming both. */
+export function readSecret (env: NodeJS.ProcessEnv, name: string): SecretValue | undefined {
+  const direct = env[name]
+  const path = env[`${name}_FILE`]
+  const hasDirect = direct !== undefined && direct !== ''
+  const hasPath = path !== undefined && path !== ''
+  if (hasDirect && hasPath) {
+    throw new ConfigError(`both ${name} and ${name}_FILE are set: keep one of them`)
+  }
+  if (hasDirect) return { value: direct, origin: 'env' }
+  if (!hasPath) return undefined
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`${name}_FILE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and the file's permissions`, { cause: err })
+  }
+  const value = text.replace(/\r?\n$/, '')
+  if (value === '') throw new ConfigError(`${name}_FILE=${path} is empty: put the value in the file`)
+  return { value, origin: 'file' }
+}
+
+function validateCombination (s: Settings, c: Credentials, sources: Record<SettingKey, Source>, allowMissing: boolean): void {
+  if (!allowMissing && s.grantType === 'password' && c.accessKeyId === undefined) {
+    throw new ConfigError(`CXONE_GRANT_TYPE=password needs an access key: set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or their _FILE forms), or use CXONE_GRANT_TYPE=client_credentials`)
+  }
+  for (const key of ['issuer', 'tokenUrl', 'apiUrl'] as const) {
+    const value = s[key]
+    if (value === undefined) continue
+    const url = new URL(value)
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+      const name = SETTINGS[key].env
+      throw new ConfigError(`${sources[key] === 'file' ? `"${key}"` : name}=${value} uses plain http off loopback: the token would travel unencrypted; use https://`)
+    }
+  }
+  if (s.adminPort !== undefined && s.adminPort === s.port && s.port !== 0) {
+    throw new ConfigError(`PROXY_ADMIN_PORT=${s.adminPort} is the same as PROXY_PORT: choose another port for the admin listener`)
+  }
+  if (!isLoopbackHost(s.host) && c.apiKeys.length === 0 && !s.allowUnauthenticated) {
+    throw new ConfigError(`PROXY_HOST=${s.host} is not a loopback address and no PROXY_API_KEYS are set: anything that can reach ${s.host} would get the tenant's bearer. Set PROXY_API_KEYS (or PROXY_API_KEYS_FILE), or accept the risk with PROXY_ALLOW_UNAUTHENTICATED=true`)
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The table of every error the proxy answers with. A caller sees
+ * `{"error":{"code","message"}}` plus `Proxy-Status` (RFC 9209), so scripts can branch on `code`.
+ */
+
+export interface ErrorSpec {
+  readonly status: number
+  /** RFC 9209 §2.3 proxy error type carried in Proxy-Status. */
+  readonly proxyStatus: string
+  /** What the caller (or operator) should do: appended to logs and the README table. */
+  readonly remedy: string
+}
+
+export const ERRORS = {
+  token_rejected: {
+    status: 502,
+    proxyStatus: 'proxy_configuration_error',
+    remedy: 'the token endpoint rejected the proxy\'s credentials: run `cxone-auth-proxy check` to see which part is wrong'
+  },
+  token_invalid_response: {
+    status: 502,
+    proxyStatus: 'http_protocol_error',
+    remedy: 'the token endpoint did not answer with a token: check CXONE_ISSUER / CXONE_TOKEN_URL point at the right region'
+  },
+  token_unavailable: {
+    status: 503,
+    proxyStatus: 'destination_unavailable',
+    remedy: 'no valid token and the token endpoint is unreachable, failing or rate-limiting: retry after Retry-After'
+  },
+  discovery_failed: {
+    status: 502,
+    proxyStatus: 'destination_unavailable',
+    remedy: 'the API host could not be discovered: set CXONE_API_URL (for example https://api-na1.niceincontact.com)'
+  },
+  destination_unavailable: {
+    status: 502,
+    proxyStatus: 'destination_unavailable',
+    remedy: 'the CXone API could not be reached: check network access to the API host'
+  },
+  tls_certificate_error: {
+    status: 502,
+    proxyStatus: 'tls_certificate_error',
+    remedy: 'the API host\'s TLS certificate is not trusted: add your CA with NODE_EXTRA_CA_CERTS'
+  },
+  connection_timeout: {
+    status: 504,
+    proxyStatus: 'connection_timeout',
+    remedy: 'the CXone API did not answer in time: retry, or raise PROXY_UPSTREAM_TIMEOUT_MS'
+  },
+  bad_request: {
+    status: 400,
+    proxyStatus: 'http_request_error',
+    remedy: 'send a plain path such as /inContactAPI/services/v31.0/skills/activity (no dot segments, no encoded slashes)'
+  },
+  not_found: {
+    status: 404,
+    proxyStatus: 'http_request_error',
+    remedy: 'the proxy\'s own endpoints are /_proxy/healthz, /_proxy/readyz and /_proxy/metrics'
+  },
+  proxy_auth_required: {
+    status: 401,
+    proxyStatus: 'http_request_denied',
+    remedy: 'send one of the keys in PROXY_API_KEYS as the X-Proxy-Key header'
+  },
+  forbidden_host: {
+    status: 403,
+    proxyStatus: 'http_request_denied',
+    remedy: 'call the proxy by a loopback name or a name in PROXY_ALLOWED_HOSTS / PROXY_PUBLIC_URL'
+  },
+  cross_site_request: {
+    status: 403,
+    proxyStatus: 'http_request_denied',
+    remedy: 'browser pages may call the proxy only from an origin listed in PROXY_CORS_ORIGINS'
+  },
+  forbidden_route: {
+    status: 403,
+    proxyStatus: 'http_request_denied',
+    remedy: 'this method and path are not allowed by PROXY_READ_ONLY or the config file\'s "routes" allow-list'
+  },
+  method_not_allowed: {
+    status: 405,
+    proxyStatus: 'http_request_denied',
+    remedy: 'the proxy forwards plain HTTP requests only; CONNECT and absolute-form targets are refused'
+  },
+  payload_too_large: {
+    status: 413,
+    proxyStatus: 'http_request_error',
+    remedy: 'the request body is larger than PROXY_MAX_BODY_BYTES'
+  },
+  request_header_fields_too_large: {
+    status: 431,
+    proxyStatus: 'http_request_error',
+    remedy: 'the request headers are larger than the proxy accepts (PROXY_MAX_HEADER_BYTES)'
+  },
+  request_timeout: {
+    status: 408,
+    proxyStatus: 'http_request_error',
+    remedy: 'the request headers did not arrive within PROXY_HEADERS_TIMEOUT_MS'
+  },
+  too_busy: {
+    status: 503,
+    proxyStatus: 'connection_limit_reached',
+    remedy: 'too many requests are in flight upstream (PROXY_MAX_CONCURRENT_UPSTREAM): retry after Retry-After'
+  },
+  internal_error: {
+    status: 500,
+    proxyStatus: 'proxy_internal_error',
+    remedy: 'an unexpected error: see the proxy log for the request id'
+  }
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorCode = keyof typeof ERRORS
+
+export interface ProxyErrorOptions {
+  cause?: unknown
+  /** Seconds a caller should wait before retrying (sent as Retry-After). */
+  retryAfterSec?: number
+  /** Overrides the table's Proxy-Status type (for example connection_refused). */
+  proxyStatus?: string
+  /** OAuth `error` value from the token endpoint, when there was one. */
+  oauthError?: string
+}
+
+/** An error the proxy reports to its caller: a stable code, a message that names the fix. */
+export class ProxyError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly proxyStatus: string
+  readonly retryAfterSec: number | undefined
+  readonly oauthError: string | undefined
+
+  constructor (code: ErrorCode, message: string, options: ProxyErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'ProxyError'
+    this.code = code
+    this.status = ERRORS[code].status
+    this.proxyStatus = options.proxyStatus ?? ERRORS[code].proxyStatus
+    this.retryAfterSec = options.retryAfterSec
+    this.oauthError = options.oauthError
+  }
+
+  /** The same error with a different Retry-After (the provider's remaining backoff). */
+  withRetryAfter (retryAfterSec: number): ProxyError {
+    return new ProxyError(this.code, this.message, {
+      cause: this.cause,
+      retryAfterSec,
+      proxyStatus: this.proxyStatus,
+      oauthError: this.oauthError
+    })
+  }
+}
+
+/** A user's configuration mistake found at start-up: one line, no stack trace. */
+export class ConfigError extends Error {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ConfigError'
+  }
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode, message: string }
+}
+
+export function errorBody (err: ProxyError): ErrorBody {
+  return { error: { code: err.code, message: err.message } }
+}
+
+/** RFC 9209 Proxy-Status value: `cxone-auth-proxy; error=<type>; details="<code>"`. */
+export function proxyStatusHeader (err: ProxyError): string {
+  return `cxone-auth-proxy; error=${err.proxyStatus}; details="${err.code}"`
+}

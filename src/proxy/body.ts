@@ -1,0 +1,62 @@
+import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import type { FastifyRequest } from 'fastify'
+import { ProxyError } from '../errors.js'
+
+function tooLarge (max: number): ProxyError {
+  return new ProxyError('payload_too_large', `the request body is larger than ${max} bytes (PROXY_MAX_BODY_BYTES)`)
+}
+
+/** Passes bytes through and fails the stream once more than `max` have gone by (chunked uploads). */
+class ByteLimit extends Transform {
+  #seen = 0
+  readonly #max: number
+  constructor (max: number) {
+    super()
+    this.#max = max
+  }
+
+  override _transform (chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#seen += chunk.length
+    if (this.#seen > this.#max) {
+      cb(tooLarge(this.#max))
+      return
+    }
+    cb(null, chunk)
+  }
+}
+
+type Done = (err: Error | null, body?: unknown) => void
+
+/**
+ * The proxy's only body parser: small bodies with a Content-Length are buffered (so a 401 can be
+ * replayed), everything else streams through a byte limit. Bodies are never parsed or re-encoded.
+ */
+export function createBodyParser (maxBytes: number, replayLimit: number) {
+  return function parseBody (request: FastifyRequest, payload: Readable, done: Done): void {
+    const header = request.headers['content-length']
+    const declared = header === undefined ? NaN : Number(header)
+    if (declared > maxBytes) {
+      payload.resume()
+      done(tooLarge(maxBytes))
+      return
+    }
+    if (declared <= replayLimit) {
+      const chunks: Buffer[] = []
+      let size = 0
+      payload.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        chunks.push(chunk)
+      })
+      payload.once('error', (err) => { done(err) })
+      payload.once('end', () => {
+        if (size > maxBytes) done(tooLarge(maxBytes))
+        else done(null, Buffer.concat(chunks, size))
+      })
+      return
+    }
+    const limited = new ByteLimit(maxBytes)
+    payload.once('error', (err) => limited.destroy(err))
+    payload.pipe(limited)
+    done(null, limited)
+  }
+}

@@ -1,0 +1,54 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+
+/** RFC 9110 §7.6.1 connection-specific fields, plus the proxy's own and the caller's credentials. */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
+  'proxy-authorization', 'proxy-authenticate', 'http2-settings'
+])
+
+/** Never forwarded upstream: the caller's credentials, the proxy's key, and routing hints. */
+const DROPPED_REQUEST = new Set([
+  ...HOP_BY_HOP, 'host', 'authorization', 'x-proxy-key', 'forwarded', 'x-forwarded-for',
+  'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip'
+])
+
+function connectionListed (value: string | string[] | number | undefined): string[] {
+  if (typeof value !== 'string') return []
+  return value.toLowerCase().split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+/**
+ * The headers sent upstream: the caller's end-to-end headers, minus credentials and hop-by-hop fields
+ * (and any named in Connection), plus the bearer, the upstream Host, and Accept when the caller sent none.
+ */
+export function upstreamRequestHeaders (
+  incoming: IncomingHttpHeaders,
+  bearer: string,
+  host: string,
+  requestId: string
+): Record<string, string | string[]> {
+  const listed = connectionListed(incoming.connection)
+  const out: Record<string, string | string[]> = {}
+  for (const name in incoming) {
+    if (DROPPED_REQUEST.has(name) || (listed.length > 0 && listed.includes(name))) continue
+    const value = incoming[name]
+    if (value !== undefined) out[name] = value
+  }
+  out.host = host
+  out.authorization = `Bearer ${bearer}`
+  out['x-request-id'] = requestId
+  // Without it CXone may answer "No known way to render data".
+  if (out.accept === undefined) out.accept = 'application/json'
+  return out
+}
+
+/** The upstream's response headers minus hop-by-hop fields (and any named in its Connection). */
+export function downstreamResponseHeaders (incoming: IncomingHttpHeaders | OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const listed = connectionListed(incoming.connection as string | undefined)
+  const out: OutgoingHttpHeaders = {}
+  for (const name in incoming) {
+    if (HOP_BY_HOP.has(name) || (listed.length > 0 && listed.includes(name))) continue
+    out[name] = incoming[name]
+  }
+  return out
+}

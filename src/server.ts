@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify'
+import type { Config } from './config.js'
+import { ConfigError } from './errors.js'
+import { buildApp, type AppDeps, type ProxyApp } from './app.js'
+import { SECRET_VARS, SETTINGS, type SettingKey } from './settings.js'
+
+export interface RunningProxy {
+  proxy: ProxyApp
+  url: string
+  adminUrl: string | undefined
+  /** Stops accepting, lets in-flight requests finish within the grace period, closes everything. */
+  shutdown: (reason: string) => Promise<void>
+}
+
+async function listen (app: FastifyInstance, host: string, port: number, name: string): Promise<string> {
+  try {
+    await app.listen({ host, port })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') throw new ConfigError(`${name}=${port} is already in use on ${host}: stop the other process or choose another port with ${name}`, { cause: err })
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new ConfigError(`cannot listen on ${host}: it is not an address of this machine; fix ${name === 'PROXY_PORT' ? 'PROXY_HOST' : 'PROXY_ADMIN_HOST'}`, { cause: err })
+    if (code === 'EACCES') throw new ConfigError(`${name}=${port} needs privileges on this machine: choose a port above 1023`, { cause: err })
+    throw err
+  }
+  const addr = app.server.address()
+  if (addr === null || typeof addr === 'string') return `http://${host}:${port}`
+  const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
+  return `http://${h}:${addr.port}`
+}
+
+/** The effective settings and where each came from, for the start-up line. Never a secret. */
+export function effectiveSettings (config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
+    const value = config.settings[key]
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue
+    out[key] = { value, from: config.sources[key] }
+  }
+  const secrets: Record<string, string> = {}
+  for (const [key, name] of Object.entries(SECRET_VARS)) {
+    const origin = config.credentials.origins[key as keyof typeof SECRET_VARS]
+    if (origin !== 'unset') secrets[name] = origin === 'file' ? `${name}_FILE` : 'env'
+  }
+  out.secrets = secrets
+  if (config.credentials.apiKeys.length > 0) out.inboundKeys = config.credentials.apiKeys.length
+  out.configFile = config.configPath ?? null
+  return out
+}
+
+/** Builds the proxy, listens, starts the token's first fetch in the background. */
+export async function startProxy (config: Config, deps: AppDeps = {}): Promise<RunningProxy> {
+  const proxy = await buildApp(config, deps)
+  const s = config.settings
+  let url: string
+  let adminUrl: string | undefined
+  try {
+    url = await listen(proxy.app, s.host, s.port, 'PROXY_PORT')
+    if (proxy.admin !== undefined && s.adminPort !== undefined) adminUrl = await listen(proxy.admin, s.adminHost, s.adminPort, 'PROXY_ADMIN_PORT')
+  } catch (err) {
+    await proxy.close()
+    throw err
+  }
+  proxy.provider.start()
+  const apiOrigin = s.apiUrl === undefined ? 'discovered from the token (cxone-configuration)' : new URL(s.apiUrl).origin
+  proxy.logger.info({ url, adminUrl, apiOrigin, settings: effectiveSettings(config) }, `cxone-auth-proxy listening on ${url}`)
+
+  let closing: Promise<void> | undefined
+  const shutdown = async (reason: string): Promise<void> => {
+    closing ??= (async () => {
+      proxy.logger.info({ reason, graceMs: s.shutdownGraceMs }, 'shutting down: no new requests, finishing those in flight')
+      const force = setTimeout(() => {
+        proxy.logger.warn({ graceMs: s.shutdownGraceMs }, 'grace period over: closing the connections still open')
+        proxy.app.server.closeAllConnections()
+      }, s.shutdownGraceMs)
+      force.unref()
+      await proxy.close()
+      clearTimeout(force)
+      proxy.logger.info('stopped')
+      proxy.logger.flush()
+    })()
+    await closing
+  }
+  return { proxy, url, adminUrl, shutdown }
+}

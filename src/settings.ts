@@ -1,0 +1,72 @@
+/**
+ * Every non-secret setting: its key in proxy.config.json, the environment variable that overrides it,
+ * its type and its default. The README's configuration table is this table.
+ */
+
+export type SettingType =
+  | { kind: 'string' }
+  | { kind: 'url' }
+  | { kind: 'enum', values: readonly string[] }
+  | { kind: 'int', min: number, max: number }
+  | { kind: 'ratio', min: number, max: number }
+  | { kind: 'bool' }
+  | { kind: 'list' }
+  | { kind: 'routes' }
+
+export interface SettingSpec {
+  readonly env: string | null
+  readonly type: SettingType
+  readonly default: unknown
+}
+
+const MIB = 1024 * 1024
+
+export const DEFAULT_ISSUER = 'https://cxone.niceincontact.com'
+export const DEFAULT_HOST = '127.0.0.1'
+export const DEFAULT_PORT = 8080
+
+export const SETTINGS = {
+  issuer: { env: 'CXONE_ISSUER', type: { kind: 'url' }, default: DEFAULT_ISSUER },
+  tokenUrl: { env: 'CXONE_TOKEN_URL', type: { kind: 'url' }, default: undefined },
+  apiUrl: { env: 'CXONE_API_URL', type: { kind: 'url' }, default: undefined },
+  grantType: { env: 'CXONE_GRANT_TYPE', type: { kind: 'enum', values: ['password', 'client_credentials'] }, default: undefined },
+  clientAuth: { env: 'CXONE_CLIENT_AUTH', type: { kind: 'enum', values: ['client_secret_basic', 'client_secret_post'] }, default: 'client_secret_basic' },
+  basicEncoding: { env: 'CXONE_BASIC_ENCODING', type: { kind: 'enum', values: ['rfc6749', 'raw'] }, default: 'rfc6749' },
+  scope: { env: 'CXONE_SCOPE', type: { kind: 'string' }, default: undefined },
+  refreshAhead: { env: 'CXONE_REFRESH_AHEAD', type: { kind: 'ratio', min: 0.1, max: 0.95 }, default: 0.8 },
+  tokenTimeoutMs: { env: 'CXONE_TOKEN_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 120_000 }, default: 10_000 },
+  configErrorRetrySec: { env: 'CXONE_CONFIG_ERROR_RETRY_SEC', type: { kind: 'int', min: 1, max: 86_400 }, default: 300 },
+  host: { env: 'PROXY_HOST', type: { kind: 'string' }, default: DEFAULT_HOST },
+  port: { env: 'PROXY_PORT', type: { kind: 'int', min: 0, max: 65_535 }, default: DEFAULT_PORT },
+  publicUrl: { env: 'PROXY_PUBLIC_URL', type: { kind: 'url' }, default: undefined },
+  adminHost: { env: 'PROXY_ADMIN_HOST', type: { kind: 'string' }, default: '0.0.0.0' },
+  adminPort: { env: 'PROXY_ADMIN_PORT', type: { kind: 'int', min: 0, max: 65_535 }, default: undefined },
+  allowedHosts: { env: 'PROXY_ALLOWED_HOSTS', type: { kind: 'list' }, default: [] },
+  corsOrigins: { env: 'PROXY_CORS_ORIGINS', type: { kind: 'list' }, default: [] },
+  allowUnauthenticated: { env: 'PROXY_ALLOW_UNAUTHENTICATED', type: { kind: 'bool' }, default: false },
+  readOnly: { env: 'PROXY_READ_ONLY', type: { kind: 'bool' }, default: false },
+  routes: { env: null, type: { kind: 'routes' }, default: [] },
+  maxBodyBytes: { env: 'PROXY_MAX_BODY_BYTES', type: { kind: 'int', min: 0, max: 1024 * MIB }, default: 10 * MIB },
+  maxHeaderBytes: { env: 'PROXY_MAX_HEADER_BYTES', type: { kind: 'int', min: 1024, max: 1 * MIB }, default: 16 * 1024 },
+  headersTimeoutMs: { env: 'PROXY_HEADERS_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 600_000 }, default: 10_000 },
+  upstreamTimeoutMs: { env: 'PROXY_UPSTREAM_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 3_600_000 }, default: 120_000 },
+  connectTimeoutMs: { env: 'PROXY_CONNECT_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 120_000 }, default: 10_000 },
+  keepAliveTimeoutMs: { env: 'PROXY_KEEP_ALIVE_TIMEOUT_MS', type: { kind: 'int', min: 1000, max: 3_600_000 }, default: 75_000 },
+  upstreamConnections: { env: 'PROXY_UPSTREAM_CONNECTIONS', type: { kind: 'int', min: 1, max: 10_000 }, default: 64 },
+  maxConcurrentUpstream: { env: 'PROXY_MAX_CONCURRENT_UPSTREAM', type: { kind: 'int', min: 1, max: 100_000 }, default: 512 },
+  shutdownGraceMs: { env: 'PROXY_SHUTDOWN_GRACE_MS', type: { kind: 'int', min: 0, max: 600_000 }, default: 30_000 },
+  logLevel: { env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info' }
+} as const satisfies Record<string, SettingSpec>
+
+export type SettingKey = keyof typeof SETTINGS
+
+/** Secrets come only from the environment, each also as NAME_FILE. */
+export const SECRET_VARS = {
+  clientId: 'CXONE_CLIENT_ID',
+  clientSecret: 'CXONE_CLIENT_SECRET',
+  accessKeyId: 'CXONE_ACCESS_KEY_ID',
+  accessKeySecret: 'CXONE_ACCESS_KEY_SECRET',
+  apiKeys: 'PROXY_API_KEYS'
+} as const
+
+export type SecretKey = keyof typeof SECRET_VARS

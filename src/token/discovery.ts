@@ -1,0 +1,122 @@
+import { LRUCache } from 'lru-cache'
+import { ProxyError, type ErrorCode } from '../errors.js'
+import { isSafeOrigin } from '../net.js'
+import { describeNetworkError, type FetchFn } from './token-client.js'
+
+export interface DiscoveryOptions {
+  issuer: string
+  tokenUrl: string | undefined
+  apiUrl: string | undefined
+  fetch: FetchFn
+  timeoutMs: number
+}
+
+export interface Discovered {
+  readonly value: string
+  readonly source: 'env' | 'discovered'
+}
+
+const API_ORIGIN_TTL_MS = 60 * 60 * 1000
+
+/**
+ * Finds the token endpoint (`{issuer}/.well-known/openid-configuration`) and the API origin
+ * (`{issuer}/.well-known/cxone-configuration?tenantId=…` → api_endpoint), unless configured. Both cached;
+ * concurrent lookups share one request.
+ */
+export class Discovery {
+  readonly #opts: DiscoveryOptions
+  #tokenEndpoint: Promise<string> | undefined
+  readonly #apiOrigins: LRUCache<string, string>
+
+  constructor (opts: DiscoveryOptions) {
+    this.#opts = opts
+    this.#apiOrigins = new LRUCache<string, string>({
+      max: 64,
+      ttl: API_ORIGIN_TTL_MS,
+      fetchMethod: async (tenantId) => await this.#fetchApiOrigin(tenantId)
+    })
+  }
+
+  get issuer (): string {
+    return this.#opts.issuer
+  }
+
+  async tokenEndpoint (): Promise<Discovered> {
+    if (this.#opts.tokenUrl !== undefined) return { value: this.#opts.tokenUrl, source: 'env' }
+    this.#tokenEndpoint ??= this.#fetchTokenEndpoint().catch((err: unknown) => {
+      this.#tokenEndpoint = undefined
+      throw err
+    })
+    return { value: await this.#tokenEndpoint, source: 'discovered' }
+  }
+
+  /** The API origin for a tenant (the access token's tenantId claim). */
+  async apiOrigin (tenantId: string | undefined): Promise<Discovered> {
+    if (this.#opts.apiUrl !== undefined) return { value: new URL(this.#opts.apiUrl).origin, source: 'env' }
+    if (tenantId === undefined) {
+      throw new ProxyError('discovery_failed', 'the access token carries no tenantId claim, so the API host cannot be discovered: set CXONE_API_URL (for example https://api-na1.niceincontact.com)')
+    }
+    const origin = await this.#apiOrigins.fetch(tenantId)
+    if (origin === undefined) throw new ProxyError('discovery_failed', 'API discovery returned nothing: set CXONE_API_URL')
+    return { value: origin, source: 'discovered' }
+  }
+
+  async #fetchTokenEndpoint (): Promise<string> {
+    const url = `${this.#opts.issuer}/.well-known/openid-configuration`
+    const doc = await this.#getJson(url, 'token_unavailable', 'issuer discovery', 'set CXONE_TOKEN_URL to skip discovery, or check CXONE_ISSUER')
+    const endpoint = doc.token_endpoint
+    if (typeof endpoint !== 'string') {
+      throw new ProxyError('token_invalid_response', `${url} has no token_endpoint: check CXONE_ISSUER, or set CXONE_TOKEN_URL`)
+    }
+    return this.#checkOrigin(endpoint, url, 'token_endpoint', 'token_invalid_response')
+  }
+
+  async #fetchApiOrigin (tenantId: string): Promise<string> {
+    const url = `${this.#opts.issuer}/.well-known/cxone-configuration?tenantId=${encodeURIComponent(tenantId)}`
+    const doc = await this.#getJson(url, 'discovery_failed', 'API discovery', 'set CXONE_API_URL (for example https://api-na1.niceincontact.com)')
+    const endpoint = doc.api_endpoint
+    if (typeof endpoint !== 'string') {
+      throw new ProxyError('discovery_failed', `${url} has no api_endpoint: set CXONE_API_URL`)
+    }
+    return new URL(this.#checkOrigin(endpoint, url, 'api_endpoint', 'discovery_failed')).origin
+  }
+
+  #checkOrigin (value: string, from: string, field: string, code: ErrorCode): string {
+    let url: URL
+    try {
+      url = new URL(value)
+    } catch {
+      throw new ProxyError(code, `${from} gave ${field}="${value}", which is not a URL`)
+    }
+    if (!isSafeOrigin(url)) {
+      throw new ProxyError(code, `${from} gave ${field}=${value}: plain http off loopback is refused; set ${field === 'api_endpoint' ? 'CXONE_API_URL' : 'CXONE_TOKEN_URL'} to an https:// URL`)
+    }
+    return value
+  }
+
+  async #getJson (url: string, code: ErrorCode, what: string, fix: string): Promise<Record<string, unknown>> {
+    let res: Response
+    let text: string
+    try {
+      res = await this.#opts.fetch(url, {
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.#opts.timeoutMs)
+      })
+      text = await res.text()
+    } catch (err) {
+      throw new ProxyError(code, `${what} at ${url} failed: ${describeNetworkError(err, this.#opts.timeoutMs)}; ${fix}`, { cause: err })
+    }
+    if (res.status !== 200) {
+      throw new ProxyError(code, `${what} at ${url} answered ${res.status}; ${fix}`)
+    }
+    try {
+      const doc: unknown = JSON.parse(text)
+      if (typeof doc === 'object' && doc !== null) return doc as Record<string, unknown>
+    } catch {
+      // fall through to the error below
+    }
+    throw new ProxyError(code === 'token_unavailable' ? 'token_invalid_response' : code, `${what} at ${url} did not answer JSON; ${fix}`)
+  }
+}

@@ -1,0 +1,235 @@
+import { createHash } from 'node:crypto'
+import { ProxyError } from '../errors.js'
+import { basicAuthorization, type BasicEncoding, type ClientAuthMethod } from './client-auth.js'
+
+export type GrantType = 'password' | 'client_credentials'
+export type FetchFn = (input: string, init: RequestInit) => Promise<Response>
+
+export interface TokenRequestParams {
+  tokenUrl: string
+  grantType: GrantType
+  clientAuth: ClientAuthMethod
+  basicEncoding: BasicEncoding
+  scope: string | undefined
+  clientId: string
+  clientSecret: string
+  accessKeyId: string | undefined
+  accessKeySecret: string | undefined
+}
+
+export interface TokenRequest {
+  url: string
+  headers: Record<string, string>
+  /** The form body, encoded exactly once. */
+  body: string
+}
+
+/** Builds the token request. Pure: no I/O, so `check` can show exactly what would be sent. */
+export function buildTokenRequest (p: TokenRequestParams): TokenRequest {
+  const form = new URLSearchParams()
+  form.set('grant_type', p.grantType)
+  if (p.grantType === 'password') {
+    // CXone's back-end flow: the access key pair goes as username/password. URLSearchParams encodes
+    // once, so a key ending in `=` is sent as `%3D`, never `%253D`.
+    form.set('username', p.accessKeyId ?? '')
+    form.set('password', p.accessKeySecret ?? '')
+  }
+  if (p.scope !== undefined) form.set('scope', p.scope)
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/json'
+  }
+  if (p.clientAuth === 'client_secret_basic') {
+    headers.authorization = basicAuthorization(p.clientId, p.clientSecret, p.basicEncoding)
+  } else {
+    form.set('client_id', p.clientId)
+    form.set('client_secret', p.clientSecret)
+  }
+  return { url: p.tokenUrl, headers, body: form.toString() }
+}
+
+export interface RawResponse {
+  status: number
+  contentType: string
+  retryAfter: string | null
+  text: string
+}
+
+/** Sends the token request (I/O): no redirects followed, bounded by a timeout. */
+export async function sendTokenRequest (req: TokenRequest, fetchFn: FetchFn, timeoutMs: number): Promise<RawResponse> {
+  let res: Response
+  try {
+    res = await fetchFn(req.url, {
+      method: 'POST',
+      headers: req.headers,
+      body: req.body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs)
+    })
+  } catch (err) {
+    throw new ProxyError('token_unavailable', `token endpoint ${req.url} unreachable: ${describeNetworkError(err, timeoutMs)}`, { cause: err })
+  }
+  let text: string
+  try {
+    text = await res.text()
+  } catch (err) {
+    throw new ProxyError('token_unavailable', `token endpoint ${req.url} broke off its answer: ${describeNetworkError(err, timeoutMs)}`, { cause: err })
+  }
+  return {
+    status: res.status,
+    contentType: res.headers.get('content-type') ?? '',
+    retryAfter: res.headers.get('retry-after'),
+    text
+  }
+}
+
+/** A readable reason for a fetch failure: undici hides the useful code in `cause`. */
+export function describeNetworkError (err: unknown, timeoutMs?: number): string {
+  const e = err as { name?: string, message?: string, cause?: { code?: string, message?: string } }
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs ?? '?'} ms`
+  const code = e.cause?.code
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `DNS lookup failed (${code}): check the host name and region`
+  if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)'
+  if (code !== undefined && /CERT|SELF_SIGNED|TLS|SSL/.test(code)) return `TLS certificate not trusted (${code}): add your CA with NODE_EXTRA_CA_CERTS`
+  if (code !== undefined) return `${code}: ${e.cause?.message ?? ''}`.trim()
+  return e.cause?.message ?? e.message ?? String(err)
+}
+
+export interface TokenSet {
+  readonly accessToken: string
+  readonly tokenType: string
+  readonly lifetimeSec: number
+  /** Epoch ms when the response arrived. */
+  readonly obtainedAt: number
+  readonly expiresAt: number
+  readonly fingerprint: string
+  readonly tenantId: string | undefined
+}
+
+export const DEFAULT_EXPIRES_IN_SEC = 300
+
+const CONFIG_ERRORS = new Set(['invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_request'])
+
+/** True for OAuth errors that retrying cannot fix: the configuration is wrong. */
+export function isConfigurationError (err: ProxyError): boolean {
+  return err.code === 'token_rejected'
+}
+
+/** Judges a token response. Pure: throws ProxyError for anything that is not a usable bearer. */
+export function parseTokenResponse (raw: RawResponse, receivedAt: number): TokenSet {
+  const json = parseJson(raw.text)
+  if (raw.status < 200 || raw.status >= 300) throw errorFromResponse(raw, json)
+  if (json === undefined || typeof json !== 'object' || json === null) {
+    throw new ProxyError('token_invalid_response', `token endpoint answered ${raw.status} with ${describeBody(raw)} instead of a JSON token: check CXONE_ISSUER / CXONE_TOKEN_URL point at the token endpoint of your region`)
+  }
+  const body = json as Record<string, unknown>
+  const accessToken = body.access_token
+  if (typeof accessToken !== 'string' || accessToken === '') {
+    throw new ProxyError('token_invalid_response', 'token endpoint answered 200 without an access_token: check CXONE_TOKEN_URL points at the token endpoint')
+  }
+  const tokenType = typeof body.token_type === 'string' ? body.token_type : 'Bearer'
+  if (tokenType.toLowerCase() !== 'bearer') {
+    throw new ProxyError('token_invalid_response', `token endpoint issued a "${tokenType}" token; only Bearer tokens are supported`)
+  }
+  const lifetimeSec = parseExpiresIn(body.expires_in)
+  const tenantId = jwtClaims(accessToken)?.tenantId
+  const set = {
+    tokenType: 'Bearer',
+    lifetimeSec,
+    obtainedAt: receivedAt,
+    expiresAt: receivedAt + lifetimeSec * 1000,
+    fingerprint: fingerprint(accessToken),
+    tenantId: typeof tenantId === 'string' ? tenantId : undefined
+  }
+  // Non-enumerable: a logged or serialised TokenSet never shows the bearer.
+  Object.defineProperty(set, 'accessToken', { value: accessToken, enumerable: false })
+  return Object.freeze(set as TokenSet)
+}
+
+function parseExpiresIn (value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_EXPIRES_IN_SEC
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new ProxyError('token_invalid_response', `token endpoint sent expires_in=${JSON.stringify(value)}, not a positive number of seconds`)
+  }
+  return n
+}
+
+function errorFromResponse (raw: RawResponse, json: unknown): ProxyError {
+  const body = typeof json === 'object' && json !== null ? json as Record<string, unknown> : {}
+  const error = typeof body.error === 'string' ? body.error : undefined
+  const description = [body.error_description, body.errorDescription, body.message].find((d) => typeof d === 'string') as string | undefined
+  const detail = error !== undefined ? `${error}${description !== undefined ? ` (${description})` : ''}` : describeBody(raw)
+  if (raw.status === 429 || raw.status >= 500) {
+    return new ProxyError('token_unavailable', `token endpoint answered ${raw.status} ${detail}`, {
+      retryAfterSec: parseRetryAfter(raw.retryAfter),
+      oauthError: error
+    })
+  }
+  if (error !== undefined && CONFIG_ERRORS.has(error)) {
+    return new ProxyError('token_rejected', `token endpoint rejected the request: ${raw.status} ${detail}. ${remedyFor(error)}`, { oauthError: error })
+  }
+  if (raw.status >= 300 && raw.status < 400) {
+    return new ProxyError('token_invalid_response', `token endpoint answered with a redirect (${raw.status}); redirects are not followed: set CXONE_TOKEN_URL to the final token endpoint`)
+  }
+  if (error !== undefined) {
+    return new ProxyError('token_rejected', `token endpoint rejected the request: ${raw.status} ${detail}`, { oauthError: error })
+  }
+  return new ProxyError('token_invalid_response', `token endpoint answered ${raw.status} with ${describeBody(raw)}: check CXONE_ISSUER / CXONE_TOKEN_URL`)
+}
+
+/** The likely fix for each OAuth error, most likely cause first. */
+export function remedyFor (oauthError: string): string {
+  switch (oauthError) {
+    case 'invalid_client':
+      return 'Check CXONE_CLIENT_ID and CXONE_CLIENT_SECRET, that the app registration is approved, and CXONE_CLIENT_AUTH / CXONE_BASIC_ENCODING (run `cxone-auth-proxy check --probe`)'
+    case 'invalid_grant':
+      return 'Check CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET: the access key may be wrong or revoked, or its user deactivated'
+    case 'unsupported_grant_type':
+    case 'unauthorized_client':
+      return 'The app is not allowed this grant: set CXONE_GRANT_TYPE (password with an access key, or client_credentials)'
+    case 'invalid_scope':
+      return 'Remove CXONE_SCOPE or set a scope the app registration allows'
+    default:
+      return 'Check the token request with `cxone-auth-proxy check`'
+  }
+}
+
+/** Retry-After as seconds: delta-seconds or an HTTP date. */
+export function parseRetryAfter (value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value.trim())
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000))
+}
+
+function parseJson (text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+function describeBody (raw: RawResponse): string {
+  if (raw.text.trim() === '') return 'an empty body'
+  if (/html/i.test(raw.contentType) || /^\s*</.test(raw.text)) return 'an HTML page'
+  return `a ${raw.contentType === '' ? 'body' : `${raw.contentType.split(';')[0]} body`} that is not a token`
+}
+
+/** A short, stable, non-reversible name for a token, safe to log. */
+export function fingerprint (token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 12)
+}
+
+/** The JWT payload's claims, unverified: used only to route (tenantId), never to trust. */
+export function jwtClaims (token: string): Record<string, unknown> | undefined {
+  const parts = token.split('.')
+  if (parts.length !== 3 || parts[1] === undefined) return undefined
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'))
+    return typeof claims === 'object' && claims !== null ? claims as Record<string, unknown> : undefined
+  } catch {
+    return undefined
+  }
+}

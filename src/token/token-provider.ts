@@ -1,0 +1,219 @@
+import type { Logger } from 'pino'
+import { ProxyError } from '../errors.js'
+import type { TokenSet } from './token-client.js'
+
+export interface Clock {
+  now: () => number
+  setTimeout: (fn: () => void, ms: number) => unknown
+  clearTimeout: (handle: unknown) => void
+}
+
+/** Wall-clock time with unref'd timers, so a pending refresh never keeps the process alive. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout)
+}
+
+export type TokenOutcome = 'success' | 'rejected' | 'invalid_response' | 'unavailable' | 'discovery_failed'
+
+export interface TokenProviderOptions {
+  /** Discovery + token request + parsing: one attempt, throws ProxyError. */
+  obtain: () => Promise<TokenSet>
+  clock: Clock
+  log: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>
+  /** Fraction of the lifetime after which a background refresh starts (0.8). */
+  refreshAhead: number
+  /** Wait after a configuration error (invalid_client, invalid_grant, …) before trying again. */
+  configErrorRetryMs: number
+  backoffBaseMs?: number
+  backoffMaxMs?: number
+  random?: () => number
+  onOutcome?: (outcome: TokenOutcome, oauthError: string | undefined) => void
+}
+
+export const BACKOFF_BASE_MS = 1000
+export const BACKOFF_MAX_MS = 60_000
+const MAX_SKEW_MS = 30_000
+const SKEW_FRACTION = 0.05
+const MAX_RETRY_AFTER_MS = 60 * 60 * 1000
+
+export interface TokenStatus {
+  ready: boolean
+  fingerprint: string | undefined
+  expiresInSec: number | undefined
+  ageSec: number | undefined
+  failures: number
+  nextAttemptInSec: number | undefined
+  lastError: { code: string, message: string } | undefined
+}
+
+/**
+ * Holds the bearer: single flight, refresh ahead in the background, invalidate-on-401, backoff with jitter.
+ * A token is handed out only while it is valid (with a small skew for the request's travel time).
+ */
+export class TokenProvider {
+  readonly #o: Required<Omit<TokenProviderOptions, 'onOutcome'>> & Pick<TokenProviderOptions, 'onOutcome'>
+  #current: TokenSet | undefined
+  #inflight: Promise<TokenSet> | undefined
+  #failures = 0
+  #nextAttemptAt = 0
+  #lastError: ProxyError | undefined
+  #lastLoggedKey: string | undefined
+  #timer: unknown
+  #stopped = false
+
+  constructor (opts: TokenProviderOptions) {
+    this.#o = {
+      backoffBaseMs: BACKOFF_BASE_MS,
+      backoffMaxMs: BACKOFF_MAX_MS,
+      random: Math.random,
+      ...opts
+    }
+  }
+
+  /** Starts the first fetch in the background; failures are retried, not fatal. */
+  start (): void {
+    this.#refreshInBackground()
+  }
+
+  stop (): void {
+    this.#stopped = true
+    if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  /** The current token if it is valid now, without waiting. Starts a refresh when one is due. */
+  current (): TokenSet | undefined {
+    const t = this.#current
+    if (t === undefined) return undefined
+    const now = this.#o.clock.now()
+    if (now >= usableUntil(t)) return undefined
+    if (now >= this.#refreshAt(t)) this.#refreshInBackground()
+    return t
+  }
+
+  /** A valid token: the current one, or the result of the one request in flight. */
+  async getToken (): Promise<TokenSet> {
+    const t = this.current()
+    if (t !== undefined) return t
+    if (this.#inflight !== undefined) return await this.#inflight
+    const now = this.#o.clock.now()
+    if (this.#lastError !== undefined && now < this.#nextAttemptAt) {
+      throw this.#lastError.withRetryAfter(Math.max(1, Math.ceil((this.#nextAttemptAt - now) / 1000)))
+    }
+    return await this.#fetch()
+  }
+
+  /** Drops `accessToken` if it is still the current one (an upstream answered 401 to it). */
+  invalidate (accessToken: string): boolean {
+    if (this.#current === undefined || this.#current.accessToken !== accessToken) return false
+    this.#o.log.warn({ token: this.#current.fingerprint }, 'upstream rejected the token: fetching a new one')
+    this.#current = undefined
+    return true
+  }
+
+  /** For readiness: starts a fetch when none is running and the provider is not backing off. */
+  poke (): void {
+    if (this.current() === undefined) this.#refreshInBackground()
+  }
+
+  status (): TokenStatus {
+    const now = this.#o.clock.now()
+    const t = this.current()
+    return {
+      ready: t !== undefined,
+      fingerprint: t?.fingerprint,
+      expiresInSec: t === undefined ? undefined : Math.max(0, (t.expiresAt - now) / 1000),
+      ageSec: t === undefined ? undefined : (now - t.obtainedAt) / 1000,
+      failures: this.#failures,
+      nextAttemptInSec: this.#nextAttemptAt > now ? (this.#nextAttemptAt - now) / 1000 : undefined,
+      lastError: this.#lastError === undefined ? undefined : { code: this.#lastError.code, message: this.#lastError.message }
+    }
+  }
+
+  #refreshAt (t: TokenSet): number {
+    return t.obtainedAt + t.lifetimeSec * 1000 * this.#o.refreshAhead
+  }
+
+  #refreshInBackground (): void {
+    if (this.#stopped || this.#inflight !== undefined || this.#o.clock.now() < this.#nextAttemptAt) return
+    this.#fetch().catch(() => { /* logged and scheduled in #fetch */ })
+  }
+
+  #fetch (): Promise<TokenSet> {
+    const attempt = (async () => {
+      try {
+        const t = await this.#o.obtain()
+        this.#current = t
+        this.#failures = 0
+        this.#nextAttemptAt = 0
+        this.#lastError = undefined
+        this.#lastLoggedKey = undefined
+        this.#o.onOutcome?.('success', undefined)
+        this.#o.log.info({ token: t.fingerprint, expiresInSec: t.lifetimeSec, tenantId: t.tenantId }, 'token obtained')
+        this.#schedule(this.#refreshAt(t))
+        return t
+      } catch (e) {
+        const err = e instanceof ProxyError ? e : new ProxyError('token_unavailable', `token request failed: ${(e as Error).message}`, { cause: e })
+        const delay = this.#backoff(err)
+        this.#nextAttemptAt = this.#o.clock.now() + delay
+        this.#lastError = err
+        this.#o.onOutcome?.(outcomeOf(err), err.oauthError)
+        this.#logFailure(err, delay)
+        this.#schedule(this.#nextAttemptAt)
+        throw err.withRetryAfter(Math.max(1, Math.ceil(delay / 1000)))
+      } finally {
+        this.#inflight = undefined
+      }
+    })()
+    this.#inflight = attempt
+    return attempt
+  }
+
+  #backoff (err: ProxyError): number {
+    this.#failures += 1
+    if (err.code === 'token_rejected') {
+      return this.#o.configErrorRetryMs * (0.9 + 0.2 * this.#o.random())
+    }
+    const exp = Math.min(this.#o.backoffMaxMs, this.#o.backoffBaseMs * 2 ** (this.#failures - 1))
+    const jittered = exp / 2 + (exp / 2) * this.#o.random()
+    const retryAfter = Math.min(MAX_RETRY_AFTER_MS, (err.retryAfterSec ?? 0) * 1000)
+    return Math.max(jittered, retryAfter)
+  }
+
+  #schedule (at: number): void {
+    if (this.#stopped) return
+    if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer)
+    const delay = Math.max(0, at - this.#o.clock.now())
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#timer = undefined
+      this.#refreshInBackground()
+    }, delay)
+  }
+
+  #logFailure (err: ProxyError, delayMs: number): void {
+    const key = `${err.code}:${err.oauthError ?? ''}`
+    const fields = { code: err.code, oauthError: err.oauthError, failures: this.#failures, retryInSec: Math.round(delayMs / 1000), hasValidToken: this.current() !== undefined }
+    if (key !== this.#lastLoggedKey) {
+      this.#lastLoggedKey = key
+      this.#o.log.error(fields, err.message)
+    } else {
+      this.#o.log.warn(fields, `token request still failing: ${err.code}`)
+    }
+  }
+}
+
+/** The moment a token stops being handed out: its expiry less a skew for the request's travel. */
+export function usableUntil (t: TokenSet): number {
+  return t.expiresAt - Math.min(MAX_SKEW_MS, t.lifetimeSec * 1000 * SKEW_FRACTION)
+}
+
+function outcomeOf (err: ProxyError): TokenOutcome {
+  switch (err.code) {
+    case 'token_rejected': return 'rejected'
+    case 'token_invalid_response': return 'invalid_response'
+    case 'discovery_failed': return 'discovery_failed'
+    default: return 'unavailable'
+  }
+}
