@@ -1,0 +1,77 @@
+import { Writable } from 'node:stream'
+import { loadConfig, type Config } from '../../src/config.js'
+import { createLogger } from '../../src/log.js'
+import { startProxy, type RunningProxy } from '../../src/server.js'
+import { CxoneSimulator, DEMO_CREDENTIALS, type SimulatorOptions } from '../../src/simulator/simulator.js'
+import type { AppDeps } from '../../src/app.js'
+
+/** Collects pino's JSON lines so tests can assert on what was logged. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = []
+  override _write (chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line !== '') this.lines.push(line)
+    cb()
+  }
+
+  get entries (): Array<Record<string, unknown>> {
+    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+  }
+
+  text (): string {
+    return this.lines.join('\n')
+  }
+}
+
+export function simulatorEnv (sim: CxoneSimulator, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    CXONE_ISSUER: sim.issuer,
+    CXONE_CLIENT_ID: DEMO_CREDENTIALS.clientId,
+    CXONE_CLIENT_SECRET: DEMO_CREDENTIALS.clientSecret,
+    CXONE_ACCESS_KEY_ID: DEMO_CREDENTIALS.accessKeyId,
+    CXONE_ACCESS_KEY_SECRET: DEMO_CREDENTIALS.accessKeySecret,
+    PROXY_PORT: '0',
+    LOG_LEVEL: 'info',
+    ...extra
+  }
+}
+
+export interface Stack {
+  sim: CxoneSimulator
+  running: RunningProxy
+  config: Config
+  /** The proxy's origin, e.g. http://127.0.0.1:39123 */
+  url: string
+  logs: LogCapture
+  close: () => Promise<void>
+}
+
+export interface StackOptions {
+  sim?: SimulatorOptions
+  /** Extra environment (overrides the simulator's defaults). */
+  env?: Record<string, string>
+  deps?: Omit<AppDeps, 'logger'>
+  /** Wait for the first token before returning (default true). */
+  waitForToken?: boolean
+}
+
+/** The CXone simulator and the real proxy on loopback, port 0, logs captured. */
+export async function startStack (opts: StackOptions = {}): Promise<Stack> {
+  const sim = await new CxoneSimulator(opts.sim).start()
+  const config = loadConfig({ env: simulatorEnv(sim, opts.env), skipDefaultFile: true })
+  const logs = new LogCapture()
+  const running = await startProxy(config, { ...opts.deps, env: {}, logger: createLogger(config.settings.logLevel, logs) })
+  if (opts.waitForToken !== false) await running.proxy.provider.getToken()
+  return {
+    sim,
+    running,
+    config,
+    url: running.url,
+    logs,
+    close: async () => {
+      await running.proxy.close()
+      await sim.stop()
+    }
+  }
+}
+
+export const API = '/inContactAPI/services/v31.0'
