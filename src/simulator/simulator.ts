@@ -49,7 +49,10 @@ export class CxoneSimulator {
   readonly #host: string
   readonly #port: number
   readonly #tokens = new Map<string, number>()
+  readonly #issued: string[] = []
   tokenRequests = 0
+  /** API calls answered 401 (missing, unknown, revoked or expired bearer). */
+  unauthorizedApiCalls = 0
   readonly apiRequests: ApiRequestRecord[] = []
   /** Delay before the token endpoint answers (ms). */
   tokenDelayMs = 0
@@ -100,6 +103,11 @@ export class CxoneSimulator {
   async stop (): Promise<void> {
     this.#server.closeAllConnections()
     await new Promise<void>((resolve) => this.#server.close(() => { resolve() }))
+  }
+
+  /** Every access token issued so far (tests assert none of them leaks). */
+  issuedTokens (): string[] {
+    return [...this.#issued]
   }
 
   /** Every issued token stops being accepted (the API answers 401 to it). */
@@ -165,7 +173,10 @@ export class CxoneSimulator {
           authorization: req.headers.authorization,
           body: Buffer.concat(chunks).toString('utf8')
         }, { ...this.options, issuer: this.issuer }, now)
-        if (answer.issued !== undefined) this.#tokens.set(answer.issued.token, answer.issued.expiresAt)
+        if (answer.issued !== undefined) {
+          this.#tokens.set(answer.issued.token, answer.issued.expiresAt)
+          this.#issued.push(answer.issued.token)
+        }
         json(res, answer.status, answer.body)
       }, this.tokenDelayMs)
     })
@@ -202,6 +213,7 @@ export class CxoneSimulator {
     const expiresAt = token === undefined ? undefined : this.#tokens.get(token)
     const now = this.options.now()
     if (expiresAt === undefined || now >= expiresAt) {
+      this.unauthorizedApiCalls += 1
       json(res, 401, { error: 'invalid_token', error_description: token === undefined ? 'missing bearer token' : 'unknown or expired token' })
       return
     }

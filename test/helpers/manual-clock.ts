@@ -1,0 +1,50 @@
+import type { Clock } from '../../src/token/token-provider.js'
+
+interface Timer { at: number, fn: () => void, id: number }
+
+/** A clock tests move by hand; timers fire when time passes them. */
+export class ManualClock implements Clock {
+  #now: number
+  #timers: Timer[] = []
+  #next = 1
+
+  constructor (start = 1_700_000_000_000) {
+    this.#now = start
+  }
+
+  now = (): number => this.#now
+
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    const t = { at: this.#now + Math.max(0, ms), fn, id: this.#next++ }
+    this.#timers.push(t)
+    return t.id
+  }
+
+  clearTimeout = (handle: unknown): void => {
+    this.#timers = this.#timers.filter((t) => t.id !== handle)
+  }
+
+  get pendingTimers (): number {
+    return this.#timers.length
+  }
+
+  /** Moves time forward, firing due timers in order, letting promises settle between them. */
+  async advance (ms: number): Promise<void> {
+    const end = this.#now + ms
+    for (;;) {
+      const due = this.#timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0]
+      if (due === undefined) break
+      this.#timers = this.#timers.filter((t) => t !== due)
+      this.#now = Math.max(this.#now, due.at)
+      due.fn()
+      await settle()
+    }
+    this.#now = end
+    await settle()
+  }
+}
+
+/** Lets pending promise callbacks run. */
+export async function settle (): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+}
