@@ -74,7 +74,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     http: { headersTimeout: s.headersTimeoutMs, maxHeaderSize: s.maxHeaderBytes, requestTimeout: 0 },
-    routerOptions: { maxParamLength: 2048 }
+    routerOptions: { maxParamLength: 2048 },
+    // The router refuses some targets (broken percent-escapes) before any hook: same JSON shape.
+    frameworkErrors: (err, request, reply) => { sendError(new ProxyError('bad_request', `the request target is malformed (${err.message}): ${ERRORS.bad_request.remedy}`), request, reply, metrics as Metrics) }
   })
   const m = metrics
   decorate(app, m)
