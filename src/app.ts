@@ -33,8 +33,10 @@ export interface ProxyApp {
   discovery: Discovery
   metrics: Metrics
   logger: Logger
-  /** Stops the token timers, both servers and the upstream pool. */
+  /** Stops the token timers, both servers and the upstream pool, letting requests in flight finish. */
   close: () => Promise<void>
+  /** Cuts what is still open: every connection, in and out. */
+  abort: () => void
 }
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
@@ -47,16 +49,16 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const fetchFn: FetchFn = deps.fetch ?? (async (url, init) => await globalThis.fetch(url, init))
   const dispatcher = deps.dispatcher ?? createDispatcher(s, deps.env ?? process.env)
   const discovery = new Discovery({ issuer: s.issuer, tokenUrl: s.tokenUrl, apiUrl: s.apiUrl, fetch: fetchFn, timeoutMs: s.tokenTimeoutMs })
-  let metrics: Metrics | undefined
-  const provider = new TokenProvider({
+  // The gauges read the provider lazily, at scrape time.
+  const metrics: Metrics = new Metrics(() => provider)
+  const provider: TokenProvider = new TokenProvider({
     obtain: createObtain(s, config.credentials, discovery, fetchFn, clock.now),
     clock,
     log: logger,
     refreshAhead: s.refreshAhead,
     configErrorRetryMs: s.configErrorRetrySec * 1000,
-    onOutcome: (outcome, oauthError) => metrics?.tokenOutcome(outcome, oauthError)
+    onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError) }
   })
-  metrics = new Metrics(provider)
   const guard = createAccessGuard(s, config.credentials.apiKeys)
 
   const app = Fastify({
@@ -76,7 +78,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     http: { headersTimeout: s.headersTimeoutMs, maxHeaderSize: s.maxHeaderBytes, requestTimeout: 0 },
     routerOptions: { maxParamLength: 2048 },
     // The router refuses some targets (broken percent-escapes) before any hook: same JSON shape.
-    frameworkErrors: (err, request, reply) => { sendError(new ProxyError('bad_request', `the request target is malformed (${err.message}): ${ERRORS.bad_request.remedy}`), request, reply, metrics as Metrics) }
+    frameworkErrors: (err, request, reply) => { sendError(new ProxyError('bad_request', `the request target is malformed (${err.message}): ${ERRORS.bad_request.remedy}`), request, reply, metrics) }
   })
   const m = metrics
   decorate(app, m)
@@ -120,8 +122,19 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     logger,
     close: async () => {
       provider.stop()
-      await Promise.all([app.close(), admin?.close()])
-      await dispatcher.close().catch(() => { /* already closed by reply-from */ })
+      // Keep-alive sockets that go idle while draining are closed at once, not after keepAliveTimeout.
+      const sweep = setInterval(() => { app.server.closeIdleConnections() }, 100)
+      try {
+        await Promise.all([app.close(), admin?.close()])
+        await dispatcher.close().catch(() => { /* already closed by reply-from */ })
+      } finally {
+        clearInterval(sweep)
+      }
+    },
+    abort: () => {
+      app.server.closeAllConnections()
+      admin?.server.closeAllConnections()
+      dispatcher.destroy().catch(() => { /* already destroyed */ })
     }
   }
 }

@@ -70,7 +70,7 @@ export async function startProxy (config: Config, deps: AppDeps = {}): Promise<R
       proxy.logger.info({ reason, graceMs: s.shutdownGraceMs }, 'shutting down: no new requests, finishing those in flight')
       const force = setTimeout(() => {
         proxy.logger.warn({ graceMs: s.shutdownGraceMs }, 'grace period over: closing the connections still open')
-        proxy.app.server.closeAllConnections()
+        proxy.abort()
       }, s.shutdownGraceMs)
       force.unref()
       await proxy.close()
