@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
@@ -7,7 +9,7 @@ import { ERRORS, ProxyError, errorBody, proxyStatusHeader } from './errors.js'
 import { createLogger } from './log.js'
 import { adminRoutes } from './admin/admin-routes.js'
 import { Metrics, routeClass } from './admin/metrics.js'
-import { createDispatcher } from './proxy/dispatcher.js'
+import { createDispatcher, createTokenFetch } from './proxy/dispatcher.js'
 import { forwardPlugin } from './proxy/forward.js'
 import { checkTarget, pathOf } from './proxy/target.js'
 import { createAccessGuard } from './proxy/access.js'
@@ -46,8 +48,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const s = config.settings
   const logger = deps.logger ?? createLogger(s.logLevel)
   const clock = deps.clock ?? systemClock
-  const fetchFn: FetchFn = deps.fetch ?? (async (url, init) => await globalThis.fetch(url, init))
-  const dispatcher = deps.dispatcher ?? createDispatcher(s, deps.env ?? process.env)
+  const env = deps.env ?? process.env
+  const tokenFetch = deps.fetch !== undefined ? { fetch: deps.fetch, close: async () => {} } : createTokenFetch(env)
+  const fetchFn: FetchFn = tokenFetch.fetch
+  const dispatcher = deps.dispatcher ?? createDispatcher(s, env)
   const discovery = new Discovery({ issuer: s.issuer, tokenUrl: s.tokenUrl, apiUrl: s.apiUrl, fetch: fetchFn, timeoutMs: s.tokenTimeoutMs })
   // The gauges read the provider lazily, at scrape time.
   const metrics: Metrics = new Metrics(() => provider)
@@ -75,7 +79,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     connectionTimeout: 0,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    http: { headersTimeout: s.headersTimeoutMs, maxHeaderSize: s.maxHeaderBytes, requestTimeout: 0 },
+    // connectionsCheckingInterval: Node checks headersTimeout only this often (30 s by default).
+    http: { headersTimeout: s.headersTimeoutMs, maxHeaderSize: s.maxHeaderBytes, requestTimeout: Math.max(s.upstreamTimeoutMs, s.headersTimeoutMs), connectionsCheckingInterval: 1_000 },
+    clientErrorHandler,
     routerOptions: { maxParamLength: 2048 },
     // The router refuses some targets (broken percent-escapes) before any hook: same JSON shape.
     frameworkErrors: (err, request, reply) => { sendError(new ProxyError('bad_request', `the request target is malformed (${err.message}): ${ERRORS.bad_request.remedy}`), request, reply, metrics) }
@@ -97,6 +103,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     discovery,
     dispatcher,
     maxBodyBytes: s.maxBodyBytes,
+    maxConcurrent: s.maxConcurrentUpstream,
     publicOrigin: guard.publicOrigin,
     admit: guard.admit,
     onUpstream401: () => { m.upstream401() },
@@ -127,6 +134,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       try {
         await Promise.all([app.close(), admin?.close()])
         await dispatcher.close().catch(() => { /* already closed by reply-from */ })
+        await tokenFetch.close()
       } finally {
         clearInterval(sweep)
       }
@@ -160,6 +168,21 @@ function decorate (app: FastifyInstance, metrics: Metrics): void {
       token: ctx?.token?.fingerprint
     }, 'request')
   })
+}
+
+/** Node answers some errors before Fastify sees a request (431, 408): same JSON shape and Proxy-Status. */
+function clientErrorHandler (err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const pe = err.code === 'HPE_HEADER_OVERFLOW'
+    ? new ProxyError('request_header_fields_too_large', 'the request headers are larger than the proxy accepts (PROXY_MAX_HEADER_BYTES)')
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new ProxyError('request_timeout', 'the request did not arrive in time (PROXY_HEADERS_TIMEOUT_MS)')
+      : new ProxyError('bad_request', 'the request is not valid HTTP/1.1')
+  const body = JSON.stringify(errorBody(pe))
+  socket.end(`HTTP/1.1 ${pe.status} ${STATUS_CODES[pe.status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nProxy-Status: ${proxyStatusHeader(pe)}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
 }
 
 function toProxyError (err: FastifyError | ProxyError, request: FastifyRequest): ProxyError {

@@ -1,5 +1,23 @@
-import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
+import { Agent, EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici'
 import type { Settings } from '../config.js'
+import type { FetchFn } from '../token/token-client.js'
+
+function envValue (env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name] ?? env[name.toLowerCase()]
+  return v === undefined || v === '' ? undefined : v
+}
+
+/** HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the given environment, for undici's EnvHttpProxyAgent. */
+function proxyOptions (env: NodeJS.ProcessEnv): { httpProxy?: string, httpsProxy?: string, noProxy?: string } {
+  const out: { httpProxy?: string, httpsProxy?: string, noProxy?: string } = {}
+  const http = envValue(env, 'HTTP_PROXY')
+  const https = envValue(env, 'HTTPS_PROXY')
+  const no = envValue(env, 'NO_PROXY')
+  if (http !== undefined) out.httpProxy = http
+  if (https !== undefined) out.httpsProxy = https
+  if (no !== undefined) out.noProxy = no
+  return out
+}
 
 /** True when the environment names an outbound HTTP(S) proxy (any case, as curl and undici read it). */
 export function hasEnvProxy (env: NodeJS.ProcessEnv): boolean {
@@ -24,5 +42,20 @@ export function createDispatcher (s: Pick<Settings, 'upstreamConnections' | 'ups
     allowH2: false,
     connect: { rejectUnauthorized: true, timeout: s.connectTimeoutMs }
   }
-  return hasEnvProxy(env) ? new EnvHttpProxyAgent(options) : new Agent(options)
+  return hasEnvProxy(env) ? new EnvHttpProxyAgent({ ...options, ...proxyOptions(env) }) : new Agent(options)
+}
+
+/**
+ * The fetch for discovery and the token endpoint: the platform's, or undici's through the outbound proxy
+ * named by HTTPS_PROXY / HTTP_PROXY (NO_PROXY honoured). TLS is verified either way.
+ */
+export function createTokenFetch (env: NodeJS.ProcessEnv): { fetch: FetchFn, close: () => Promise<void> } {
+  if (!hasEnvProxy(env)) {
+    return { fetch: async (url, init) => await globalThis.fetch(url, init), close: async () => {} }
+  }
+  const agent = new EnvHttpProxyAgent({ connect: { rejectUnauthorized: true }, ...proxyOptions(env) })
+  return {
+    fetch: async (url, init) => await (undiciFetch(url, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>),
+    close: async () => { await agent.close() }
+  }
 }

@@ -3,6 +3,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import httpProxy from '@fastify/http-proxy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
+import { ProxyError } from '../errors.js'
 import type { TokenProvider } from '../token/token-provider.js'
 import type { Discovery } from '../token/discovery.js'
 import type { TokenSet } from '../token/token-client.js'
@@ -17,6 +18,8 @@ export interface ForwardOptions {
   discovery: Discovery
   dispatcher: Dispatcher
   maxBodyBytes: number
+  /** Requests in flight upstream at once; more are refused with too_busy. */
+  maxConcurrent: number
   /** The proxy's own origin for rewritten links, from the request (PROXY_PUBLIC_URL or Host). */
   publicOrigin: (request: FastifyRequest) => string
   /** Called when the upstream answers 401 to the proxy's bearer, and when the request is replayed. */
@@ -60,6 +63,8 @@ const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET'])
 export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOptions): Promise<void> {
   const { provider, discovery } = opts
   const rewrites = new Map<string, Rewrite>()
+  let inFlight = 0
+  const release = (): void => { inFlight -= 1 }
 
   scope.decorateRequest('proxyCtx', null)
   scope.removeAllContentTypeParsers()
@@ -69,8 +74,13 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     return request.proxyCtx as ProxyContext
   }
 
-  async function preHandler (request: FastifyRequest): Promise<void> {
+  async function preHandler (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     opts.admit?.(request)
+    if (inFlight >= opts.maxConcurrent) {
+      throw new ProxyError('too_busy', `${inFlight} requests are already in flight upstream (PROXY_MAX_CONCURRENT_UPSTREAM=${opts.maxConcurrent}): retry shortly`, { retryAfterSec: 1 })
+    }
+    inFlight += 1
+    reply.raw.once('close', release)
     const token = provider.current() ?? await provider.getToken()
     const origin = (await discovery.apiOrigin(token.tenantId)).value
     const buffered = request.body instanceof Buffer ? request.body : undefined
