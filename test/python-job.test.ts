@@ -9,8 +9,8 @@ const SCRIPT = 'examples/python/queue_snapshot.py'
 const T0 = Date.UTC(2025, 0, 6, 9, 0, 0, 123)
 const STEP_MS = 5_000
 
-async function job (args: string[], proxyUrl: string): ReturnType<typeof runProcess> {
-  return await runProcess('python3', [SCRIPT, ...args], { CXONE_AUTH_PROXY_URL: proxyUrl })
+async function job (args: string[], proxyUrl: string, env: Record<string, string> = {}): ReturnType<typeof runProcess> {
+  return await runProcess('python3', [SCRIPT, ...args], { CXONE_AUTH_PROXY_URL: proxyUrl, CXONE_AUTH_PROXY_KEY: '', ...env })
 }
 
 type Skill = Record<string, unknown>
@@ -109,6 +109,26 @@ describe('the Python job (examples/python/queue_snapshot.py) through the proxy',
         stdout: '',
         stderr: `queue_snapshot: cxone-auth-proxy answered 502 destination_unavailable: the CXone API at http://127.0.0.1:${deadPort} refused the connection\n`
       })
+    })
+  })
+
+  describe('when the proxy wants an inbound key (PROXY_API_KEYS)', () => {
+    let stack: Stack
+    beforeAll(async () => { stack = await startStack({ env: { PROXY_API_KEYS: 'job-key-1,other-key' } }) })
+    afterAll(async () => { await stack.close() })
+
+    it('sends CXONE_AUTH_PROXY_KEY as X-Proxy-Key, and without it reports proxy_auth_required', async () => {
+      const refused = await job(['--once'], stack.url)
+      expect(refused).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'queue_snapshot: cxone-auth-proxy answered 401 proxy_auth_required: this proxy needs a key: send one of PROXY_API_KEYS as the X-Proxy-Key header\n'
+      })
+      const admitted = await job(['--once'], stack.url, { CXONE_AUTH_PROXY_KEY: 'job-key-1' })
+      expect(admitted.stderr).toBe('')
+      expect(admitted.code).toBe(0)
+      expect(reports(admitted.stdout)[0]?.rows.map((r) => r[1]).sort()).toEqual(skillActivity(Date.now(), undefined).map((s) => s.skillName).sort())
+      expect(stack.sim.apiRequests.at(-1)?.headers['x-proxy-key']).toBeUndefined()
     })
   })
 

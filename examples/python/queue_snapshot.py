@@ -2,7 +2,8 @@
 """Print a per-skill queue snapshot from NICE CXone, polling through cxone-auth-proxy.
 
 The job holds no credentials and no token code: the proxy on localhost obtains, refreshes and
-attaches the bearer. Point it elsewhere with CXONE_AUTH_PROXY_URL (default http://127.0.0.1:8080).
+attaches the bearer. Point it elsewhere with CXONE_AUTH_PROXY_URL (default http://127.0.0.1:8080); if the
+proxy was started with PROXY_API_KEYS, put one of those keys in CXONE_AUTH_PROXY_KEY.
 
     python3 queue_snapshot.py --once
     python3 queue_snapshot.py --interval 10
@@ -134,6 +135,8 @@ def run(args):
     polls = 0
     with requests.Session() as session:
         session.headers["Accept"] = "application/json"
+        if args.proxy_key:
+            session.headers["X-Proxy-Key"] = args.proxy_key
         while True:
             result = poll_skills(session, base, updated_since, args.top)
             polls += 1
@@ -170,6 +173,8 @@ def main(argv=None):
     parser.add_argument("--count", type=int, default=0, help="stop after this many polls (default: never)")
     parser.add_argument("--once", dest="count", action="store_const", const=1, help="poll once and exit")
     args = parser.parse_args(argv)
+    # A key is not a command-line option: it would show in `ps`.
+    args.proxy_key = os.environ.get("CXONE_AUTH_PROXY_KEY")
     try:
         run(args)
     except JobError as err:
