@@ -209,6 +209,8 @@ function sendError (err: ProxyError, request: FastifyRequest, reply: FastifyRepl
   reply.header('x-request-id', request.id)
   reply.header('proxy-status', proxyStatusHeader(err))
   reply.header('content-type', 'application/json; charset=utf-8')
+  // A body still arriving (an upload refused midway) would hold the connection open: close it.
+  if (!request.raw.complete) reply.header('connection', 'close')
   const retryAfter = err.retryAfterSec ?? (err.status === 503 ? 1 : undefined)
   if (retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))))
   reply.send(errorBody(err))
