@@ -14,11 +14,11 @@ describe('check against a correctly configured CXone', () => {
 
   it('exits 0 and walks every step in order, each ok', () => {
     expect(run.code).toBe(0)
-    const marks = run.text.split('\n').filter((l) => /^\[(ok|FAIL|skip|--|warn)/.test(l)).map((l) => l.replace(/:.*$/, ''))
+    const marks = run.text.split('\n').filter((l) => /^\[(ok|FAIL|skip|sent|warn)/.test(l)).map((l) => l.replace(/:.*$/, ''))
     expect(marks).toEqual([
       '[ok]   configuration',
       '[ok]   issuer discovery',
-      '[--]   token request',
+      '[sent] token request',
       '[ok]   token response',
       '[ok]   API discovery',
       '[ok]   API call'

@@ -48,6 +48,7 @@ export function answerLine (obs: Observation, timeoutMs: number): string {
   if (obs.kind === 'network') return `no answer: ${describeNetworkError(obs.error, timeoutMs)}`
   const { error, description } = oauthFields(obs.text)
   if (error !== undefined) return `${obs.status} ${error}${description !== undefined ? ` (${description})` : ''}`
+  if (attemptOutcome(obs) === 'accepted') return `${obs.status} token issued`
   const kind = bodyKind(obs.contentType, obs.text)
   const shape = kind === 'empty' ? 'an empty body' : kind === 'html' ? 'an HTML page' : kind === 'json' ? 'JSON' : `a ${obs.contentType === '' ? 'non-JSON' : obs.contentType.split(';')[0]} body`
   return `${obs.status} ${shape}`

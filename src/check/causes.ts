@@ -105,7 +105,8 @@ export function networkKind (err: unknown): NetworkKind {
   const code = e.cause?.code ?? ''
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns'
   if (code === 'ECONNREFUSED') return 'refused'
-  if (/CERT|SELF_SIGNED|TLS|SSL/.test(code)) return 'tls'
+  // UNABLE_TO_VERIFY_LEAF_SIGNATURE (the usual code behind a TLS-inspecting proxy) names no CERT.
+  if (/CERT|SELF_SIGNED|TLS|SSL|UNABLE_TO_VERIFY/.test(code)) return 'tls'
   return 'other'
 }
 

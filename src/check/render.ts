@@ -4,7 +4,7 @@ import type { Detail, ProbeReport, Report, Step } from './report.js'
 
 /** Text and JSON output of `check`. Every line passes through `scrub`, a last line of defence against a secret. */
 
-const MARK = { ok: '[ok]  ', fail: '[FAIL]', skip: '[skip]', info: '[--]  ' } as const
+const MARK = { ok: '[ok]  ', fail: '[FAIL]', skip: '[skip]', info: '[sent]' } as const
 const INDENT = '       '
 const LABELS: Readonly<Record<string, string>> = {
   tokenEndpoint: 'token_endpoint',
