@@ -39,7 +39,7 @@ describe('check --json', () => {
       fix: 'set CXONE_CLIENT_AUTH=client_secret_post'
     }])
     expect(report.probe?.use).toEqual({ CXONE_CLIENT_AUTH: 'client_secret_post' })
-    expect(report.probe?.attempts.map((a) => a.outcome)).toEqual(['client_rejected', 'not_sent', 'accepted'])
+    expect(report.probe?.attempts.map((a) => a.outcome)).toEqual(['client_rejected', 'duplicate', 'accepted'])
     expectNoSecrets(run)
   })
 

@@ -124,7 +124,7 @@ describe('the probe\'s verdict', () => {
   })
 
   it('has no setting when nothing was accepted, and says why', () => {
-    const rejected = probeVerdict([attempt({ configured: true }), attempt({ basicEncoding: 'raw', outcome: 'not_sent', answer: 'not sent: the same bytes as the configured request' }), attempt({ clientAuth: 'client_secret_post', basicEncoding: null })], configured)
+    const rejected = probeVerdict([attempt({ configured: true }), attempt({ basicEncoding: 'raw', outcome: 'duplicate', answer: 'not sent: the same bytes as the configured request' }), attempt({ clientAuth: 'client_secret_post', basicEncoding: null })], configured)
     expect(rejected.use).toBeUndefined()
     expect(rejected.conclusion).toMatch(/^the server accepted none of the variants/)
     const unclear = probeVerdict([attempt({ configured: true, outcome: 'unclear' })], configured)

@@ -2,7 +2,7 @@ import { buildTokenRequest, type FetchFn, type TokenRequestParams } from '../tok
 import { answerLine, attemptOutcome } from './answer.js'
 import { invalidClientCauses, type AuthContext } from './causes.js'
 import { observeToken, type Observation } from './http.js'
-import type { AttemptOutcome, Diagnosis, ProbeAttempt, ProbeReport } from './report.js'
+import { label, type AttemptOutcome, type Diagnosis, type ProbeAttempt, type ProbeReport } from './report.js'
 
 /**
  * `--probe`: the client-authentication variants a CXone app can be registered for, each tried at most
@@ -51,7 +51,7 @@ export async function runProbe (params: TokenRequestParams, configuredObs: Obser
     } else if (found) {
       attempts.push({ ...base, configured: false, outcome: 'not_sent', answer: 'not sent: an accepted variant is already known' })
     } else if (same !== undefined) {
-      attempts.push({ ...base, configured: false, outcome: 'not_sent', answer: `not sent: the same bytes as ${same} for these credentials` })
+      attempts.push({ ...base, configured: false, outcome: 'duplicate', answer: `not sent: the same bytes as ${same} for these credentials` })
     } else {
       const obs = await observeToken(fetchFn, req, timeoutMs)
       observations.push(obs)
@@ -68,15 +68,11 @@ function requestKey (req: { headers: Record<string, string>, body: string }): st
   return `${req.headers.authorization ?? ''}\n${req.body}`
 }
 
-export function label (v: Pick<Variant, 'clientAuth' | 'basicEncoding'>): string {
-  return v.clientAuth === 'client_secret_post' ? 'client_secret_post' : `client_secret_basic (${v.basicEncoding ?? 'rfc6749'})`
-}
-
 /** Which variant to use and the settings that select it. Pure. */
 export function probeVerdict (attempts: readonly ProbeAttempt[], params: Pick<TokenRequestParams, 'clientAuth' | 'basicEncoding'>): ProbeReport {
   const winner = attempts.find((a) => a.configured && GOOD.has(a.outcome)) ?? attempts.find((a) => GOOD.has(a.outcome))
   if (winner === undefined) {
-    const unclear = attempts.some((a) => a.outcome === 'unclear' || (a.outcome === 'not_sent' && !a.answer.includes('same bytes')))
+    const unclear = attempts.some((a) => a.outcome === 'unclear' || a.outcome === 'not_sent')
     return {
       attempts,
       conclusion: unclear
@@ -108,7 +104,7 @@ export function refineDiagnosis (diagnosis: Diagnosis | undefined, probe: ProbeR
       : `the server decodes the Basic header ${winner.basicEncoding === 'raw' ? 'raw (it does not form-decode, against RFC 6749 §2.3.1)' : 'as RFC 6749 §2.3.1 says (form-decoding)'}`
     return { problem: diagnosis.problem, causes: [{ cause: `${what}: the probe's ${label(winner)} request was accepted`, fix: `set ${settings}` }] }
   }
-  const allRejected = probe.attempts.every((a) => a.outcome === 'client_rejected' || (a.outcome === 'not_sent' && a.answer.includes('same bytes')))
+  const allRejected = probe.attempts.every((a) => a.outcome === 'client_rejected' || a.outcome === 'duplicate')
   if (allRejected) return { problem: diagnosis.problem, causes: invalidClientCauses(auth, true) }
   return diagnosis
 }

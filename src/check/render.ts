@@ -1,6 +1,5 @@
 import { scrub } from './mask.js'
-import { label } from './probe.js'
-import type { Detail, ProbeReport, Report, Step } from './report.js'
+import { label, type Detail, type ProbeReport, type Report, type Step } from './report.js'
 
 /** Text and JSON output of `check`. Every line passes through `scrub`, a last line of defence against a secret. */
 

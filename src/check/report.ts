@@ -36,6 +36,9 @@ export type AttemptOutcome =
   | 'client_rejected'
   /** No OAuth answer (network, HTML, 5xx): says nothing about the client authentication. */
   | 'unclear'
+  /** Not sent: for these credentials it would repeat another attempt's bytes. */
+  | 'duplicate'
+  /** Not sent: nothing to learn from it (a variant was already accepted, or the endpoint gave no OAuth answer). */
   | 'not_sent'
 
 export interface ProbeAttempt {
@@ -70,4 +73,9 @@ export const EXIT_CONFIG = 2
 
 export function step (name: StepName, status: StepStatus, summary: string, details: Record<string, Detail> = {}): Step {
   return { name, status, summary, details }
+}
+
+/** `client_secret_basic (raw)` or `client_secret_post`. */
+export function label (v: Pick<ProbeAttempt, 'clientAuth' | 'basicEncoding'>): string {
+  return v.clientAuth === 'client_secret_post' ? 'client_secret_post' : `client_secret_basic (${v.basicEncoding ?? 'rfc6749'})`
 }
