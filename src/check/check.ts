@@ -1,11 +1,160 @@
+import { loadConfig, type Config } from '../config.js'
+import { ConfigError } from '../errors.js'
+import { hasEnvProxy } from '../proxy/dispatcher.js'
+import { basicEncodingsDiffer } from '../token/client-auth.js'
+import { tokenParams } from '../token/obtain.js'
+import { buildTokenRequest, type FetchFn, type TokenSet } from '../token/token-client.js'
+import { parseObject } from './answer.js'
+import type { AuthContext } from './causes.js'
+import { configErrorJudgement, judgeConfig } from './config-step.js'
+import { observeGet, observeToken, type Observation } from './http.js'
+import { judgeApiDiscovery, judgeIssuerDiscovery, type Judged } from './judge-discovery.js'
+import { judgeApiCall } from './judge-api.js'
+import { judgeTokenResponse } from './judge-token.js'
+import { describeTokenRequest, secretForms } from './mask.js'
+import { probeVerdict, refineDiagnosis, runProbe } from './probe.js'
+import { Output } from './render.js'
+import { EXIT_CONFIG, EXIT_FAILED, EXIT_OK, step, type Diagnosis, type ProbeReport, type Step } from './report.js'
+
 export interface CheckOptions {
   env: NodeJS.ProcessEnv
   configPath: string | undefined
   probe: boolean
   json: boolean
   out: (line: string) => void
+  /** The network (default globalThis.fetch, as `start` uses). */
+  fetch?: FetchFn
+  now?: () => number
+  cwd?: string
 }
 
-export async function runCheck (_opts: CheckOptions): Promise<number> {
-  throw new Error('check is not built yet')
+/** CXone's documented read-only call (../shared/CXONE.md): answers {"ServerTime": …}. */
+export const SERVER_TIME_PATH = '/inContactAPI/services/v25.0/server-time'
+
+interface Walk {
+  steps: Step[]
+  warnings: string[]
+  out: Output
+}
+
+/**
+ * `cxone-auth-proxy check`: walks configuration → issuer discovery → token request → token response →
+ * API discovery → one read-only API call, printing each step; on failure names the likely causes.
+ * Resolves to the exit code (0 token and API call fine, 1 a step failed, 2 configuration unusable).
+ */
+export async function runCheck (opts: CheckOptions): Promise<number> {
+  const w: Walk = { steps: [], warnings: [], out: new Output(opts.out, opts.json) }
+  w.out.header()
+  const { exitCode, diagnosis, probe } = await walk(opts, w)
+  w.out.finish({ ok: exitCode === EXIT_OK, exitCode, steps: w.steps, warnings: w.warnings, diagnosis, probe })
+  return exitCode
+}
+
+interface Outcome {
+  exitCode: number
+  diagnosis: Diagnosis | undefined
+  probe: ProbeReport | undefined
+}
+
+function record (w: Walk, s: Step): void {
+  w.steps.push(s)
+  w.out.step(s)
+}
+
+async function walk (opts: CheckOptions, w: Walk): Promise<Outcome> {
+  let config: Config
+  try {
+    config = loadConfig({ env: opts.env, configPath: opts.configPath, cwd: opts.cwd, allowMissingCredentials: true })
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    const j = configErrorJudgement(err.message)
+    record(w, j.step)
+    return { exitCode: EXIT_CONFIG, diagnosis: j.diagnosis, probe: undefined }
+  }
+  const s = config.settings
+  const c = config.credentials
+  w.out.hide(secretForms([c.clientId, c.clientSecret, c.accessKeyId, c.accessKeySecret]))
+  const cj = judgeConfig(config, opts.env)
+  record(w, cj.step)
+  for (const warning of cj.warnings) { w.warnings.push(warning); w.out.warning(warning) }
+  if (cj.diagnosis !== undefined) return { exitCode: EXIT_CONFIG, diagnosis: cj.diagnosis, probe: undefined }
+
+  const fetchFn = opts.fetch ?? (async (url, init) => await globalThis.fetch(url, init))
+  const timeoutMs = s.tokenTimeoutMs
+  const net = { timeoutMs, envProxy: hasEnvProxy(opts.env) }
+  const failed = (d: Diagnosis | undefined, probe?: ProbeReport): Outcome => ({ exitCode: EXIT_FAILED, diagnosis: d, probe })
+
+  let tokenUrl = s.tokenUrl
+  let methodsOffered: readonly string[] | undefined
+  if (tokenUrl !== undefined) {
+    record(w, step('issuer discovery', 'skip', `not needed: CXONE_TOKEN_URL is set (${config.sources.tokenUrl})`, { tokenEndpoint: tokenUrl }))
+  } else {
+    const url = `${s.issuer}/.well-known/openid-configuration`
+    const j = judgeIssuerDiscovery(url, await observeGet(fetchFn, url, { accept: 'application/json' }, timeoutMs), net)
+    record(w, j.step)
+    if (j.value === undefined) return failed(j.diagnosis)
+    tokenUrl = j.value.tokenEndpoint
+    methodsOffered = j.value.methodsOffered
+  }
+
+  const params = tokenParams(s, c, tokenUrl)
+  const req = buildTokenRequest(params)
+  if (req.headers.authorization !== undefined) w.out.hide(secretForms([], [req.headers.authorization]))
+  record(w, step('token request', 'info', `POST ${tokenUrl} (as sent, secrets masked)`, {
+    grantType: s.grantType,
+    clientAuth: s.clientAuth,
+    ...(s.clientAuth === 'client_secret_basic' ? { basicEncoding: s.basicEncoding } : {}),
+    ...describeTokenRequest(req, c.clientId, c.clientSecret)
+  }))
+  const tokenObs = await observeToken(fetchFn, req, timeoutMs)
+  w.out.hide(tokensIn(tokenObs))
+  const auth: AuthContext = { clientAuth: s.clientAuth, basicEncoding: s.basicEncoding, grantType: s.grantType, encodingsDiffer: basicEncodingsDiffer(c.clientId, c.clientSecret), methodsOffered }
+  const tokenNet = { ...net, url: tokenUrl, urlVar: s.tokenUrl !== undefined ? 'CXONE_TOKEN_URL' : 'CXONE_ISSUER' }
+  const tj = judgeTokenResponse(tokenObs, (opts.now ?? Date.now)(), auth, tokenNet)
+  record(w, tj.step)
+
+  let probe: ProbeReport | undefined
+  let diagnosis = tj.diagnosis
+  if (opts.probe) {
+    const { attempts, observations } = await runProbe(params, tokenObs, fetchFn, timeoutMs)
+    for (const o of observations) w.out.hide(tokensIn(o))
+    probe = probeVerdict(attempts, params)
+    diagnosis = refineDiagnosis(diagnosis, probe, auth)
+  }
+  if (tj.value === undefined) return failed(diagnosis, probe)
+
+  const api = await apiSteps(tj.value, config, fetchFn, net, w)
+  return api === undefined ? { exitCode: EXIT_OK, diagnosis: undefined, probe } : failed(api, probe)
+}
+
+/** API discovery and the read-only call; resolves to the diagnosis of a failure, or undefined. */
+async function apiSteps (token: TokenSet, config: Config, fetchFn: FetchFn, net: { timeoutMs: number, envProxy: boolean }, w: Walk): Promise<Diagnosis | undefined> {
+  const s = config.settings
+  let origin: string
+  if (s.apiUrl !== undefined) {
+    origin = new URL(s.apiUrl).origin
+    record(w, step('API discovery', 'skip', `not needed: CXONE_API_URL is set (${config.sources.apiUrl})`, { apiEndpoint: origin }))
+  } else if (token.tenantId === undefined) {
+    record(w, step('API discovery', 'fail', 'the access token carries no tenantId claim'))
+    return { problem: 'the API host cannot be discovered', causes: [{ cause: 'the token is not a CXone JWT with a tenantId claim, so discovery has no tenant to ask for', fix: 'set CXONE_API_URL (for example https://api-na1.niceincontact.com)' }] }
+  } else {
+    const url = `${s.issuer}/.well-known/cxone-configuration?tenantId=${encodeURIComponent(token.tenantId)}`
+    const j: Judged<string> = judgeApiDiscovery(url, token.tenantId, await observeGet(fetchFn, url, { accept: 'application/json' }, net.timeoutMs), net)
+    record(w, j.step)
+    if (j.value === undefined) return j.diagnosis
+    origin = j.value
+  }
+  const url = `${origin}${SERVER_TIME_PATH}`
+  const obs = await observeGet(fetchFn, url, { accept: 'application/json', authorization: `Bearer ${token.accessToken}` }, net.timeoutMs)
+  const j = judgeApiCall(url, obs, { ...net, url, urlVar: 'CXONE_API_URL' })
+  record(w, j.step)
+  return j.diagnosis
+}
+
+/** Tokens in a token endpoint's answer, to keep out of the output. */
+function tokensIn (obs: Observation): string[] {
+  if (obs.kind !== 'answer') return []
+  const body = parseObject(obs.text)
+  if (body === undefined) return []
+  return secretForms(['access_token', 'refresh_token', 'id_token'].map((k) => typeof body[k] === 'string' ? body[k] : undefined))
 }

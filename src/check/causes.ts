@@ -1,0 +1,141 @@
+import { describeNetworkError, remedyFor } from '../token/token-client.js'
+import type { Cause } from './report.js'
+
+/** The likely causes of each failure, most likely first, each with its fix. Pure. */
+
+export interface AuthContext {
+  clientAuth: 'client_secret_basic' | 'client_secret_post'
+  basicEncoding: 'rfc6749' | 'raw'
+  grantType: 'password' | 'client_credentials'
+  /** The id or secret encodes differently under rfc6749 and raw Basic. */
+  encodingsDiffer: boolean
+  /** token_endpoint_auth_methods_supported from discovery, when known. */
+  methodsOffered: readonly string[] | undefined
+}
+
+const OTHER_METHOD = { client_secret_basic: 'client_secret_post', client_secret_post: 'client_secret_basic' } as const
+const OTHER_ENCODING = { rfc6749: 'raw', raw: 'rfc6749' } as const
+
+/**
+ * invalid_client: the server did not accept the client id and secret as sent. When a probe has tried
+ * every method and encoding (`probed`), only the id, the secret and the registration remain.
+ */
+export function invalidClientCauses (ctx: AuthContext, probed = false): Cause[] {
+  const other = OTHER_METHOD[ctx.clientAuth]
+  const wrong: Cause = {
+    cause: 'the client id or secret is wrong (a typo, a stale secret, or the values of another app)',
+    fix: 'compare CXONE_CLIENT_ID and the secret\'s length and sha256 prefix shown above with what NICE issued for the app (`printf %s "$CXONE_CLIENT_SECRET" | sha256sum`)'
+  }
+  const approval: Cause = {
+    cause: 'the app registration is not approved yet, or was disabled',
+    fix: 'ask NICE or your CXone administrator to confirm the app registration is approved and active for this tenant'
+  }
+  if (probed) return [wrong, approval]
+  const offered = ctx.methodsOffered !== undefined && !ctx.methodsOffered.includes(ctx.clientAuth)
+    ? ` (the discovery document does not even list ${ctx.clientAuth})`
+    : ''
+  const method: Cause = {
+    cause: `the app is registered for ${other}, not ${ctx.clientAuth}${offered}: NICE fixes the method per app`,
+    fix: `run \`cxone-auth-proxy check --probe\`, or set CXONE_CLIENT_AUTH=${other}`
+  }
+  if (ctx.clientAuth === 'client_secret_basic' && ctx.encodingsDiffer) {
+    const encoding: Cause = {
+      cause: `the server decodes the Basic header differently: the secret has characters that ${ctx.basicEncoding === 'rfc6749' ? 'RFC 6749 form-encodes, and the server may take them raw' : 'were sent raw, and the server may form-decode them (RFC 6749 §2.3.1)'}`,
+      fix: `run \`cxone-auth-proxy check --probe\`, or set CXONE_BASIC_ENCODING=${OTHER_ENCODING[ctx.basicEncoding]}`
+    }
+    return [encoding, wrong, method, approval]
+  }
+  return [wrong, approval, method]
+}
+
+/** invalid_grant: the client was accepted, the user's access key was not. */
+export function invalidGrantCauses (ctx: AuthContext): Cause[] {
+  if (ctx.grantType !== 'password') return [{ cause: 'the app may not use the client_credentials grant', fix: remedyFor('unauthorized_client') }]
+  return [
+    {
+      cause: 'the access key is wrong: CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET do not match a key',
+      fix: 'copy both again from CXone (the user\'s Access Keys tab), the secret whole, including its trailing = padding, and not URL-encoded'
+    },
+    { cause: 'the access key was revoked or deactivated', fix: 'create a new access key for the user in CXone and set both variables to it' },
+    { cause: 'the access key\'s user is deactivated or locked', fix: 'reactivate the user in CXone, or use an access key of an active user' }
+  ]
+}
+
+/** Any other OAuth error (unauthorized_client, invalid_scope, …): the shared remedy table. */
+export function oauthErrorCauses (error: string, description: string | undefined, ctx: AuthContext): Cause[] {
+  if (error === 'invalid_client') return invalidClientCauses(ctx)
+  if (error === 'invalid_grant') return invalidGrantCauses(ctx)
+  return [{ cause: `the token endpoint refused the request: ${error}${description !== undefined ? ` (${description})` : ''}`, fix: remedyFor(error) }]
+}
+
+/** An answer that is not from an OAuth token endpoint (HTML, empty, 404, JSON without the expected field). */
+export function wrongUrlCauses (what: string, url: string, urlVar: string): Cause[] {
+  return [
+    {
+      cause: `${url} is not ${what}: wrong URL or region`,
+      fix: `${urlVar === 'CXONE_ISSUER' ? 'set CXONE_ISSUER' : `set ${urlVar} (or unset it to discover it from CXONE_ISSUER)`} to your region's URL: the commercial issuer is https://cxone.niceincontact.com (token endpoint …/auth/token, never /oauth2/token), FedRAMP is https://cxone-gov.niceincontact.com`
+    },
+    {
+      cause: 'a corporate proxy, captive portal or login page answered instead of CXone',
+      fix: `open ${url} from this machine (curl -i) and see who answers; allow direct HTTPS to CXone`
+    }
+  ]
+}
+
+export function redirectCauses (url: string, location: string | null, urlVar: string): Cause[] {
+  return [{
+    cause: `${url} redirects${location !== null ? ` to ${location}` : ''}: redirects are not followed, so credentials never travel to another address`,
+    fix: `set ${urlVar} to the final URL`
+  }]
+}
+
+export function serverFailingCauses (status: number, retryAfter: string | null): Cause[] {
+  return [{
+    cause: status === 429 ? 'the server is rate-limiting (429)' : `the server is failing (${status})`,
+    fix: `retry later${retryAfter !== null ? ` (it asked for Retry-After: ${retryAfter})` : ''}; if it persists, check NICE's status page`
+  }]
+}
+
+export type NetworkKind = 'timeout' | 'dns' | 'refused' | 'tls' | 'other'
+
+/** What kind of network failure a fetch error is; undici keeps the useful code in `cause`. */
+export function networkKind (err: unknown): NetworkKind {
+  const e = err as { name?: string, cause?: { code?: string } }
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'timeout'
+  const code = e.cause?.code ?? ''
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns'
+  if (code === 'ECONNREFUSED') return 'refused'
+  // UNABLE_TO_VERIFY_LEAF_SIGNATURE (the usual code behind a TLS-inspecting proxy) names no CERT.
+  if (/CERT|SELF_SIGNED|TLS|SSL|UNABLE_TO_VERIFY/.test(code)) return 'tls'
+  return 'other'
+}
+
+export interface NetworkContext {
+  url: string
+  urlVar: string
+  timeoutMs: number
+  /** HTTPS_PROXY or the like is set. */
+  envProxy: boolean
+}
+
+export function networkCauses (err: unknown, ctx: NetworkContext): Cause[] {
+  const host = new URL(ctx.url).host
+  const detail = describeNetworkError(err, ctx.timeoutMs)
+  switch (networkKind(err)) {
+    case 'dns':
+      return [{ cause: `DNS lookup of ${host} failed: the host name is mistyped or for another region, or this machine cannot resolve it`, fix: `check ${ctx.urlVar} (${ctx.url}); try \`nslookup ${new URL(ctx.url).hostname}\`` }]
+    case 'tls':
+      return [{ cause: `the TLS certificate of ${host} is not trusted (${detail}): usually a corporate proxy that inspects TLS`, fix: 'point NODE_EXTRA_CA_CERTS at your organisation\'s CA bundle; never turn TLS verification off' }]
+    case 'timeout': {
+      const proxyNote = ctx.envProxy ? '; note: HTTPS_PROXY is set, but token and discovery requests use Node\'s fetch, which does not use HTTPS_PROXY by default' : ''
+      return [
+        { cause: `no answer from ${host} within ${ctx.timeoutMs} ms: a firewall drops the traffic, or outbound HTTPS must go through a proxy${proxyNote}`, fix: `check that this machine reaches ${host} (curl -v ${ctx.url})` },
+        { cause: 'the network or the server is only slow', fix: 'raise CXONE_TOKEN_TIMEOUT_MS' }
+      ]
+    }
+    case 'refused':
+      return [{ cause: `nothing listens at ${host} (connection refused)`, fix: `check the host and port in ${ctx.urlVar} (${ctx.url})` }]
+    case 'other':
+      return [{ cause: `the connection to ${host} failed: ${detail}`, fix: `check network access from this machine to ${host} (curl -v ${ctx.url})` }]
+  }
+}

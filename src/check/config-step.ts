@@ -1,0 +1,113 @@
+import type { Config } from '../config.js'
+import { SECRET_VARS, SETTINGS, type SecretKey, type SettingKey } from '../settings.js'
+import { basicEncodingsDiffer } from '../token/client-auth.js'
+import { maskSecret, shortenId } from './mask.js'
+import { step, type Cause, type Detail, type Diagnosis, type Step } from './report.js'
+
+/** The settings the token call depends on, in the order `check` lists them. */
+const TOKEN_SETTINGS: readonly SettingKey[] = ['issuer', 'tokenUrl', 'apiUrl', 'grantType', 'clientAuth', 'basicEncoding', 'scope', 'tokenTimeoutMs']
+const CREDENTIALS: readonly SecretKey[] = ['clientId', 'clientSecret', 'accessKeyId', 'accessKeySecret']
+const SECRETS = new Set<SecretKey>(['clientSecret', 'accessKeySecret'])
+
+export interface ConfigJudgement {
+  step: Step
+  warnings: string[]
+  /** Set when the token call cannot be attempted. */
+  diagnosis: Diagnosis | undefined
+}
+
+/** Where each variable came from, and what is missing or suspicious. Pure: the config is already loaded. */
+export function judgeConfig (config: Config, env: NodeJS.ProcessEnv): ConfigJudgement {
+  const c = config.credentials
+  const s = config.settings
+  const variables: Record<string, Detail> = {}
+  for (const key of CREDENTIALS) {
+    const name = SECRET_VARS[key]
+    const origin = c.origins[key]
+    const value = c[key] as string | undefined
+    const from = origin === 'file' ? `${name}_FILE (${env[`${name}_FILE`] ?? ''})` : origin
+    variables[name] = { from, value: value === undefined || origin === 'unset' ? null : SECRETS.has(key) ? maskSecret(value) : shortenId(value) }
+  }
+  for (const key of TOKEN_SETTINGS) {
+    const name = SETTINGS[key].env ?? key
+    const value = s[key]
+    const source = config.sources[key]
+    if (value === undefined) {
+      variables[name] = { from: 'unset', value: key === 'tokenUrl' || key === 'apiUrl' ? '(discovered from the issuer)' : null }
+    } else {
+      variables[name] = { from: source === 'file' ? `config file "${key}"` : source, value: String(value) }
+    }
+  }
+
+  const causes = missingPieces(config)
+  const details = { configFile: config.configPath ?? null, variables }
+  if (causes.length > 0) {
+    return {
+      step: step('configuration', 'fail', `incomplete: ${causes.map((x) => x.cause).join('; ')}`, details),
+      warnings: [],
+      diagnosis: { problem: 'the configuration is incomplete, so no token request was sent', causes }
+    }
+  }
+  return {
+    step: step('configuration', 'ok', config.configPath !== undefined ? 'found (config file and environment)' : 'found (environment and defaults; no config file)', details),
+    warnings: suspicions(config),
+    diagnosis: undefined
+  }
+}
+
+function missingPieces (config: Config): Cause[] {
+  const c = config.credentials
+  const causes: Cause[] = []
+  for (const key of ['clientId', 'clientSecret'] as const) {
+    if (c.origins[key] === 'unset') {
+      const name = SECRET_VARS[key]
+      causes.push({ cause: `${name} is not set`, fix: `set ${name}, or ${name}_FILE to a file holding it (or run \`npm run demo\` to try the proxy against the simulator)` })
+    }
+  }
+  const hasId = c.origins.accessKeyId !== 'unset'
+  const hasSecret = c.origins.accessKeySecret !== 'unset'
+  if (hasId !== hasSecret) {
+    const missing = hasId ? 'CXONE_ACCESS_KEY_SECRET' : 'CXONE_ACCESS_KEY_ID'
+    causes.push({ cause: `${missing} is not set but its pair is`, fix: `set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither` })
+  } else if (!hasId && config.settings.grantType === 'password') {
+    causes.push({ cause: 'CXONE_GRANT_TYPE=password needs an access key', fix: 'set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (a CXone user\'s access key), or use CXONE_GRANT_TYPE=client_credentials' })
+  }
+  return causes
+}
+
+/** Things that are allowed but often wrong. */
+function suspicions (config: Config): string[] {
+  const c = config.credentials
+  const s = config.settings
+  const warnings: string[] = []
+  if (s.clientAuth === 'client_secret_basic' && basicEncodingsDiffer(c.clientId, c.clientSecret)) {
+    const part = basicEncodingsDiffer('', c.clientSecret) ? 'the client secret' : 'the client id'
+    warnings.push(`${part} contains characters that RFC 6749 form-encodes before base64 (such as + / = % & : space or non-ASCII), so CXONE_BASIC_ENCODING=rfc6749 and =raw send different Authorization headers (now: ${s.basicEncoding}); if the token endpoint answers invalid_client, run \`cxone-auth-proxy check --probe\``)
+  }
+  for (const key of CREDENTIALS) {
+    const value = c[key] as string | undefined
+    if (value !== undefined && value !== value.trim()) {
+      warnings.push(`${SECRET_VARS[key]} starts or ends with whitespace (a space or line break copied with it?): remove it unless it is really part of the value`)
+    }
+  }
+  if (c.accessKeySecret !== undefined && /%[0-9A-Fa-f]{2}/.test(c.accessKeySecret)) {
+    warnings.push('CXONE_ACCESS_KEY_SECRET contains %XX sequences: it looks URL-encoded already, and the proxy encodes it once more; set the access key secret exactly as CXone shows it (ending in = rather than %3D)')
+  }
+  if (config.sources.grantType === 'derived' && s.grantType === 'client_credentials') {
+    warnings.push('no access key is set, so the grant is client_credentials; NICE documents the password grant with a user\'s access key for back-end apps (set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET)')
+  }
+  return warnings
+}
+
+/** A configuration that does not load at all: the loader's message already names the field and the fix. */
+export function configErrorJudgement (message: string): ConfigJudgement {
+  const cause: Cause = /plain http off loopback/.test(message)
+    ? { cause: message, fix: 'use the https:// URL (CXone\'s endpoints are all https); plain http is allowed only for loopback test servers' }
+    : { cause: message, fix: 'correct the setting the message names, then run `cxone-auth-proxy check` again' }
+  return {
+    step: step('configuration', 'fail', `invalid: ${message}`),
+    warnings: [],
+    diagnosis: { problem: 'the configuration could not be loaded', causes: [cause] }
+  }
+}
+
