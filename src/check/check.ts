@@ -1,6 +1,6 @@
 import { loadConfig, type Config } from '../config.js'
 import { ConfigError } from '../errors.js'
-import { hasEnvProxy } from '../proxy/dispatcher.js'
+import { createTokenFetch, hasEnvProxy } from '../proxy/dispatcher.js'
 import { basicEncodingsDiffer } from '../token/client-auth.js'
 import { tokenParams } from '../token/obtain.js'
 import { buildTokenRequest, type FetchFn, type TokenSet } from '../token/token-client.js'
@@ -22,7 +22,7 @@ export interface CheckOptions {
   probe: boolean
   json: boolean
   out: (line: string) => void
-  /** The network (default globalThis.fetch, as `start` uses). */
+  /** The network (default: the same fetch `start` uses, honouring HTTPS_PROXY). */
   fetch?: FetchFn
   now?: () => number
   cwd?: string
@@ -45,7 +45,15 @@ interface Walk {
 export async function runCheck (opts: CheckOptions): Promise<number> {
   const w: Walk = { steps: [], warnings: [], out: new Output(opts.out, opts.json) }
   w.out.header()
-  const { exitCode, diagnosis, probe } = await walk(opts, w)
+  // The same network path as `start`: the platform's fetch, or undici's through HTTPS_PROXY / HTTP_PROXY.
+  const net = opts.fetch === undefined ? createTokenFetch(opts.env) : { fetch: opts.fetch, close: async () => {} }
+  let outcome: Outcome
+  try {
+    outcome = await walk({ ...opts, fetch: net.fetch }, w)
+  } finally {
+    await net.close()
+  }
+  const { exitCode, diagnosis, probe } = outcome
   w.out.finish({ ok: exitCode === EXIT_OK, exitCode, steps: w.steps, warnings: w.warnings, diagnosis, probe })
   return exitCode
 }
@@ -79,7 +87,7 @@ async function walk (opts: CheckOptions, w: Walk): Promise<Outcome> {
   for (const warning of cj.warnings) { w.warnings.push(warning); w.out.warning(warning) }
   if (cj.diagnosis !== undefined) return { exitCode: EXIT_CONFIG, diagnosis: cj.diagnosis, probe: undefined }
 
-  const fetchFn = opts.fetch ?? (async (url, init) => await globalThis.fetch(url, init))
+  const fetchFn = opts.fetch as FetchFn
   const timeoutMs = s.tokenTimeoutMs
   const net = { timeoutMs, envProxy: hasEnvProxy(opts.env) }
   const failed = (d: Diagnosis | undefined, probe?: ProbeReport): Outcome => ({ exitCode: EXIT_FAILED, diagnosis: d, probe })

@@ -90,7 +90,7 @@ export function describeNetworkError (err: unknown, timeoutMs?: number): string 
   const code = e.cause?.code
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `DNS lookup failed (${code}): check the host name and region`
   if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)'
-  if (code !== undefined && /CERT|SELF_SIGNED|TLS|SSL/.test(code)) return `TLS certificate not trusted (${code}): add your CA with NODE_EXTRA_CA_CERTS`
+  if (code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|TLS|SSL/.test(code)) return `TLS certificate not trusted (${code}): add your CA with NODE_EXTRA_CA_CERTS`
   if (code !== undefined) return `${code}: ${e.cause?.message ?? ''}`.trim()
   return e.cause?.message ?? e.message ?? String(err)
 }
