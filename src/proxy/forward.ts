@@ -82,7 +82,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     inFlight += 1
     reply.raw.once('close', release)
     const token = provider.current() ?? await provider.getToken()
-    const origin = (await discovery.apiOrigin(token.tenantId)).value
+    const origin = discovery.knownApiOrigin(token.tenantId) ?? (await discovery.apiOrigin(token.tenantId)).value
     const buffered = request.body instanceof Buffer ? request.body : undefined
     request.proxyCtx = {
       token,

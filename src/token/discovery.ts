@@ -27,9 +27,11 @@ export class Discovery {
   readonly #opts: DiscoveryOptions
   #tokenEndpoint: Promise<string> | undefined
   readonly #apiOrigins: LRUCache<string, string>
+  readonly #staticApiOrigin: string | undefined
 
   constructor (opts: DiscoveryOptions) {
     this.#opts = opts
+    this.#staticApiOrigin = opts.apiUrl === undefined ? undefined : new URL(opts.apiUrl).origin
     this.#apiOrigins = new LRUCache<string, string>({
       max: 64,
       ttl: API_ORIGIN_TTL_MS,
@@ -50,9 +52,14 @@ export class Discovery {
     return { value: await this.#tokenEndpoint, source: 'discovered' }
   }
 
+  /** The API origin if it is known without I/O (configured, or discovered and cached): the per-request path. */
+  knownApiOrigin (tenantId: string | undefined): string | undefined {
+    return this.#staticApiOrigin ?? (tenantId === undefined ? undefined : this.#apiOrigins.get(tenantId))
+  }
+
   /** The API origin for a tenant (the access token's tenantId claim). */
   async apiOrigin (tenantId: string | undefined): Promise<Discovered> {
-    if (this.#opts.apiUrl !== undefined) return { value: new URL(this.#opts.apiUrl).origin, source: 'env' }
+    if (this.#staticApiOrigin !== undefined) return { value: this.#staticApiOrigin, source: 'env' }
     if (tenantId === undefined) {
       throw new ProxyError('discovery_failed', 'the access token carries no tenantId claim, so the API host cannot be discovered: set CXONE_API_URL (for example https://api-na1.niceincontact.com)')
     }
