@@ -1,19 +1,11 @@
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
-import { createServer as createNetServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEMO_CREDENTIALS } from '../src/simulator/simulator.js'
 import { makeCerts } from './helpers/certs.js'
 import { API, startStack, type Stack, type StackOptions } from './helpers/harness.js'
 import { startUpstream, type Upstream } from './helpers/upstream.js'
-
-async function closedPort (): Promise<number> {
-  const s = createNetServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise<void>((resolve) => s.close(() => { resolve() }))
-  return port
-}
+import { closedPort } from './helpers/run-process.js'
 
 interface Expected { status: number, code: string, proxyStatus: string, retryAfter?: boolean }
 
