@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ConfigError } from './errors.js'
-import { SECRET_VARS, SETTINGS, type SecretKey, type SettingKey, type SettingSpec } from './settings.js'
+import { SECRET_VARS, SETTINGS, type SettingKey, type SettingSpec } from './settings.js'
+import { readCredentials, type Credentials } from './secrets.js'
 import { isLoopbackHost } from './net.js'
+
+export type { Credentials } from './secrets.js'
+export { readSecret } from './secrets.js'
 
 export type Source = 'env' | 'file' | 'default' | 'discovered' | 'derived'
 
@@ -42,17 +46,6 @@ export interface Settings {
   maxConcurrentUpstream: number
   shutdownGraceMs: number
   logLevel: string
-}
-
-/** Secret values: properties are non-enumerable so a logged or serialised object never shows them. */
-export interface Credentials {
-  readonly clientId: string
-  readonly clientSecret: string
-  readonly accessKeyId: string | undefined
-  readonly accessKeySecret: string | undefined
-  readonly apiKeys: readonly string[]
-  /** Where each secret came from: `env`, `file` (NAME_FILE) or absent. */
-  readonly origins: Readonly<Record<SecretKey, 'env' | 'file' | 'unset'>>
 }
 
 export interface Config {
@@ -237,65 +230,6 @@ function parseUrl (raw: string, name: string): string {
     throw new ConfigError(`${name} must not carry credentials in the URL: use CXONE_CLIENT_ID and CXONE_CLIENT_SECRET`)
   }
   return raw.replace(/\/+$/, '')
-}
-
-function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean): Credentials {
-  const values = {} as Record<SecretKey, string | undefined>
-  const origins = {} as Record<SecretKey, 'env' | 'file' | 'unset'>
-  for (const [key, name] of Object.entries(SECRET_VARS) as Array<[SecretKey, string]>) {
-    const secret = readSecret(env, name)
-    values[key] = secret?.value
-    origins[key] = secret?.origin ?? 'unset'
-  }
-  const required: SecretKey[] = allowMissing ? [] : ['clientId', 'clientSecret']
-  for (const key of required) {
-    if (values[key] === undefined) {
-      const name = SECRET_VARS[key]
-      throw new ConfigError(`${name} is not set: set it, or ${name}_FILE, or run \`npm run demo\` to try the proxy against the simulator`)
-    }
-  }
-  if (!allowMissing && (values.accessKeyId === undefined) !== (values.accessKeySecret === undefined)) {
-    const missing = values.accessKeyId === undefined ? 'CXONE_ACCESS_KEY_ID' : 'CXONE_ACCESS_KEY_SECRET'
-    throw new ConfigError(`${missing} is not set but its pair is: set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither`)
-  }
-  const apiKeys = values.apiKeys === undefined
-    ? []
-    : values.apiKeys.split(origins.apiKeys === 'file' ? /\r?\n/ : ',').map((k) => k.trim()).filter((k) => k !== '')
-  const credentials = { origins: Object.freeze(origins) } as unknown as Credentials
-  hide(credentials, 'clientId', values.clientId ?? '')
-  hide(credentials, 'clientSecret', values.clientSecret ?? '')
-  hide(credentials, 'accessKeyId', values.accessKeyId)
-  hide(credentials, 'accessKeySecret', values.accessKeySecret)
-  hide(credentials, 'apiKeys', Object.freeze(apiKeys))
-  return Object.freeze(credentials)
-}
-
-function hide (target: object, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: false, writable: false })
-}
-
-interface SecretValue { value: string, origin: 'env' | 'file' }
-
-/** NAME or NAME_FILE (a path; one trailing newline trimmed); both set is an error naming both. */
-export function readSecret (env: NodeJS.ProcessEnv, name: string): SecretValue | undefined {
-  const direct = env[name]
-  const path = env[`${name}_FILE`]
-  const hasDirect = direct !== undefined && direct !== ''
-  const hasPath = path !== undefined && path !== ''
-  if (hasDirect && hasPath) {
-    throw new ConfigError(`both ${name} and ${name}_FILE are set: keep one of them`)
-  }
-  if (hasDirect) return { value: direct, origin: 'env' }
-  if (!hasPath) return undefined
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (err) {
-    throw new ConfigError(`${name}_FILE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and the file's permissions`, { cause: err })
-  }
-  const value = text.replace(/\r?\n$/, '')
-  if (value === '') throw new ConfigError(`${name}_FILE=${path} is empty: put the value in the file`)
-  return { value, origin: 'file' }
 }
 
 function validateCombination (s: Settings, c: Credentials, sources: Record<SettingKey, Source>, allowMissing: boolean): void {

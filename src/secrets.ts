@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs'
+import { ConfigError } from './errors.js'
+import { SECRET_VARS, type SecretKey } from './settings.js'
+
+/** Secret values: properties are non-enumerable so a logged or serialised object never shows them. */
+export interface Credentials {
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly accessKeyId: string | undefined
+  readonly accessKeySecret: string | undefined
+  readonly apiKeys: readonly string[]
+  /** Where each secret came from: `env`, `file` (NAME_FILE) or absent. */
+  readonly origins: Readonly<Record<SecretKey, 'env' | 'file' | 'unset'>>
+}
+
+/** Reads every secret from NAME or NAME_FILE; the client id and secret are required unless `allowMissing`. */
+export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean): Credentials {
+  const values = {} as Record<SecretKey, string | undefined>
+  const origins = {} as Record<SecretKey, 'env' | 'file' | 'unset'>
+  for (const [key, name] of Object.entries(SECRET_VARS) as Array<[SecretKey, string]>) {
+    const secret = readSecret(env, name)
+    values[key] = secret?.value
+    origins[key] = secret?.origin ?? 'unset'
+  }
+  const required: SecretKey[] = allowMissing ? [] : ['clientId', 'clientSecret']
+  for (const key of required) {
+    if (values[key] === undefined) {
+      const name = SECRET_VARS[key]
+      throw new ConfigError(`${name} is not set: set it, or ${name}_FILE, or run \`npm run demo\` to try the proxy against the simulator`)
+    }
+  }
+  if (!allowMissing && (values.accessKeyId === undefined) !== (values.accessKeySecret === undefined)) {
+    const missing = values.accessKeyId === undefined ? 'CXONE_ACCESS_KEY_ID' : 'CXONE_ACCESS_KEY_SECRET'
+    throw new ConfigError(`${missing} is not set but its pair is: set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither`)
+  }
+  const apiKeys = values.apiKeys === undefined
+    ? []
+    : values.apiKeys.split(origins.apiKeys === 'file' ? /\r?\n/ : ',').map((k) => k.trim()).filter((k) => k !== '')
+  const credentials = { origins: Object.freeze(origins) } as unknown as Credentials
+  hide(credentials, 'clientId', values.clientId ?? '')
+  hide(credentials, 'clientSecret', values.clientSecret ?? '')
+  hide(credentials, 'accessKeyId', values.accessKeyId)
+  hide(credentials, 'accessKeySecret', values.accessKeySecret)
+  hide(credentials, 'apiKeys', Object.freeze(apiKeys))
+  return Object.freeze(credentials)
+}
+
+function hide (target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: false, writable: false })
+}
+
+interface SecretValue { value: string, origin: 'env' | 'file' }
+
+/** NAME or NAME_FILE (a path; one trailing newline trimmed); both set is an error naming both. */
+export function readSecret (env: NodeJS.ProcessEnv, name: string): SecretValue | undefined {
+  const direct = env[name]
+  const path = env[`${name}_FILE`]
+  const hasDirect = direct !== undefined && direct !== ''
+  const hasPath = path !== undefined && path !== ''
+  if (hasDirect && hasPath) {
+    throw new ConfigError(`both ${name} and ${name}_FILE are set: keep one of them`)
+  }
+  if (hasDirect) return { value: direct, origin: 'env' }
+  if (!hasPath) return undefined
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`${name}_FILE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and the file's permissions`, { cause: err })
+  }
+  const value = text.replace(/\r?\n$/, '')
+  if (value === '') throw new ConfigError(`${name}_FILE=${path} is empty: put the value in the file`)
+  return { value, origin: 'file' }
+}
+
