@@ -31,8 +31,9 @@ export async function startTokenSource () {
 /**
  * The proxy as production runs it: `node dist/main.js start` in the repository (so proxy.config.json is read),
  * token injection against the simulator, metrics on, its log at `logLevel` to `logPath` (/dev/null by default).
+ * `root` is another build to run instead (a directory with dist/, package.json and a reachable node_modules).
  */
-export async function startProxy ({ issuer, apiOrigin, logLevel = 'info', logPath = '/dev/null', nodeArgs = [], name = 'proxy' }) {
+export async function startProxy ({ issuer, apiOrigin, logLevel = 'info', logPath = '/dev/null', nodeArgs = [], name = 'proxy', root = ROOT }) {
   const port = await freePort()
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
     !/^(CXONE_|PROXY_|LOG_LEVEL$|NODE_OPTIONS$|https?_proxy$|HTTPS?_PROXY$|NO_PROXY$|no_proxy$)/.test(k)))
@@ -49,7 +50,7 @@ export async function startProxy ({ issuer, apiOrigin, logLevel = 'info', logPat
     LOG_LEVEL: logLevel
   })
   const fd = openSync(logPath, 'a')
-  const entry = start(name, process.execPath, [...nodeArgs, join(ROOT, 'dist/main.js'), 'start'], { cwd: ROOT, env, stdio: ['ignore', fd, 'pipe'] })
+  const entry = start(name, process.execPath, [...nodeArgs, join(root, 'dist/main.js'), 'start'], { cwd: root, env, stdio: ['ignore', fd, 'pipe'] })
   closeSync(fd)
   const url = `http://127.0.0.1:${port}`
   await waitUntil(`${name} on ${url}`, async () => {
@@ -112,4 +113,11 @@ export async function startNginx ({ nginx, tmp, upstreamOrigin, logPath = '/dev/
     return worker !== undefined && await ok(`${url}/bench/last-auth`)
   })
   return { entry, pid: worker, url, stop: async () => await stop(entry, 'SIGQUIT') }
+}
+
+/** One of bench/reference-proxy.mjs's minimal proxies (context for the profile, not a product column). */
+export async function startReference (kind, upstreamOrigin) {
+  const entry = start(`reference ${kind}`, process.execPath, [join(ROOT, 'bench/reference-proxy.mjs'), kind, upstreamOrigin])
+  const { port } = JSON.parse(await firstLine(entry))
+  return { entry, pid: entry.child.pid, url: `http://127.0.0.1:${port}`, stop: async () => await stop(entry) }
 }
