@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { setInterval, clearInterval } from 'node:timers'
 import { parseArgs } from 'node:util'
 import { API_PATH } from './upstream.mjs'
 import { cpuSeconds, machine, memory } from './lib/procstat.mjs'
@@ -67,11 +68,15 @@ async function verify (target, upstream, expected) {
 }
 
 async function saturation (target, o, wrk) {
-  const cpu0 = target.pid !== undefined ? cpuSeconds(target.pid) : NaN
-  const r = await runWrk({ url: `${target.url}${API_PATH}`, threads: 2, connections: 50, seconds: o.duration, wrk })
-  const cpu = target.pid !== undefined ? cpuSeconds(target.pid) - cpu0 : NaN
+  const pid = target.pid
+  const cpu0 = pid !== undefined ? cpuSeconds(pid) : NaN
+  let anon = NaN
+  // VmHWM has no anonymous-only twin: sample RssAnon while the load runs.
+  const sampler = pid === undefined ? undefined : setInterval(() => { anon = Math.max(memory(pid).rssAnon, Number.isNaN(anon) ? 0 : anon) }, 200)
+  const r = await runWrk({ url: `${target.url}${API_PATH}`, threads: 2, connections: 50, seconds: o.duration, wrk }).finally(() => clearInterval(sampler))
+  const cpu = pid !== undefined ? cpuSeconds(pid) - cpu0 : NaN
   check(target, r)
-  return { rps: r.rps, p50c50: r.p50, p99c50: r.p99, requests: r.requests, cpuUsPerReq: cpu * 1e6 / r.requests, peakRssMB: target.pid !== undefined ? memory(target.pid).peakRss / 1e6 : NaN, socketErrors: r.socketErrors }
+  return { rps: r.rps, p50c50: r.p50, p99c50: r.p99, requests: r.requests, cpuUsPerReq: cpu * 1e6 / r.requests, peakRssMB: pid !== undefined ? memory(pid).peakRss / 1e6 : NaN, peakAnonMB: anon / 1e6, socketErrors: r.socketErrors }
 }
 
 async function oneConnection (target, o, wrk) {
@@ -160,7 +165,8 @@ async function main () {
 
     const m = result.machine
     log(`\nMedian of ${o.rounds} interleaved rounds; ${m.cores} × ${m.cpu}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.nginx ?? 'no nginx'}, ${m.wrk}`)
-    log('CPU and RSS are the proxy process (all threads) and the nginx worker; direct has no middle process.\n')
+    log('CPU and RSS are the proxy process (all threads) and the nginx worker; direct has no middle process. Peak RSS is VmHWM;')
+    log('the anonymous part leaves out the mapped node binary and libraries (file-backed, shared between processes).\n')
     log(table(summary, targetsList))
     log('')
     for (const t of result.targets) log(`${t.met === true ? 'MET   ' : t.met === false ? 'MISSED' : 'n/a   '} ${t.target}: ${t.value}`)

@@ -27,11 +27,11 @@ export function cpuSeconds (pid) {
   return (Number(f[11]) + Number(f[12])) / clockTicks()
 }
 
-/** Current and peak resident set size in bytes (VmRSS, VmHWM). */
+/** Current and peak resident set size in bytes (VmRSS, VmHWM), and the anonymous part now (RssAnon: heap, not the mapped binary). */
 export function memory (pid) {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024
-  return { rss: kb('VmRSS'), peakRss: kb('VmHWM') }
+  return { rss: kb('VmRSS'), peakRss: kb('VmHWM'), rssAnon: kb('RssAnon') }
 }
 
 /** Pids whose parent is `pid` (nginx's worker under its master). */

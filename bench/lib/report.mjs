@@ -14,15 +14,16 @@ export const METRICS = [
   { key: 'p50c50', label: 'p50 latency, 50 connections (ms)', fmt: (x) => x.toFixed(2) },
   { key: 'p99c50', label: 'p99 latency, 50 connections (ms)', fmt: (x) => x.toFixed(2) },
   { key: 'cpuUsPerReq', label: 'CPU time per request (µs)', fmt: (x) => x.toFixed(1) },
-  { key: 'peakRssMB', label: 'peak RSS (MB)', fmt: (x) => x.toFixed(1) }
+  { key: 'peakRssMB', label: 'peak RSS (MB)', fmt: (x) => x.toFixed(1) },
+  { key: 'peakAnonMB', label: 'of which anonymous, peak sampled (MB)', fmt: (x) => x.toFixed(1) }
 ]
 
-/** Median of each metric over the rounds; peak RSS is the maximum (VmHWM only grows). */
+/** Median of each metric over the rounds; peaks are the maximum over the rounds (VmHWM only grows). */
 export function summarise (rounds) {
   const out = {}
   for (const { key } of METRICS) {
     const values = rounds.map((r) => r[key])
-    out[key] = key === 'peakRssMB' ? Math.max(...values.filter(Number.isFinite), -Infinity) : median(values)
+    out[key] = key.startsWith('peak') ? Math.max(...values.filter(Number.isFinite), -Infinity) : median(values)
     if (out[key] === -Infinity) out[key] = NaN
   }
   return out
