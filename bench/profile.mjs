@@ -1,8 +1,9 @@
 // Where the proxy's time goes (issue 6): a CPU profile under saturation, summarised by function and module,
 // then the cost of info logging and of the JSON/link-rewriting path, as interleaved A/B runs.
-// Usage: npm run build && node bench/profile.mjs [--seconds S] [--rounds N] [--no-profile] [--no-experiments]
+// Usage: npm run build && node bench/profile.mjs [--seconds S] [--rounds N] [--top N] [--root BUILD] [--no-profile] [--no-experiments]
+// (--root profiles another build, laid out as bench/compare.mjs describes)
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { API_PATH, LINKS_PATH, PLAIN_PATH } from './upstream.mjs'
@@ -33,6 +34,7 @@ async function experiments (env, upstream, o, wrk) {
   const info = await startProxy({ ...env, logLevel: 'info', name: 'proxy info' })
   const silent = await startProxy({ ...env, logLevel: 'silent', name: 'proxy silent' })
   const bareFastify = await startReference('fastify', upstream.origin)
+  const fastifyUndici = await startReference('fastify-undici', upstream.origin)
   const bareUndici = await startReference('undici', upstream.origin)
   try {
     const variants = [
@@ -41,6 +43,7 @@ async function experiments (env, upstream, o, wrk) {
       { key: 'info, same bytes as application/octet-stream (no JSON path)', proxy: info, path: PLAIN_PATH },
       { key: 'info, JSON with 3 API URLs (rewritten)', proxy: info, path: LINKS_PATH },
       { key: 'reference: bare Fastify + @fastify/http-proxy, defaults, no log', proxy: bareFastify, path: API_PATH },
+      { key: 'reference: Fastify route + undici Pool by hand, no log', proxy: fastifyUndici, path: API_PATH },
       { key: 'reference: node:http + undici Pool by hand, no log', proxy: bareUndici, path: API_PATH }
     ]
     const results = await runVariants(variants.map((v) => ({ key: v.key, url: `${v.proxy.url}${v.path}`, pid: v.proxy.pid })), { rounds: o.rounds, seconds: o.seconds, wrk })
@@ -48,12 +51,12 @@ async function experiments (env, upstream, o, wrk) {
     console.log(formatVariants(results))
     return results
   } finally {
-    for (const p of [info, silent, bareFastify, bareUndici]) await p.stop()
+    for (const p of [info, silent, bareFastify, fastifyUndici, bareUndici]) await p.stop()
   }
 }
 
 async function main () {
-  const { values } = parseArgs({ options: { seconds: { type: 'string' }, rounds: { type: 'string' }, top: { type: 'string' }, 'no-profile': { type: 'boolean' }, 'no-experiments': { type: 'boolean' } } })
+  const { values } = parseArgs({ options: { seconds: { type: 'string' }, rounds: { type: 'string' }, top: { type: 'string' }, root: { type: 'string' }, 'no-profile': { type: 'boolean' }, 'no-experiments': { type: 'boolean' } } })
   const o = { seconds: Number(values.seconds ?? 8), rounds: Number(values.rounds ?? 5), top: Number(values.top ?? 25) }
   if (![o.seconds, o.rounds, o.top].every((n) => Number.isInteger(n) && n > 0 && n <= 600)) throw new Error('--seconds, --rounds and --top take whole numbers from 1 to 600')
   const tools = ensureTools((line) => { console.log(line) })
@@ -66,7 +69,7 @@ async function main () {
     servers.push(upstream)
     const tokens = await startTokenSource()
     servers.push(tokens)
-    const env = { issuer: tokens.issuer, apiOrigin: upstream.origin }
+    const env = { issuer: tokens.issuer, apiOrigin: upstream.origin, ...(values.root !== undefined ? { root: resolve(values.root) } : {}) }
     const result = { date: new Date().toISOString() }
     if (values['no-profile'] !== true) result.profile = await profileRun(env, o, tools.wrk, stamp)
     if (values['no-experiments'] !== true) result.experiments = await experiments(env, upstream, o, tools.wrk)

@@ -4,22 +4,22 @@ import { cpuSeconds, memory } from './procstat.mjs'
 import { median } from './report.mjs'
 import { runWrk } from './wrk.mjs'
 
-/** One saturation run (-t2 -c50) against `url`, with the CPU time and peak RSS of `pid`. */
-export async function load (url, seconds, wrk, pid) {
+/** One run (-t2 -c50 by default: saturation) against `url`, with the CPU time and peak RSS of `pid`. */
+export async function load (url, seconds, wrk, pid, connections = 50) {
   const cpu0 = cpuSeconds(pid)
-  const r = await runWrk({ url, threads: 2, connections: 50, seconds, wrk })
+  const r = await runWrk({ url, threads: Math.min(2, connections), connections, seconds, wrk })
   if (r.non2xx > 0) throw new Error(`${url}: ${r.non2xx} non-2xx answers; the run is not valid`)
   return { rps: r.rps, p50: r.p50, p99: r.p99, cpuUsPerReq: (cpuSeconds(pid) - cpu0) * 1e6 / r.requests, peakRssMB: memory(pid).peakRss / 1e6 }
 }
 
 /** variants: [{ key, url, pid }]; the first is the baseline of the deltas. */
-export async function runVariants (variants, { rounds, seconds, warmup = 3, wrk }) {
+export async function runVariants (variants, { rounds, seconds, warmup = 3, wrk, connections = 50 }) {
   if (warmup > 0) for (const v of variants) await load(v.url, warmup, wrk, v.pid)
   const runs = variants.map(() => [])
   for (let i = 0; i < rounds; i++) {
     for (let j = 0; j < variants.length; j++) {
       const k = (i + j) % variants.length
-      runs[k].push(await load(variants[k].url, seconds, wrk, variants[k].pid))
+      runs[k].push(await load(variants[k].url, seconds, wrk, variants[k].pid, connections))
     }
   }
   const med = (k, key) => median(runs[k].map((r) => r[key]))
