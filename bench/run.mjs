@@ -127,7 +127,7 @@ async function main () {
     for (const t of targetsList) await verify(t, upstream, expected)
     log(`upstream answers ${expected.length} bytes of JSON; every column verified (same body, bearer added)`)
     const total = targetsList.length * (o.warmup + o.rounds * (o.duration + o.latencyDuration))
-    log(`${o.rounds} rounds × ${targetsList.map((t) => t.key).join(', ')}; about ${Math.ceil(total / 60)} min`)
+    log(`${o.rounds} rounds × ${targetsList.map((t) => t.key).join(', ')}; ${total} s of load, about ${(total / 60).toFixed(1)} min`)
 
     if (o.warmup > 0) {
       for (const t of targetsList) await runWrk({ url: `${t.url}${API_PATH}`, threads: 2, connections: 50, seconds: o.warmup, wrk: tools.wrk })
