@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { API_PATH } from './upstream.mjs'
 import { formatVariants, runVariants } from './lib/ab.mjs'
-import { installCleanup } from './lib/procs.mjs'
+import { installCleanup, interrupted } from './lib/procs.mjs'
 import { startProxy, startTokenSource, startUpstream } from './lib/targets.mjs'
 import { ensureTools } from './lib/tools.mjs'
 
@@ -46,6 +46,7 @@ async function main () {
 }
 
 main().catch((err) => {
+  if (interrupted()) return
   console.error(`compare: ${err.message}`)
   process.exitCode = 1
 })

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util'
 import { API_PATH, LINKS_PATH, PLAIN_PATH } from './upstream.mjs'
 import { formatSummary, summarise } from './cpuprofile-summary.mjs'
 import { load, formatVariants, runVariants } from './lib/ab.mjs'
-import { installCleanup } from './lib/procs.mjs'
+import { installCleanup, interrupted } from './lib/procs.mjs'
 import { startProxy, startReference, startTokenSource, startUpstream } from './lib/targets.mjs'
 import { ensureTools } from './lib/tools.mjs'
 
@@ -83,6 +83,7 @@ async function main () {
 }
 
 main().catch((err) => {
+  if (interrupted()) return
   console.error(`profile: ${err.message}`)
   process.exitCode = 1
 })

@@ -7,7 +7,7 @@ import { setInterval, clearInterval } from 'node:timers'
 import { parseArgs } from 'node:util'
 import { API_PATH } from './upstream.mjs'
 import { cpuSeconds, machine, memory } from './lib/procstat.mjs'
-import { installCleanup } from './lib/procs.mjs'
+import { installCleanup, interrupted } from './lib/procs.mjs'
 import { METRICS, ratios, summarise, table, targets } from './lib/report.mjs'
 import { startNginx, startProxy, startTokenSource, startUpstream } from './lib/targets.mjs'
 import { ensureTools, version } from './lib/tools.mjs'
@@ -178,6 +178,7 @@ async function main () {
 }
 
 main().catch((err) => {
+  if (interrupted()) return
   console.error(`bench: ${err.message}`)
   process.exitCode = 1
 })

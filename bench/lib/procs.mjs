@@ -4,6 +4,12 @@ import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 const children = new Set()
+let stopping = false
+
+/** True once Ctrl-C or SIGTERM arrived: later failures are the interruption's, not the benchmark's. */
+export function interrupted () {
+  return stopping
+}
 
 /** Spawns a tracked child. `stopSignal` is what `stopAll` sends first (nginx wants SIGQUIT or SIGTERM). */
 export function start (name, command, args, options = {}) {
@@ -87,6 +93,7 @@ export function installCleanup (cleanup) {
   }
   for (const sig of ['SIGINT', 'SIGTERM']) {
     process.once(sig, () => {
+      stopping = true
       process.stderr.write(`\n${sig}: stopping everything the benchmark started\n`)
       once().finally(() => process.exit(130))
     })
