@@ -1,0 +1,123 @@
+// The things under test: the upstream, the token simulator, the proxy (a child process) and nginx.
+import { chmodSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CxoneSimulator, DEMO_CREDENTIALS } from '../../dist/simulator/simulator.js'
+import { childPids } from './procstat.mjs'
+import { firstLine, freePort, start, stop, waitUntil } from './procs.mjs'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const BENCH_TOKEN = 'bench-fixed-token-0123456789abcdef'
+
+async function ok (url, expect = 200) {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2_000) })
+  await res.arrayBuffer()
+  return res.status === expect
+}
+
+/** The upstream child (bench/upstream.mjs). */
+export async function startUpstream () {
+  const entry = start('upstream', process.execPath, [join(ROOT, 'bench/upstream.mjs')])
+  const info = JSON.parse(await firstLine(entry))
+  return { entry, pid: entry.child.pid, origin: `http://127.0.0.1:${info.port}`, bytes: info.bytes, stop: async () => await stop(entry) }
+}
+
+/** The built-in CXone simulator, in this process: only its discovery and token endpoint are used. */
+export async function startTokenSource () {
+  const sim = await new CxoneSimulator({ lifetimeSec: 3600 }).start()
+  return { issuer: sim.issuer, stop: async () => await sim.stop() }
+}
+
+/**
+ * The proxy as production runs it: `node dist/main.js start` in the repository (so proxy.config.json is read),
+ * token injection against the simulator, metrics on, its log at `logLevel` to `logPath` (/dev/null by default).
+ * `root` is another build to run instead (a directory with dist/, package.json and a reachable node_modules).
+ */
+export async function startProxy ({ issuer, apiOrigin, logLevel = 'info', logPath = '/dev/null', nodeArgs = [], name = 'proxy', root = ROOT }) {
+  const port = await freePort()
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
+    !/^(CXONE_|PROXY_|LOG_LEVEL$|NODE_OPTIONS$|https?_proxy$|HTTPS?_PROXY$|NO_PROXY$|no_proxy$)/.test(k)))
+  Object.assign(env, {
+    NODE_ENV: 'production',
+    CXONE_ISSUER: issuer,
+    CXONE_API_URL: apiOrigin,
+    CXONE_CLIENT_ID: DEMO_CREDENTIALS.clientId,
+    CXONE_CLIENT_SECRET: DEMO_CREDENTIALS.clientSecret,
+    CXONE_ACCESS_KEY_ID: DEMO_CREDENTIALS.accessKeyId,
+    CXONE_ACCESS_KEY_SECRET: DEMO_CREDENTIALS.accessKeySecret,
+    PROXY_HOST: '127.0.0.1',
+    PROXY_PORT: String(port),
+    LOG_LEVEL: logLevel
+  })
+  const fd = openSync(logPath, 'a')
+  const entry = start(name, process.execPath, [...nodeArgs, join(root, 'dist/main.js'), 'start'], { cwd: root, env, stdio: ['ignore', fd, 'pipe'] })
+  closeSync(fd)
+  const url = `http://127.0.0.1:${port}`
+  await waitUntil(`${name} on ${url}`, async () => {
+    if (entry.exited) throw new Error(`${name} exited: ${entry.stderr}`)
+    return await ok(`${url}/_proxy/readyz`)
+  })
+  return { entry, pid: entry.child.pid, url, stop: async () => await stop(entry) }
+}
+
+export function nginxConfig ({ dir, port, upstreamPort, logPath }) {
+  return `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log ${logPath};
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  # Node has no per-connection request cap; nginx's default 1000 would reconnect mid-run.
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+  upstream api {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 64;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "Bearer ${BENCH_TOKEN}";
+    }
+  }
+}
+`
+}
+
+/** nginx with one worker, its own prefix and config in `tmp`, on loopback; `pid` is the worker's. */
+export async function startNginx ({ nginx, tmp, upstreamOrigin, logPath = '/dev/null' }) {
+  const dir = join(tmp, 'nginx')
+  mkdirSync(dir, { recursive: true })
+  // The worker runs as nobody when started by root; it must reach its temp directories.
+  chmodSync(tmp, 0o755)
+  chmodSync(dir, 0o755)
+  const port = await freePort()
+  writeFileSync(join(dir, 'nginx.conf'), nginxConfig({ dir, port, upstreamPort: new URL(upstreamOrigin).port, logPath }))
+  const entry = start('nginx', nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')])
+  const url = `http://127.0.0.1:${port}`
+  let worker
+  await waitUntil(`nginx on ${url}`, async () => {
+    if (entry.exited) throw new Error(`nginx exited: ${entry.stderr}`)
+    worker = childPids(entry.child.pid)[0]
+    return worker !== undefined && await ok(`${url}/bench/last-auth`)
+  })
+  return { entry, pid: worker, url, stop: async () => await stop(entry, 'SIGQUIT') }
+}
+
+/** One of bench/reference-proxy.mjs's minimal proxies (context for the profile, not a product column). */
+export async function startReference (kind, upstreamOrigin) {
+  const entry = start(`reference ${kind}`, process.execPath, [join(ROOT, 'bench/reference-proxy.mjs'), kind, upstreamOrigin])
+  const { port } = JSON.parse(await firstLine(entry))
+  return { entry, pid: entry.child.pid, url: `http://127.0.0.1:${port}`, stop: async () => await stop(entry) }
+}
