@@ -68,6 +68,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request: the one request line carries reqId itself.
+    childLoggerFactory: (parent) => parent,
     genReqId: (req) => {
       const id = req.headers['x-request-id']
       return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID()
@@ -160,6 +162,7 @@ function decorate (app: FastifyInstance, metrics: Metrics): void {
     metrics.request(request.method, cls, reply.statusCode, ctx?.upstreamMs)
     if (cls === 'admin') return
     request.log.info({
+      reqId: request.id,
       method: request.method,
       path,
       status: reply.statusCode,

@@ -25,6 +25,9 @@ export class Metrics {
   readonly #upstream401: Counter
   readonly #replays: Counter
   readonly #rejected: Counter<'reason'>
+  // Bounded: methods × route classes × status codes.
+  readonly #requestChildren = new Map<string, { inc: () => void }>()
+  readonly #upstreamChildren = new Map<string, { observe: (v: number) => void }>()
 
   constructor (provider: TokenProvider | (() => TokenProvider)) {
     const r = this.registry
@@ -57,8 +60,22 @@ export class Metrics {
   }
 
   request (method: string, routeClassLabel: string, status: number, upstreamMs: number | undefined): void {
-    this.#requests.inc({ method: METHODS.has(method) ? method : 'OTHER', route_class: routeClassLabel, status: String(status) })
-    if (upstreamMs !== undefined) this.#upstream.observe({ route_class: routeClassLabel }, upstreamMs / 1000)
+    // Label children are cached: prom-client would otherwise hash the label object on every call.
+    const key = `${method} ${routeClassLabel} ${status}`
+    let counter = this.#requestChildren.get(key)
+    if (counter === undefined) {
+      counter = this.#requests.labels(METHODS.has(method) ? method : 'OTHER', routeClassLabel, String(status))
+      this.#requestChildren.set(key, counter)
+    }
+    counter.inc()
+    if (upstreamMs !== undefined) {
+      let histogram = this.#upstreamChildren.get(routeClassLabel)
+      if (histogram === undefined) {
+        histogram = this.#upstream.labels(routeClassLabel)
+        this.#upstreamChildren.set(routeClassLabel, histogram)
+      }
+      histogram.observe(upstreamMs / 1000)
+    }
   }
 
   tokenOutcome (outcome: TokenOutcome, oauthError: string | undefined): void {
