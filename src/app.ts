@@ -42,6 +42,18 @@ export interface ProxyApp {
 }
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
+const TOKEN_CODES = new Set(['token_rejected', 'token_invalid_response', 'token_unavailable', 'discovery_failed'])
+
+/** The innermost error code (ECONNREFUSED, UND_ERR_…), for a one-line log without a stack. */
+function causeCode (cause: unknown): string | undefined {
+  let e = cause as { code?: string, cause?: unknown } | undefined
+  let code: string | undefined
+  for (let i = 0; e !== undefined && e !== null && i < 6; i++) {
+    if (typeof e.code === 'string') code = e.code
+    e = e.cause as typeof e
+  }
+  return code
+}
 
 /** Builds the proxy (and admin listener) from a validated config; never listens. */
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<ProxyApp> {
@@ -91,10 +103,17 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const m = metrics
   decorate(app, m)
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
-    checkTarget(request.raw.url ?? '')
-    guard.check(request, reply)
+    try {
+      checkTarget(request.raw.url ?? '')
+      // A CORS preflight is answered by the guard: the hook ends without done().
+      if (guard.check(request, reply) !== undefined) return
+    } catch (err) {
+      done(err as Error)
+      return
+    }
+    done()
   })
   await app.register(adminRoutes, { provider, metrics: async () => await m.text(), metricsContentType: m.contentType })
   app.all('/_proxy/*', async () => {
@@ -155,22 +174,28 @@ function decorate (app: FastifyInstance, metrics: Metrics): void {
   app.setNotFoundHandler(async (request) => {
     throw new ProxyError('method_not_allowed', `${request.method} is not forwarded: the proxy forwards GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS`)
   })
-  app.addHook('onResponse', async (request, reply) => {
-    const path = pathOf(request.raw.url ?? '')
-    const cls = routeClass(path)
-    const ctx = (request as FastifyRequest & { proxyCtx?: { upstreamMs?: number, token?: { fingerprint: string } } | null }).proxyCtx
-    metrics.request(request.method, cls, reply.statusCode, ctx?.upstreamMs)
-    if (cls === 'admin') return
-    request.log.info({
-      reqId: request.id,
-      method: request.method,
-      path,
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 10) / 10,
-      upstreamMs: ctx?.upstreamMs === undefined ? undefined : Math.round(ctx.upstreamMs * 10) / 10,
-      token: ctx?.token?.fingerprint
-    }, 'request')
+  app.addHook('onResponse', (request, reply, done) => {
+    logRequest(request, reply, metrics)
+    done()
   })
+}
+
+/** The one info line per request, and its metrics. */
+function logRequest (request: FastifyRequest, reply: FastifyReply, metrics: Metrics): void {
+  const path = pathOf(request.raw.url ?? '')
+  const cls = routeClass(path)
+  const ctx = (request as FastifyRequest & { proxyCtx?: { upstreamMs?: number, token?: { fingerprint: string } } | null }).proxyCtx
+  metrics.request(request.method, cls, reply.statusCode, ctx?.upstreamMs)
+  if (cls === 'admin') return
+  request.log.info({
+    reqId: request.id,
+    method: request.method,
+    path,
+    status: reply.statusCode,
+    ms: Math.round(reply.elapsedTime * 10) / 10,
+    upstreamMs: ctx?.upstreamMs === undefined ? undefined : Math.round(ctx.upstreamMs * 10) / 10,
+    token: ctx?.token?.fingerprint
+  }, 'request')
 }
 
 /** Node answers some errors before Fastify sees a request (431, 408): same JSON shape and Proxy-Status. */
@@ -200,7 +225,9 @@ function toProxyError (err: FastifyError | ProxyError, request: FastifyRequest):
 }
 
 function sendError (err: ProxyError, request: FastifyRequest, reply: FastifyReply, metrics: Metrics): void {
-  if (err.status >= 500) request.log.warn({ err: err.cause ?? err, code: err.code, reqId: request.id }, err.message)
+  // Token errors are logged by the token provider, once per kind: the request line is enough here.
+  if (err.code === 'internal_error') request.log.error({ err: err.cause ?? err, reqId: request.id }, err.message)
+  else if (err.status >= 500 && !TOKEN_CODES.has(err.code)) request.log.warn({ code: err.code, reqId: request.id, cause: causeCode(err.cause) }, err.message)
   if (err.status < 500 || err.code === 'too_busy') metrics.rejected(err.code)
   if (reply.sent || reply.raw.headersSent) {
     // The answer already started: break it rather than present a short body as complete.

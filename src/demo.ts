@@ -50,6 +50,11 @@ export async function runDemo (opts: DemoOptions): Promise<{ shutdown: (reason: 
     '    for s in r.json()["skillActivity"]:',
     '        print(s["skillName"], s["queueCount"], s["agentsAvailable"])',
     '',
+    '  See what `check` reports for a working token call (the demo credentials are not secrets):',
+    '',
+    `    CXONE_ISSUER=${sim.issuer} CXONE_CLIENT_ID=${DEMO_CREDENTIALS.clientId} CXONE_CLIENT_SECRET=${DEMO_CREDENTIALS.clientSecret} \\`,
+    `      CXONE_ACCESS_KEY_ID=${DEMO_CREDENTIALS.accessKeyId} CXONE_ACCESS_KEY_SECRET=${DEMO_CREDENTIALS.accessKeySecret} npx cxone-auth-proxy check`,
+    '',
     '  Ctrl-C stops the demo.',
     ''
   ].join('\n'))

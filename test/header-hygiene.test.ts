@@ -24,8 +24,9 @@ describe('header hygiene (pure)', () => {
     expect(out).toEqual({ 'x-custom': 'kept', host: 'api.example.com', authorization: 'Bearer tok', 'x-request-id': 'rid-1', accept: 'application/json' })
   })
 
-  it('keeps an Accept the caller sent', () => {
+  it('keeps an Accept the caller chose, and asks for JSON in place of a bare */*', () => {
     expect(upstreamRequestHeaders({ accept: 'text/csv' }, 't', 'h', 'r').accept).toBe('text/csv')
+    expect(upstreamRequestHeaders({ accept: '*/*' }, 't', 'h', 'r').accept).toBe('application/json')
   })
 
   it('drops hop-by-hop headers of the response', () => {

@@ -74,15 +74,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     return request.proxyCtx as ProxyContext
   }
 
-  async function preHandler (request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    opts.admit?.(request)
-    if (inFlight >= opts.maxConcurrent) {
-      throw new ProxyError('too_busy', `${inFlight} requests are already in flight upstream (PROXY_MAX_CONCURRENT_UPSTREAM=${opts.maxConcurrent}): retry shortly`, { retryAfterSec: 1 })
-    }
-    inFlight += 1
-    reply.raw.once('close', release)
-    const token = provider.current() ?? await provider.getToken()
-    const origin = discovery.knownApiOrigin(token.tenantId) ?? (await discovery.apiOrigin(token.tenantId)).value
+  function attach (request: FastifyRequest, token: TokenSet, origin: string): void {
     const buffered = request.body instanceof Buffer ? request.body : undefined
     request.proxyCtx = {
       token,
@@ -95,6 +87,35 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
       upstreamStart: 0,
       upstreamMs: undefined
     }
+  }
+
+  async function attachSlowly (request: FastifyRequest): Promise<void> {
+    const token = provider.current() ?? await provider.getToken()
+    const origin = discovery.knownApiOrigin(token.tenantId) ?? (await discovery.apiOrigin(token.tenantId)).value
+    attach(request, token, origin)
+  }
+
+  // Callback style with a synchronous fast path: a valid token and a known origin cost no promise.
+  function preHandler (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
+    try {
+      opts.admit?.(request)
+      if (inFlight >= opts.maxConcurrent) {
+        throw new ProxyError('too_busy', `${inFlight} requests are already in flight upstream (PROXY_MAX_CONCURRENT_UPSTREAM=${opts.maxConcurrent}): retry shortly`, { retryAfterSec: 1 })
+      }
+    } catch (err) {
+      done(err as Error)
+      return
+    }
+    inFlight += 1
+    reply.raw.once('close', release)
+    const token = provider.current()
+    const origin = token === undefined ? undefined : discovery.knownApiOrigin(token.tenantId)
+    if (token !== undefined && origin !== undefined) {
+      attach(request, token, origin)
+      done()
+      return
+    }
+    attachSlowly(request).then(() => { done() }, done)
   }
 
   function send (request: FastifyRequest, reply: FastifyReply): void {

@@ -37,8 +37,9 @@ export function upstreamRequestHeaders (
   out.host = host
   out.authorization = `Bearer ${bearer}`
   out['x-request-id'] = requestId
-  // Without it CXone may answer "No known way to render data".
-  if (out.accept === undefined) out.accept = 'application/json'
+  // Without it CXone may answer "No known way to render data". curl and requests send a bare */*,
+  // which accepts JSON too: ask for JSON explicitly.
+  if (out.accept === undefined || out.accept === '*/*') out.accept = 'application/json'
   return out
 }
 
