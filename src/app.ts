@@ -64,7 +64,14 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const tokenFetch = deps.fetch !== undefined ? { fetch: deps.fetch, close: async () => {} } : createTokenFetch(env)
   const fetchFn: FetchFn = tokenFetch.fetch
   const dispatcher = deps.dispatcher ?? createDispatcher(s, env)
-  const discovery = new Discovery({ issuer: s.issuer, tokenUrl: s.tokenUrl, apiUrl: s.apiUrl, fetch: fetchFn, timeoutMs: s.tokenTimeoutMs })
+  const discovery = new Discovery({
+    issuer: s.issuer,
+    tokenUrl: s.tokenUrl,
+    apiUrl: s.apiUrl,
+    fetch: fetchFn,
+    timeoutMs: s.tokenTimeoutMs,
+    onDiscovered: (what, value) => { logger.info({ [what === 'token_endpoint' ? 'tokenUrl' : 'apiUrl']: { value, from: 'discovered' } }, `${what === 'token_endpoint' ? 'token endpoint' : 'API origin'} discovered from ${s.issuer}`) }
+  })
   // The gauges read the provider lazily, at scrape time.
   const metrics: Metrics = new Metrics(() => provider)
   const provider: TokenProvider = new TokenProvider({

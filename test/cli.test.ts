@@ -54,7 +54,11 @@ describe('the command line', () => {
     expect(listening.settings.issuer).toEqual({ value: sim.issuer, from: 'env' })
     expect(listening.settings.port).toEqual({ value: 0, from: 'env' })
     expect(listening.settings.grantType).toEqual({ value: 'password', from: 'derived' })
+    const discovered = JSON.parse(await proxy.waitFor(/token endpoint discovered/)) as { tokenUrl: unknown }
+    expect(discovered.tokenUrl).toEqual({ value: `${sim.origin}/auth/token`, from: 'discovered' })
     const held = JSON.parse(await proxy.waitFor(/token obtained/)) as { token: string }
+    const api = JSON.parse(await proxy.waitFor(/API origin discovered/)) as { apiUrl: unknown }
+    expect(api.apiUrl).toEqual({ value: sim.origin, from: 'discovered' })
     expect(held.token).toMatch(/^[0-9a-f]{12}$/)
     const result = await proxy.stop('SIGTERM')
     expect(result.code).toBe(0)

@@ -9,6 +9,8 @@ export interface DiscoveryOptions {
   apiUrl: string | undefined
   fetch: FetchFn
   timeoutMs: number
+  /** Told once per discovered value, for the log. */
+  onDiscovered?: (what: 'token_endpoint' | 'api_origin', value: string) => void
 }
 
 export interface Discovered {
@@ -75,7 +77,9 @@ export class Discovery {
     if (typeof endpoint !== 'string') {
       throw new ProxyError('token_invalid_response', `${url} has no token_endpoint: check CXONE_ISSUER, or set CXONE_TOKEN_URL`)
     }
-    return this.#checkOrigin(endpoint, url, 'token_endpoint', 'token_invalid_response')
+    const checked = this.#checkOrigin(endpoint, url, 'token_endpoint', 'token_invalid_response')
+    this.#opts.onDiscovered?.('token_endpoint', checked)
+    return checked
   }
 
   async #fetchApiOrigin (tenantId: string): Promise<string> {
@@ -85,7 +89,9 @@ export class Discovery {
     if (typeof endpoint !== 'string') {
       throw new ProxyError('discovery_failed', `${url} has no api_endpoint: set CXONE_API_URL`)
     }
-    return new URL(this.#checkOrigin(endpoint, url, 'api_endpoint', 'discovery_failed')).origin
+    const origin = new URL(this.#checkOrigin(endpoint, url, 'api_endpoint', 'discovery_failed')).origin
+    this.#opts.onDiscovered?.('api_origin', origin)
+    return origin
   }
 
   #checkOrigin (value: string, from: string, field: string, code: ErrorCode): string {
