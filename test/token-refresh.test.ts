@@ -21,6 +21,18 @@ describe('refresh ahead', () => {
     expect(provider.current()?.accessToken).toBe('token-2')
   })
 
+  it('a token living longer than a timer can wait (a year) is not refreshed early', async () => {
+    const clock = new ManualClock()
+    const endpoint = new ScriptedEndpoint(clock, [{ kind: 'token', lifetimeSec: 365 * 24 * 3600 }])
+    const provider = providerFor(clock, endpoint)
+    provider.start()
+    await settle()
+    await clock.advance(100 * 24 * 3600 * 1000)
+    expect(endpoint.calls).toBe(1)
+    await clock.advance(200 * 24 * 3600 * 1000)
+    expect(endpoint.calls).toBe(2)
+  })
+
   it('a 5-second token from a slow (800 ms) endpoint: callers never wait and never get an expired token', async () => {
     const clock = new ManualClock()
     const endpoint = new ScriptedEndpoint(clock, [{ kind: 'token', lifetimeSec: 5, delayMs: 800 }])

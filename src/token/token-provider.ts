@@ -37,6 +37,7 @@ export const BACKOFF_MAX_MS = 60_000
 const MAX_SKEW_MS = 30_000
 const SKEW_FRACTION = 0.05
 const MAX_RETRY_AFTER_MS = 60 * 60 * 1000
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export interface TokenStatus {
   ready: boolean
@@ -185,9 +186,15 @@ export class TokenProvider {
   #schedule (at: number): void {
     if (this.#stopped) return
     if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer)
-    const delay = Math.max(0, at - this.#o.clock.now())
+    // setTimeout fires at once past 2^31-1 ms: a long-lived token wakes up early and goes back to sleep.
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - this.#o.clock.now()))
     this.#timer = this.#o.clock.setTimeout(() => {
       this.#timer = undefined
+      const t = this.#current
+      if (t !== undefined && this.#o.clock.now() < Math.min(this.#refreshAt(t), usableUntil(t))) {
+        this.#schedule(this.#refreshAt(t))
+        return
+      }
       this.#refreshInBackground()
     }, delay)
   }

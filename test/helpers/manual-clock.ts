@@ -15,7 +15,9 @@ export class ManualClock implements Clock {
   now = (): number => this.#now
 
   setTimeout = (fn: () => void, ms: number): unknown => {
-    const t = { at: this.#now + Math.max(0, ms), fn, id: this.#next++ }
+    // Like Node: a delay past 2^31-1 ms becomes 1 ms.
+    const delay = ms > 2 ** 31 - 1 ? 1 : Math.max(0, ms)
+    const t = { at: this.#now + delay, fn, id: this.#next++ }
     this.#timers.push(t)
     return t.id
   }
