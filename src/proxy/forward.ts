@@ -261,9 +261,13 @@ function decoderFor (encoding: string): Transform | undefined | null {
   }
 }
 
+/** Reads a small body whole (plain listeners: an async iterator costs more per response). */
 async function readAll (stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(chunk as Buffer)
-  return chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks)
+  return await new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    stream.on('data', (chunk: Buffer) => { chunks.push(chunk) })
+    stream.once('error', reject)
+    stream.once('end', () => { resolve(chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks)) })
+  })
 }
 
