@@ -12,6 +12,7 @@ import { Metrics, routeClass } from './admin/metrics.js'
 import { createDispatcher, createTokenFetch } from './proxy/dispatcher.js'
 import { forwardPlugin } from './proxy/forward.js'
 import { checkTarget, pathOf } from './proxy/target.js'
+import { clearUpstreamHeaders } from './proxy/headers.js'
 import { createAccessGuard } from './proxy/access.js'
 import { Discovery } from './token/discovery.js'
 import { createObtain } from './token/obtain.js'
@@ -241,7 +242,7 @@ function sendError (err: ProxyError, request: FastifyRequest, reply: FastifyRepl
     reply.raw.destroy(err)
     return
   }
-  for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name)
+  clearUpstreamHeaders(reply)
   reply.code(err.status)
   reply.header('x-request-id', request.id)
   reply.header('proxy-status', proxyStatusHeader(err))

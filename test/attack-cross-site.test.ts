@@ -42,4 +42,18 @@ describe('attack: a web page making the user\'s browser call the proxy', () => {
     expect(r.headers.get('access-control-allow-origin')).toBe(dashboard)
     expect(r.headers.get('vary')).toContain('Origin')
   })
+
+  it('an allowed origin can read the proxy\'s own errors (CORS headers kept)', async () => {
+    const refused = await fetch(`${stack.url}/_proxy/nope`, { headers: { origin: dashboard } })
+    expect(refused.status).toBe(404)
+    expect(refused.headers.get('access-control-allow-origin')).toBe(dashboard)
+    expect(refused.headers.get('access-control-expose-headers')).toContain('proxy-status')
+  })
+
+  it('a response that needed a 401 replay keeps its CORS headers', async () => {
+    stack.sim.revokeAll()
+    const r = await fetch(`${stack.url}${API}/agents/states`, { headers: { origin: dashboard } })
+    expect(r.status).toBe(200)
+    expect(r.headers.get('access-control-allow-origin')).toBe(dashboard)
+  })
 })

@@ -94,6 +94,13 @@ describe('link rewriting on the wire', () => {
     expect(r.headers.get('location')).toBe(`${stack.url}${API}/new-place`)
   })
 
+  it('a HEAD on compressed JSON gets the headers a GET would get', async () => {
+    const head = await fetch(`${stack.url}${API}/gzip`, { method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(head.headers.get('content-encoding')).toBeNull()
+    expect(head.headers.get('content-length')).toBeNull()
+  })
+
   it('leaves non-JSON bodies untouched', async () => {
     expect(await (await fetch(`${stack.url}${API}/text`)).text()).toBe(body)
   })

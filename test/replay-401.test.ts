@@ -72,4 +72,22 @@ describe('an upstream 401 on the proxy\'s bearer', () => {
     expect(upstream.seen).toHaveLength(2)
     expect(stack.sim.tokenRequests).toBe(2)
   })
+
+  it('a route whose 401s are not about the token costs one new token, not one per call', async () => {
+    const { stack, upstream } = await withUpstream((req, res) => {
+      if ((req.url ?? '').includes('/forbidden')) {
+        res.writeHead(401, { 'content-type': 'application/json' })
+        res.end('{"error":"insufficient_permissions"}')
+        return
+      }
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{}')
+    })
+    for (let i = 0; i < 10; i++) expect((await fetch(`${stack.url}${API}/skills/forbidden`)).status).toBe(401)
+    expect(stack.sim.tokenRequests).toBe(2)
+    expect(upstream.seen).toHaveLength(11)
+    // Other route families still get their replay.
+    stack.running.proxy.provider.invalidate(stack.running.proxy.provider.current()?.accessToken ?? '')
+    expect((await fetch(`${stack.url}${API}/agents/states`)).status).toBe(200)
+  })
 })

@@ -97,3 +97,27 @@ describe('backoff', () => {
     expect(errors[0]?.msg).toContain('CXONE_CLIENT_SECRET')
   })
 })
+
+describe('timers that fire early', () => {
+  it('a retry timer that fires before the backoff has passed is re-armed, not lost', async () => {
+    const clock = new ManualClock(1_700_000_000_000, 2)
+    const endpoint = new ScriptedEndpoint(clock, [{ kind: 'error', error: down() }, { kind: 'token', lifetimeSec: 3600 }])
+    const provider = providerFor(clock, endpoint)
+    provider.start()
+    await settle()
+    expect(endpoint.calls).toBe(1)
+    await clock.advance(5_000)
+    expect(endpoint.calls).toBe(2)
+    expect(provider.current()?.accessToken).toBe('token-2')
+  })
+
+  it('a refresh timer that fires early still refreshes ahead', async () => {
+    const clock = new ManualClock(1_700_000_000_000, 2)
+    const endpoint = new ScriptedEndpoint(clock, [{ kind: 'token', lifetimeSec: 100 }])
+    const provider = providerFor(clock, endpoint)
+    provider.start()
+    await settle()
+    await clock.advance(81_000)
+    expect(endpoint.calls).toBe(2)
+  })
+})

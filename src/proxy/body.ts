@@ -1,4 +1,4 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
 import { ProxyError } from '../errors.js'
 
@@ -55,8 +55,10 @@ export function createBodyParser (maxBytes: number, replayLimit: number) {
       return
     }
     const limited = new ByteLimit(maxBytes)
-    payload.once('error', (err) => limited.destroy(err))
-    payload.pipe(limited)
+    // A client may give up while the token is still being fetched, before undici owns the body:
+    // pipeline carries the error to `limited`, and nothing may throw it as an unhandled 'error'.
+    pipeline(payload, limited, () => { /* reported to whoever reads `limited` */ })
+    limited.on('error', () => { /* undici, once it reads the body, sees the error itself */ })
     done(null, limited)
   }
 }

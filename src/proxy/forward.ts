@@ -7,9 +7,10 @@ import { ProxyError } from '../errors.js'
 import type { TokenProvider } from '../token/token-provider.js'
 import type { Discovery } from '../token/discovery.js'
 import type { TokenSet } from '../token/token-client.js'
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
+import { clearUpstreamHeaders, downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { buildRewrite, containsOrigin, LinkRewriter, rewriteChunk, rewriteLocation, type Rewrite } from './link-rewriter.js'
-import { queryOf } from './target.js'
+import { pathOf, queryOf } from './target.js'
+import { routeClass } from '../admin/metrics.js'
 import { mapUpstreamError } from './upstream-errors.js'
 import { createBodyParser } from './body.js'
 
@@ -54,6 +55,7 @@ export const REPLAY_BODY_LIMIT = 64 * 1024
 const SMALL_JSON = 256 * 1024
 const JSON_TYPE = /\bjson\b/i
 const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET'])
+const REFUSED_COOLDOWN_MS = 30_000
 
 /**
  * Forwards everything outside /_proxy/ to the API origin with the bearer attached, on
@@ -63,6 +65,8 @@ const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET'])
 export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOptions): Promise<void> {
   const { provider, discovery } = opts
   const rewrites = new Map<string, Rewrite>()
+  // Route family → until when its 401s are passed through (bounded: families are a fixed set).
+  const notAboutTheToken = new Map<string, number>()
   let inFlight = 0
   const release = (): void => { inFlight -= 1 }
 
@@ -136,12 +140,19 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   function onResponse (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number, headers: Record<string, string | string[] | undefined>, stream: Readable }): void {
     const ctx = ctxOf(request)
     ctx.upstreamMs = performance.now() - ctx.upstreamStart
-    if (res.statusCode === 401 && !ctx.replayed) {
-      provider.invalidate(ctx.token.accessToken)
-      opts.onUpstream401?.()
-      if (ctx.replayable) {
-        replay(request, reply, res.stream)
-        return
+    if (res.statusCode === 401) {
+      const family = routeClass(pathOf(request.raw.url ?? ''))
+      if (ctx.replayed) {
+        // A fresh token was refused too: the 401 is not about the token (a permission, say). For a while,
+        // this route family's 401s go to the caller without costing a token request each.
+        notAboutTheToken.set(family, Date.now() + REFUSED_COOLDOWN_MS)
+      } else if ((notAboutTheToken.get(family) ?? 0) < Date.now()) {
+        provider.invalidate(ctx.token.accessToken)
+        opts.onUpstream401?.()
+        if (ctx.replayable) {
+          replay(request, reply, res.stream)
+          return
+        }
       }
     }
     deliver(request, reply, res)
@@ -150,8 +161,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   function replay (request: FastifyRequest, reply: FastifyReply, stream: Readable): void {
     const ctx = ctxOf(request)
     stream.resume()
-    for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name)
-    reply.header('x-request-id', request.id)
+    clearUpstreamHeaders(reply)
     ctx.replayed = true
     opts.onReplay?.()
     provider.getToken().then((token) => {
@@ -175,6 +185,11 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   function deliver (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number, headers: Record<string, string | string[] | undefined>, stream: Readable }): void {
     const type = res.headers['content-type']
     if (typeof type !== 'string' || !JSON_TYPE.test(type) || request.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
+      if (request.method === 'HEAD' && typeof type === 'string' && JSON_TYPE.test(type) && isDecodable(res.headers['content-encoding'])) {
+        // The same headers a GET would get: compressed JSON is decoded (and re-chunked) on its way out.
+        reply.removeHeader('content-length')
+        reply.removeHeader('content-encoding')
+      }
       reply.send(res.stream)
       return
     }
@@ -248,6 +263,10 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
         attempt === 0 && err != null && STALE_SOCKET.has(err.code ?? '') && (req.method === 'GET' || req.method === 'HEAD') ? 1 : null
     } as never
   })
+}
+
+function isDecodable (encoding: string | string[] | undefined): boolean {
+  return typeof encoding === 'string' && ['gzip', 'x-gzip', 'deflate', 'br'].includes(encoding.trim().toLowerCase())
 }
 
 function decoderFor (encoding: string): Transform | undefined | null {

@@ -8,7 +8,8 @@ const HOP_BY_HOP = new Set([
 
 /** Never forwarded upstream: the caller's credentials, the proxy's key, and routing hints. */
 const DROPPED_REQUEST = new Set([
-  ...HOP_BY_HOP, 'host', 'authorization', 'x-proxy-key', 'forwarded', 'x-forwarded-for',
+  // expect: Node already answered the caller's 100-continue; undici refuses to send the header.
+  ...HOP_BY_HOP, 'host', 'authorization', 'x-proxy-key', 'expect', 'forwarded', 'x-forwarded-for',
   'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip'
 ])
 
@@ -52,4 +53,12 @@ export function downstreamResponseHeaders (incoming: IncomingHttpHeaders | Outgo
     out[name] = incoming[name]
   }
   return out
+}
+
+/** Removes what an upstream answer put on the reply, keeping the proxy's own CORS and request-id headers. */
+export function clearUpstreamHeaders (reply: { getHeaders: () => Record<string, unknown>, removeHeader: (name: string) => unknown }): void {
+  for (const name of Object.keys(reply.getHeaders())) {
+    if (name === 'x-request-id' || name === 'vary' || name.startsWith('access-control-')) continue
+    reply.removeHeader(name)
+  }
 }

@@ -9,6 +9,8 @@ export interface DiscoveryOptions {
   apiUrl: string | undefined
   fetch: FetchFn
   timeoutMs: number
+  /** The clock for the cache's time-to-live (performance.now by default). */
+  now?: () => number
   /** Told once per discovered value, for the log. */
   onDiscovered?: (what: 'token_endpoint' | 'api_origin', value: string) => void
 }
@@ -37,6 +39,12 @@ export class Discovery {
     this.#apiOrigins = new LRUCache<string, string>({
       max: 64,
       ttl: API_ORIGIN_TTL_MS,
+      // Stale while revalidating: an expired origin keeps serving while it is looked up again, and a
+      // failed look-up keeps the one known.
+      allowStale: true,
+      noDeleteOnStaleGet: true,
+      allowStaleOnFetchRejection: true,
+      ...(opts.now !== undefined ? { perf: { now: opts.now } } : {}),
       fetchMethod: async (tenantId) => await this.#fetchApiOrigin(tenantId)
     })
   }
@@ -56,7 +64,13 @@ export class Discovery {
 
   /** The API origin if it is known without I/O (configured, or discovered and cached): the per-request path. */
   knownApiOrigin (tenantId: string | undefined): string | undefined {
-    return this.#staticApiOrigin ?? (tenantId === undefined ? undefined : this.#apiOrigins.get(tenantId))
+    if (this.#staticApiOrigin !== undefined) return this.#staticApiOrigin
+    if (tenantId === undefined) return undefined
+    const origin = this.#apiOrigins.get(tenantId)
+    if (origin !== undefined && this.#apiOrigins.getRemainingTTL(tenantId) <= 0) {
+      this.#apiOrigins.fetch(tenantId).catch(() => { /* the known origin stays in use */ })
+    }
+    return origin
   }
 
   /** The API origin for a tenant (the access token's tenantId claim). */

@@ -186,12 +186,17 @@ export class TokenProvider {
   #schedule (at: number): void {
     if (this.#stopped) return
     if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer)
-    // setTimeout fires at once past 2^31-1 ms: a long-lived token wakes up early and goes back to sleep.
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - this.#o.clock.now()))
     this.#timer = this.#o.clock.setTimeout(() => {
       this.#timer = undefined
+      // Timers may fire a little early (and past 2^31-1 ms, at once): what is not due yet is re-armed.
+      const now = this.#o.clock.now()
+      if (now < this.#nextAttemptAt) {
+        this.#schedule(this.#nextAttemptAt)
+        return
+      }
       const t = this.#current
-      if (t !== undefined && this.#o.clock.now() < Math.min(this.#refreshAt(t), usableUntil(t))) {
+      if (t !== undefined && now < Math.min(this.#refreshAt(t), usableUntil(t))) {
         this.#schedule(this.#refreshAt(t))
         return
       }

@@ -8,7 +8,8 @@ export class ManualClock implements Clock {
   #timers: Timer[] = []
   #next = 1
 
-  constructor (start = 1_700_000_000_000) {
+  /** `earlyMs`: timers fire this much before they are due, as Node's sometimes do against Date.now(). */
+  constructor (start = 1_700_000_000_000, readonly earlyMs = 0) {
     this.#now = start
   }
 
@@ -17,7 +18,7 @@ export class ManualClock implements Clock {
   setTimeout = (fn: () => void, ms: number): unknown => {
     // Like Node: a delay past 2^31-1 ms becomes 1 ms.
     const delay = ms > 2 ** 31 - 1 ? 1 : Math.max(0, ms)
-    const t = { at: this.#now + delay, fn, id: this.#next++ }
+    const t = { at: this.#now + Math.max(Math.min(delay, 1), delay - this.earlyMs), fn, id: this.#next++ }
     this.#timers.push(t)
     return t.id
   }
