@@ -12,6 +12,7 @@ import { Metrics, routeClass } from './admin/metrics.js'
 import { createDispatcher, createTokenFetch } from './proxy/dispatcher.js'
 import { forwardPlugin } from './proxy/forward.js'
 import { checkTarget, pathOf } from './proxy/target.js'
+import { causeCode } from './proxy/upstream-errors.js'
 import { clearUpstreamHeaders } from './proxy/headers.js'
 import { createAccessGuard } from './proxy/access.js'
 import { Discovery } from './token/discovery.js'
@@ -44,17 +45,6 @@ export interface ProxyApp {
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
 const TOKEN_CODES = new Set(['token_rejected', 'token_invalid_response', 'token_unavailable', 'discovery_failed'])
-
-/** The innermost error code (ECONNREFUSED, UND_ERR_…), for a one-line log without a stack. */
-function causeCode (cause: unknown): string | undefined {
-  let e = cause as { code?: string, cause?: unknown } | undefined
-  let code: string | undefined
-  for (let i = 0; e !== undefined && e !== null && i < 6; i++) {
-    if (typeof e.code === 'string') code = e.code
-    e = e.cause as typeof e
-  }
-  return code
-}
 
 /** Builds the proxy (and admin listener) from a validated config; never listens. */
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<ProxyApp> {
@@ -108,8 +98,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     // The router refuses some targets (broken percent-escapes) before any hook: same JSON shape.
     frameworkErrors: (err, request, reply) => { sendError(new ProxyError('bad_request', `the request target is malformed (${err.message}): ${ERRORS.bad_request.remedy}`), request, reply, metrics) }
   })
-  const m = metrics
-  decorate(app, m)
+  decorate(app, metrics)
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
@@ -123,7 +112,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     }
     done()
   })
-  await app.register(adminRoutes, { provider, metrics: async () => await m.text(), metricsContentType: m.contentType })
+  await app.register(adminRoutes, { provider, metrics: async () => await metrics.text(), metricsContentType: metrics.contentType })
   app.all('/_proxy/*', async () => {
     throw new ProxyError('not_found', 'no such proxy endpoint: use /_proxy/healthz, /_proxy/readyz or /_proxy/metrics')
   })
@@ -135,15 +124,15 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     maxConcurrent: s.maxConcurrentUpstream,
     publicOrigin: guard.publicOrigin,
     admit: guard.admit,
-    onUpstream401: () => { m.upstream401() },
-    onReplay: () => { m.replay() }
+    onUpstream401: () => { metrics.upstream401() },
+    onReplay: () => { metrics.replay() }
   })
 
   let admin: FastifyInstance | undefined
   if (s.adminPort !== undefined) {
     admin = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), genReqId: () => randomUUID(), forceCloseConnections: true })
-    decorate(admin, m)
-    await admin.register(adminRoutes, { provider, metrics: async () => await m.text(), metricsContentType: m.contentType })
+    decorate(admin, metrics)
+    await admin.register(adminRoutes, { provider, metrics: async () => await metrics.text(), metricsContentType: metrics.contentType })
     admin.all('/*', async () => {
       throw new ProxyError('not_found', 'the admin listener serves only /_proxy/healthz, /_proxy/readyz and /_proxy/metrics; it never forwards')
     })

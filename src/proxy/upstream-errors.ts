@@ -11,6 +11,13 @@ function* chain (err: unknown): Generator<{ code?: string, name?: string, messag
   }
 }
 
+/** The innermost error code (ECONNREFUSED, UND_ERR_…), for a one-line log without a stack. */
+export function causeCode (err: unknown): string | undefined {
+  let code: string | undefined
+  for (const e of chain(err)) if (typeof e.code === 'string') code = e.code
+  return code
+}
+
 /** Maps a failure to reach the API into the error table (RFC 9209 types in Proxy-Status). */
 export function mapUpstreamError (err: unknown, origin: string): ProxyError {
   for (const e of chain(err)) {
