@@ -1,5 +1,4 @@
-import { Readable, pipeline, type Transform } from 'node:stream'
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
+import { Readable } from 'node:stream'
 import httpProxy from '@fastify/http-proxy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
@@ -8,7 +7,8 @@ import type { TokenProvider } from '../token/token-provider.js'
 import type { Discovery } from '../token/discovery.js'
 import type { TokenSet } from '../token/token-client.js'
 import { clearUpstreamHeaders, downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
-import { buildRewrite, containsOrigin, LinkRewriter, rewriteChunk, rewriteLocation, type Rewrite } from './link-rewriter.js'
+import { rewriteLocation } from './link-rewriter.js'
+import { createDeliver, type UpstreamAnswer } from './deliver.js'
 import { pathOf, queryOf } from './target.js'
 import { routeClass } from '../admin/metrics.js'
 import { mapUpstreamError } from './upstream-errors.js'
@@ -51,9 +51,6 @@ declare module 'fastify' {
 
 /** Bodies up to this size are kept so the request can be replayed once after an upstream 401. */
 export const REPLAY_BODY_LIMIT = 64 * 1024
-/** JSON answers up to this size are read whole: one indexOf decides if any link needs rewriting. */
-const SMALL_JSON = 256 * 1024
-const JSON_TYPE = /\bjson\b/i
 const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET'])
 const REFUSED_COOLDOWN_MS = 30_000
 
@@ -64,7 +61,7 @@ const REFUSED_COOLDOWN_MS = 30_000
  */
 export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOptions): Promise<void> {
   const { provider, discovery } = opts
-  const rewrites = new Map<string, Rewrite>()
+  const deliver = createDeliver(opts.publicOrigin)
   // Route family → until when its 401s are passed through (bounded: families are a fixed set).
   const notAboutTheToken = new Map<string, number>()
   let inFlight = 0
@@ -137,7 +134,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     send(request, reply)
   }
 
-  function onResponse (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number, headers: Record<string, string | string[] | undefined>, stream: Readable }): void {
+  function onResponse (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer): void {
     const ctx = ctxOf(request)
     ctx.upstreamMs = performance.now() - ctx.upstreamStart
     if (res.statusCode === 401) {
@@ -155,7 +152,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
         }
       }
     }
-    deliver(request, reply, res)
+    deliver(request, reply, res, ctx.origin)
   }
 
   function replay (request: FastifyRequest, reply: FastifyReply, stream: Readable): void {
@@ -168,62 +165,6 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
       ctx.token = token
       send(request, reply)
     }, (err: unknown) => { reply.send(err) })
-  }
-
-  function rewriteFor (request: FastifyRequest, origin: string): Rewrite {
-    const to = opts.publicOrigin(request)
-    const key = `${origin} ${to}`
-    let rw = rewrites.get(key)
-    if (rw === undefined) {
-      if (rewrites.size > 64) rewrites.clear()
-      rw = buildRewrite(origin, to)
-      rewrites.set(key, rw)
-    }
-    return rw
-  }
-
-  function deliver (request: FastifyRequest, reply: FastifyReply, res: { statusCode: number, headers: Record<string, string | string[] | undefined>, stream: Readable }): void {
-    const type = res.headers['content-type']
-    if (typeof type !== 'string' || !JSON_TYPE.test(type) || request.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
-      if (request.method === 'HEAD' && typeof type === 'string' && JSON_TYPE.test(type) && isDecodable(res.headers['content-encoding'])) {
-        // The same headers a GET would get: compressed JSON is decoded (and re-chunked) on its way out.
-        reply.removeHeader('content-length')
-        reply.removeHeader('content-encoding')
-      }
-      reply.send(res.stream)
-      return
-    }
-    const ctx = ctxOf(request)
-    const rw = rewriteFor(request, ctx.origin)
-    const encoding = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
-    const length = Number(res.headers['content-length'] ?? NaN)
-    if (encoding === 'identity' && length <= SMALL_JSON) {
-      readAll(res.stream).then((buf) => {
-        if (!containsOrigin(buf, rw)) {
-          reply.send(buf)
-          return
-        }
-        const out = Buffer.concat(rewriteChunk(buf, rw, true).out)
-        reply.header('content-length', out.length)
-        reply.send(out)
-      }, (err: unknown) => { reply.send(mapUpstreamError(err, ctx.origin)) })
-      return
-    }
-    const decoder = decoderFor(encoding)
-    if (decoder === null) {
-      reply.send(res.stream)
-      return
-    }
-    reply.removeHeader('content-length')
-    reply.removeHeader('content-encoding')
-    const rewriter = new LinkRewriter(rw)
-    const onDone = (err: Error | null): void => {
-      // A broken upstream stream must reach the caller as a broken response, never a short "complete" one.
-      if (err !== null) rewriter.destroy(err)
-    }
-    if (decoder === undefined) pipeline(res.stream, rewriter, onDone)
-    else pipeline(res.stream, decoder, rewriter, onDone)
-    reply.send(rewriter)
   }
 
   function onError (reply: FastifyReply, { error }: { error: Error }): void {
@@ -264,29 +205,3 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     } as never
   })
 }
-
-function isDecodable (encoding: string | string[] | undefined): boolean {
-  return typeof encoding === 'string' && ['gzip', 'x-gzip', 'deflate', 'br'].includes(encoding.trim().toLowerCase())
-}
-
-function decoderFor (encoding: string): Transform | undefined | null {
-  switch (encoding) {
-    case 'identity': return undefined
-    case 'gzip':
-    case 'x-gzip': return createGunzip()
-    case 'deflate': return createInflate()
-    case 'br': return createBrotliDecompress()
-    default: return null
-  }
-}
-
-/** Reads a small body whole (plain listeners: an async iterator costs more per response). */
-async function readAll (stream: Readable): Promise<Buffer> {
-  return await new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    stream.on('data', (chunk: Buffer) => { chunks.push(chunk) })
-    stream.once('error', reject)
-    stream.once('end', () => { resolve(chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks)) })
-  })
-}
-
