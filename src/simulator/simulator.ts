@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { judgeTokenRequest, type SimulatorCredentials, type TokenEndpointRules } from './token-endpoint.js'
-import { activeContacts, agentStates, paginate, skillActivity } from './realtime.js'
+import { realtimeAnswer } from './api.js'
 
 /** Demo credentials: shaped like CXone's (UUID client id, access keys ending in `=`). Not secrets. */
 export const DEMO_CREDENTIALS: SimulatorCredentials = Object.freeze({
@@ -223,46 +223,9 @@ export class CxoneSimulator {
   }
 
   #answer (res: ServerResponse, url: URL, version: string, path: string, now: number): void {
-    const q = url.searchParams
-    const since = q.get('updatedSince') !== null ? Date.parse(q.get('updatedSince') as string) : undefined
-    const updatedSince = since !== undefined && Number.isNaN(since) ? undefined : since
-    const skip = Math.max(0, Number(q.get('skip') ?? 0) || 0)
-    const top = Math.max(1, Math.min(10_000, Number(q.get('top') ?? 100) || 100))
-    const lastPollTime = new Date(now).toISOString()
-    const base = `${this.apiEndpoint}/inContactAPI/services/v${version}.0`
-    const links = (resource: string, next: { skip: number, top: number } | undefined): Record<string, string | null> => {
-      const keep = new URLSearchParams(q)
-      keep.set('skip', String(skip))
-      keep.set('top', String(top))
-      const self = `${base}${resource}?${keep.toString()}`
-      let nextUrl: string | null = null
-      if (next !== undefined) {
-        keep.set('skip', String(next.skip))
-        nextUrl = `${base}${resource}?${keep.toString()}`
-      }
-      return { self, next: nextUrl, previous: null }
-    }
-    const skillOne = /^\/skills\/(\d+)\/activity$/.exec(path)
-    if (path === '/server-time') {
-      json(res, 200, { ServerTime: new Date(now).toISOString() })
-    } else if (path === '/skills/activity') {
-      const page = paginate(skillActivity(now, updatedSince), skip, top)
-      if (page.totalRecords === 0) { noContent(res); return }
-      json(res, 200, { totalRecords: page.totalRecords, _links: links('/skills/activity', page.next), lastPollTime, skillActivity: page.items })
-    } else if (skillOne !== null) {
-      const items = skillActivity(now, updatedSince, Number(skillOne[1]))
-      json(res, 200, { lastPollTime, skillActivity: items })
-    } else if (path === '/agents/states') {
-      const page = paginate(agentStates(now, updatedSince), skip, top)
-      if (page.totalRecords === 0) { noContent(res); return }
-      json(res, 200, { totalRecords: page.totalRecords, _links: links('/agents/states', page.next), lastPollTime, agentStates: page.items })
-    } else if (path === '/contacts/active') {
-      const page = paginate(activeContacts(now, updatedSince), skip, top)
-      if (page.totalRecords === 0) { noContent(res); return }
-      json(res, 200, { totalRecords: page.totalRecords, _links: links('/contacts/active', page.next), businessUnitId: 4600001, lastPollTime, activeContacts: page.items })
-    } else {
-      json(res, 404, { error: 'not_found', error_description: `no resource ${path}` })
-    }
+    const answer = realtimeAnswer(this.apiEndpoint, version, path, url.searchParams, now)
+    if (answer.body === undefined) noContent(res)
+    else json(res, answer.status, answer.body)
   }
 }
 
