@@ -1,20 +1,18 @@
 import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { API, startStack, type Stack } from './helpers/harness.js'
-import { startUpstream, type Upstream } from './helpers/upstream.js'
+import { API, startApiStack, type Stack } from './helpers/harness.js'
+import type { Upstream } from './helpers/upstream.js'
 
 describe('attack: an oversized request body', () => {
   let api: Upstream
   let stack: Stack
   beforeAll(async () => {
-    api = await startUpstream()
-    stack = await startStack({ env: { CXONE_API_URL: api.url, PROXY_MAX_BODY_BYTES: '100000' } })
+    const s = await startApiStack(undefined, { PROXY_MAX_BODY_BYTES: '100000' })
+    stack = s
+    api = s.api
   })
-  afterAll(async () => {
-    await stack.close()
-    await api.close()
-  })
+  afterAll(async () => { await stack.close() })
 
   it('a Content-Length over the limit gets 413 payload_too_large before anything is forwarded', async () => {
     const r = await fetch(`${stack.url}${API}/upload`, { method: 'POST', body: randomBytes(100_001), headers: { 'content-type': 'application/octet-stream' } })

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { API, startStack, type Stack } from './helpers/harness.js'
-import { startUpstream, type Upstream } from './helpers/upstream.js'
+import { API, startApiStack, type Stack } from './helpers/harness.js'
+import type { Upstream } from './helpers/upstream.js'
 
 const run = promisify(execFile)
 
@@ -15,13 +15,11 @@ describe('uploads with Expect: 100-continue (curl sends it for large bodies)', (
   let api: Upstream
   let stack: Stack
   beforeAll(async () => {
-    api = await startUpstream()
-    stack = await startStack({ env: { CXONE_API_URL: api.url } })
+    const s = await startApiStack()
+    stack = s
+    api = s.api
   })
-  afterAll(async () => {
-    await stack.close()
-    await api.close()
-  })
+  afterAll(async () => { await stack.close() })
 
   it('a client that waits for 100 Continue gets its body forwarded and the API\'s answer', async () => {
     const body = randomBytes(3000)

@@ -1,19 +1,11 @@
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { API, startStack, type Stack } from './helpers/harness.js'
-import { startUpstream, type Upstream } from './helpers/upstream.js'
+import { API, startApiStack, type Stack } from './helpers/harness.js'
 
 describe('fault: a client gives up mid-upload while the proxy is still fetching a token', () => {
-  let api: Upstream
   let stack: Stack
-  beforeAll(async () => {
-    api = await startUpstream()
-    stack = await startStack({ env: { CXONE_API_URL: api.url } })
-  })
-  afterAll(async () => {
-    await stack.close()
-    await api.close()
-  })
+  beforeAll(async () => { stack = await startApiStack() })
+  afterAll(async () => { await stack.close() })
 
   it('the proxy survives and keeps serving', async () => {
     stack.sim.tokenDelayMs = 800

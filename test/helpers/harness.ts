@@ -4,6 +4,7 @@ import { createLogger } from '../../src/log.js'
 import { startProxy, type RunningProxy } from '../../src/server.js'
 import { CxoneSimulator, DEMO_CREDENTIALS, type SimulatorOptions } from '../../src/simulator/simulator.js'
 import type { AppDeps } from '../../src/app.js'
+import { startUpstream, type Handler, type Upstream } from './upstream.js'
 
 /** Collects pino's JSON lines so tests can assert on what was logged. */
 export class LogCapture extends Writable {
@@ -75,3 +76,17 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
 }
 
 export const API = '/inContactAPI/services/v31.0'
+
+/** The stack with a plain loopback server as the CXone API (CXONE_API_URL), recording what it receives. */
+export async function startApiStack (handler?: Handler, env: Record<string, string> = {}): Promise<Stack & { api: Upstream }> {
+  const api = await startUpstream(handler)
+  const stack = await startStack({ env: { CXONE_API_URL: api.url, ...env } })
+  return {
+    ...stack,
+    api,
+    close: async () => {
+      await stack.close()
+      await api.close()
+    }
+  }
+}
