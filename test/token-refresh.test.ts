@@ -50,6 +50,19 @@ describe('refresh ahead', () => {
     expect(endpoint.calls).toBeLessThanOrEqual(9)
   })
 
+  it('a 5-second token from an endpoint that takes 1.5 s: refreshed early enough that callers never wait', async () => {
+    const clock = new ManualClock()
+    const endpoint = new ScriptedEndpoint(clock, [{ kind: 'token', lifetimeSec: 5, delayMs: 1_500 }])
+    const provider = providerFor(clock, endpoint)
+    provider.start()
+    await clock.advance(1_500)
+    for (let step = 0; step < 200; step++) {
+      const t = provider.current()
+      expect(t, `no token at ${step * 100} ms`).toBeDefined()
+      await clock.advance(100)
+    }
+  })
+
   it('never hands out a token past its expiry even when the refresh keeps failing', async () => {
     const clock = new ManualClock()
     const { ProxyError } = await import('../src/errors.js')

@@ -25,10 +25,17 @@ describe('judging the token response', () => {
   it('accepts a CXone answer and keeps the bearer off enumerable fields', () => {
     const t = parseTokenResponse(raw(200, { access_token: 'a.b.c', token_type: 'Bearer', expires_in: 3600, refresh_token: 'r' }), NOW)
     expect(t.accessToken).toBe('a.b.c')
-    expect(t.expiresAt).toBe(NOW + 3_600_000)
+    // A second less: servers stamp exp in whole seconds.
+    expect(t.expiresAt).toBe(NOW + 3_600_000 - 1_000)
     expect(t.lifetimeSec).toBe(3600)
     expect(t.fingerprint).toMatch(/^[0-9a-f]{12}$/)
     expect(JSON.stringify(t)).not.toContain('a.b.c')
+  })
+
+  it('counts the lifetime from when the request was sent, and keeps a short token\'s margin proportionate', () => {
+    const t = parseTokenResponse(raw(200, { access_token: 'x', token_type: 'Bearer', expires_in: 2 }), NOW, NOW - 300)
+    expect(t.obtainedAt).toBe(NOW)
+    expect(t.expiresAt).toBe(NOW - 300 + 2_000 - 500)
   })
 
   it('takes token_type in any case and expires_in as a numeric string', () => {

@@ -104,7 +104,8 @@ export function judgeTokenRequest (req: TokenRequestIn, rules: TokenEndpointRule
       id_token: mintToken(rules, now),
       issued_token_type: 'urn:ietf:params:oauth:token-type:access_token'
     },
-    issued: { token, expiresAt: now + rules.lifetimeSec * 1000 }
+    // Like real servers: exp is iat + lifetime, both in whole seconds.
+    issued: { token, expiresAt: Math.floor(now / 1000) * 1000 + rules.lifetimeSec * 1000 }
   }
 }
 

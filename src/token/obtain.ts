@@ -21,8 +21,9 @@ export function tokenParams (s: Settings, c: Credentials, tokenUrl: string): Tok
 export function createObtain (s: Settings, c: Credentials, discovery: Discovery, fetchFn: FetchFn, now: () => number): () => Promise<TokenSet> {
   return async () => {
     const endpoint = await discovery.tokenEndpoint()
+    const sentAt = now()
     const raw = await sendTokenRequest(buildTokenRequest(tokenParams(s, c, endpoint.value)), fetchFn, s.tokenTimeoutMs)
-    const token = parseTokenResponse(raw, now())
+    const token = parseTokenResponse(raw, now(), sentAt)
     // Warm the API origin so the first proxied call does not wait for it.
     discovery.apiOrigin(token.tenantId).catch(() => { /* reported when a request needs it */ })
     return token

@@ -107,6 +107,7 @@ export interface TokenSet {
 }
 
 export const DEFAULT_EXPIRES_IN_SEC = 300
+const WHOLE_SECOND_MS = 1000
 
 const CONFIG_ERRORS = new Set(['invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_request'])
 
@@ -115,8 +116,12 @@ export function isConfigurationError (err: ProxyError): boolean {
   return err.code === 'token_rejected'
 }
 
-/** Judges a token response. Pure: throws ProxyError for anything that is not a usable bearer. */
-export function parseTokenResponse (raw: RawResponse, receivedAt: number): TokenSet {
+/**
+ * Judges a token response. Pure: throws ProxyError for anything that is not a usable bearer.
+ * The lifetime counts from when the request was sent (`sentAt`), less the second a server loses by
+ * stamping `iat`/`exp` in whole seconds: a short-lived token must never be attached after its real `exp`.
+ */
+export function parseTokenResponse (raw: RawResponse, receivedAt: number, sentAt = receivedAt): TokenSet {
   const json = parseJson(raw.text)
   if (raw.status < 200 || raw.status >= 300) throw errorFromResponse(raw, json)
   if (json === undefined || typeof json !== 'object' || json === null) {
@@ -137,7 +142,7 @@ export function parseTokenResponse (raw: RawResponse, receivedAt: number): Token
     tokenType: 'Bearer',
     lifetimeSec,
     obtainedAt: receivedAt,
-    expiresAt: receivedAt + lifetimeSec * 1000,
+    expiresAt: Math.min(sentAt, receivedAt) + lifetimeSec * 1000 - Math.min(WHOLE_SECOND_MS, lifetimeSec * 250),
     fingerprint: fingerprint(accessToken),
     tenantId: typeof tenantId === 'string' ? tenantId : undefined
   }

@@ -63,6 +63,8 @@ export class TokenProvider {
   #lastLoggedKey: string | undefined
   #timer: unknown
   #stopped = false
+  /** How long the last successful token request took. */
+  #lastFetchMs = 0
 
   constructor (opts: TokenProviderOptions) {
     this.#o = {
@@ -133,8 +135,12 @@ export class TokenProvider {
     }
   }
 
+  /**
+   * `refreshAhead` of the lifetime, counted from when the answer arrived; earlier if the token endpoint is
+   * so slow that a refresh started then would not land while the token is still usable.
+   */
   #refreshAt (t: TokenSet): number {
-    return t.obtainedAt + t.lifetimeSec * 1000 * this.#o.refreshAhead
+    return Math.min(t.obtainedAt + t.lifetimeSec * 1000 * this.#o.refreshAhead, usableUntil(t) - 2 * this.#lastFetchMs)
   }
 
   #refreshInBackground (): void {
@@ -145,7 +151,9 @@ export class TokenProvider {
   #fetch (): Promise<TokenSet> {
     const attempt = (async () => {
       try {
+        const started = this.#o.clock.now()
         const t = await this.#o.obtain()
+        this.#lastFetchMs = this.#o.clock.now() - started
         this.#current = t
         this.#failures = 0
         this.#nextAttemptAt = 0
