@@ -66,7 +66,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   // The gauges read the provider lazily, at scrape time.
   const metrics: Metrics = new Metrics(() => provider)
   const provider: TokenProvider = new TokenProvider({
-    obtain: createObtain(s, config.credentials, discovery, fetchFn, clock.now),
+    obtain: createObtain(s, config.credentials, discovery, fetchFn, clock.now, (err) => {
+      logger.warn({ code: (err as ProxyError).code }, `a token was obtained but requests cannot be forwarded: ${(err as Error).message}`)
+    }),
     clock,
     log: logger,
     refreshAhead: s.refreshAhead,
@@ -74,6 +76,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError) }
   })
   const guard = createAccessGuard(s, config.credentials.apiKeys)
+  const adminOptions = {
+    provider,
+    apiProblem: async (tenantId: string | undefined) => await discovery.apiOriginProblem(tenantId),
+    metrics: async () => await metrics.text(),
+    metricsContentType: metrics.contentType
+  }
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -112,7 +120,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     }
     done()
   })
-  await app.register(adminRoutes, { provider, metrics: async () => await metrics.text(), metricsContentType: metrics.contentType })
+  await app.register(adminRoutes, adminOptions)
   app.all('/_proxy/*', async () => {
     throw new ProxyError('not_found', 'no such proxy endpoint: use /_proxy/healthz, /_proxy/readyz or /_proxy/metrics')
   })
@@ -132,7 +140,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   if (s.adminPort !== undefined) {
     admin = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), genReqId: () => randomUUID(), forceCloseConnections: true })
     decorate(admin, metrics)
-    await admin.register(adminRoutes, { provider, metrics: async () => await metrics.text(), metricsContentType: metrics.contentType })
+    await admin.register(adminRoutes, adminOptions)
     admin.all('/*', async () => {
       throw new ProxyError('not_found', 'the admin listener serves only /_proxy/healthz, /_proxy/readyz and /_proxy/metrics; it never forwards')
     })

@@ -48,4 +48,15 @@ describe('health and readiness', () => {
     }
     expect(status).toBe(200)
   })
+
+  it('readyz is 503 when a token is held but the API origin cannot be found, and the log says why', async () => {
+    stack = await startStack({ sim: { apiEndpoint: 'http://api.example.com' } })
+    const r = await fetch(`${stack.url}/_proxy/readyz`)
+    expect(r.status).toBe(503)
+    const body = await r.json() as { reason: { code: string, message: string } }
+    expect(body.reason.code).toBe('discovery_failed')
+    expect(body.reason.message).toContain('CXONE_API_URL')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(stack.logs.entries.some((e) => e.level === 40 && String(e.msg).includes('requests cannot be forwarded'))).toBe(true)
+  })
 })

@@ -74,8 +74,9 @@ describe('an upstream 401 on the proxy\'s bearer', () => {
   })
 
   it('a route whose 401s are not about the token costs one new token, not one per call', async () => {
+    let revoked: string | undefined = undefined
     const { stack, upstream } = await withUpstream((req, res) => {
-      if ((req.url ?? '').includes('/forbidden')) {
+      if ((req.url ?? '').includes('/forbidden') || req.headers.authorization === revoked) {
         res.writeHead(401, { 'content-type': 'application/json' })
         res.end('{"error":"insufficient_permissions"}')
         return
@@ -86,8 +87,11 @@ describe('an upstream 401 on the proxy\'s bearer', () => {
     for (let i = 0; i < 10; i++) expect((await fetch(`${stack.url}${API}/skills/forbidden`)).status).toBe(401)
     expect(stack.sim.tokenRequests).toBe(2)
     expect(upstream.seen).toHaveLength(11)
-    // Other route families still get their replay.
-    stack.running.proxy.provider.invalidate(stack.running.proxy.provider.current()?.accessToken ?? '')
-    expect((await fetch(`${stack.url}${API}/agents/states`)).status).toBe(200)
+    // Other routes, even in the same family, still get their replay when the token is revoked.
+    revoked = `Bearer ${stack.running.proxy.provider.current()?.accessToken ?? ''}`
+    const before = upstream.seen.length
+    expect((await fetch(`${stack.url}${API}/skills/activity`)).status).toBe(200)
+    expect(upstream.seen.length).toBe(before + 2)
+    expect(stack.sim.tokenRequests).toBe(3)
   })
 })

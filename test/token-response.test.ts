@@ -35,7 +35,7 @@ describe('judging the token response', () => {
   it('counts the lifetime from when the request was sent, and keeps a short token\'s margin proportionate', () => {
     const t = parseTokenResponse(raw(200, { access_token: 'x', token_type: 'Bearer', expires_in: 2 }), NOW, NOW - 300)
     expect(t.obtainedAt).toBe(NOW)
-    expect(t.expiresAt).toBe(NOW - 300 + 2_000 - 500)
+    expect(t.expiresAt).toBe(NOW - 300 + 2_000 - 1_000)
   })
 
   it('takes token_type in any case and expires_in as a numeric string', () => {

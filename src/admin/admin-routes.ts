@@ -3,6 +3,8 @@ import type { TokenProvider } from '../token/token-provider.js'
 
 export interface AdminOptions {
   provider: TokenProvider
+  /** Why requests could not be forwarded with the current token (the API origin unknown), or null. */
+  apiProblem: (tenantId: string | undefined) => Promise<{ code: string, message: string } | null>
   /** Prometheus text for /_proxy/metrics. */
   metrics: () => Promise<string>
   metricsContentType: string
@@ -17,7 +19,11 @@ export async function adminRoutes (app: FastifyInstance, opts: AdminOptions): Pr
   app.get('/_proxy/readyz', async (_request, reply) => {
     const s = provider.status()
     if (s.ready) {
-      return { status: 'ready', token: { expiresInSec: Math.floor(s.expiresInSec ?? 0) } }
+      // A token is not enough: requests also need the API origin (configured, or discovered for the tenant).
+      const problem = await opts.apiProblem(provider.current()?.tenantId)
+      if (problem === null) return { status: 'ready', token: { expiresInSec: Math.floor(s.expiresInSec ?? 0) } }
+      reply.code(503).header('retry-after', 5)
+      return { status: 'not_ready', reason: { code: problem.code, message: problem.message }, retryAfterSec: 5 }
     }
     // Starts a fetch if none is running; never while the token layer is backing off.
     provider.poke()

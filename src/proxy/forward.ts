@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import httpProxy from '@fastify/http-proxy'
+import { LRUCache } from 'lru-cache'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { ProxyError } from '../errors.js'
@@ -10,7 +11,6 @@ import { clearUpstreamHeaders, downstreamResponseHeaders, upstreamRequestHeaders
 import { rewriteLocation } from './link-rewriter.js'
 import { createDeliver, type UpstreamAnswer } from './deliver.js'
 import { pathOf, queryOf } from './target.js'
-import { routeClass } from '../admin/metrics.js'
 import { mapUpstreamError } from './upstream-errors.js'
 import { createBodyParser } from './body.js'
 
@@ -62,8 +62,8 @@ const REFUSED_COOLDOWN_MS = 30_000
 export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOptions): Promise<void> {
   const { provider, discovery } = opts
   const deliver = createDeliver(opts.publicOrigin)
-  // Route family → until when its 401s are passed through (bounded: families are a fixed set).
-  const notAboutTheToken = new Map<string, number>()
+  // Routes whose 401s survived a fresh token: passed through for a while (bounded, expiring).
+  const notAboutTheToken = new LRUCache<string, true>({ max: 1024, ttl: REFUSED_COOLDOWN_MS })
   let inFlight = 0
   const release = (): void => { inFlight -= 1 }
 
@@ -138,12 +138,12 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     const ctx = ctxOf(request)
     ctx.upstreamMs = performance.now() - ctx.upstreamStart
     if (res.statusCode === 401) {
-      const family = routeClass(pathOf(request.raw.url ?? ''))
+      const route = `${request.method} ${pathOf(request.raw.url ?? '')}`
       if (ctx.replayed) {
-        // A fresh token was refused too: the 401 is not about the token (a permission, say). For a while,
-        // this route family's 401s go to the caller without costing a token request each.
-        notAboutTheToken.set(family, Date.now() + REFUSED_COOLDOWN_MS)
-      } else if ((notAboutTheToken.get(family) ?? 0) < Date.now()) {
+        // A fresh token was refused too: this 401 is not about the token (a permission, say). For a while,
+        // this route's 401s go to the caller without costing a token request each.
+        notAboutTheToken.set(route, true)
+      } else if (notAboutTheToken.get(route) === undefined) {
         provider.invalidate(ctx.token.accessToken)
         opts.onUpstream401?.()
         if (ctx.replayable) {

@@ -73,6 +73,17 @@ export class Discovery {
     return origin
   }
 
+  /** Why the API origin is not known for this tenant: null when it is (or needs no discovery). */
+  async apiOriginProblem (tenantId: string | undefined): Promise<ProxyError | null> {
+    if (this.knownApiOrigin(tenantId) !== undefined) return null
+    try {
+      await this.apiOrigin(tenantId)
+      return null
+    } catch (err) {
+      return err instanceof ProxyError ? err : new ProxyError('discovery_failed', `API discovery failed: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
   /** The API origin for a tenant (the access token's tenantId claim). */
   async apiOrigin (tenantId: string | undefined): Promise<Discovered> {
     if (this.#staticApiOrigin !== undefined) return { value: this.#staticApiOrigin, source: 'env' }

@@ -18,14 +18,21 @@ export function tokenParams (s: Settings, c: Credentials, tokenUrl: string): Tok
 }
 
 /** One attempt: discover the token endpoint, send the request, judge the answer. */
-export function createObtain (s: Settings, c: Credentials, discovery: Discovery, fetchFn: FetchFn, now: () => number): () => Promise<TokenSet> {
+export function createObtain (
+  s: Settings,
+  c: Credentials,
+  discovery: Discovery,
+  fetchFn: FetchFn,
+  now: () => number,
+  onApiOriginProblem: (err: unknown) => void = () => {}
+): () => Promise<TokenSet> {
   return async () => {
     const endpoint = await discovery.tokenEndpoint()
     const sentAt = now()
     const raw = await sendTokenRequest(buildTokenRequest(tokenParams(s, c, endpoint.value)), fetchFn, s.tokenTimeoutMs)
     const token = parseTokenResponse(raw, now(), sentAt)
     // Warm the API origin so the first proxied call does not wait for it.
-    discovery.apiOrigin(token.tenantId).catch(() => { /* reported when a request needs it */ })
+    discovery.apiOrigin(token.tenantId).catch(onApiOriginProblem)
     return token
   }
 }

@@ -142,7 +142,7 @@ export function parseTokenResponse (raw: RawResponse, receivedAt: number, sentAt
     tokenType: 'Bearer',
     lifetimeSec,
     obtainedAt: receivedAt,
-    expiresAt: Math.min(sentAt, receivedAt) + lifetimeSec * 1000 - Math.min(WHOLE_SECOND_MS, lifetimeSec * 250),
+    expiresAt: Math.min(sentAt, receivedAt) + lifetimeSec * 1000 - Math.min(WHOLE_SECOND_MS, lifetimeSec * 500),
     fingerprint: fingerprint(accessToken),
     tenantId: typeof tenantId === 'string' ? tenantId : undefined
   }
