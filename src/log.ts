@@ -19,6 +19,14 @@ export function createLogger (level: string, destination?: DestinationStream): L
     level,
     base: { name: 'cxone-auth-proxy' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    hooks: {
+      // @fastify/reply-from logs every upstream failure with its stack; the proxy logs the same failure
+      // once, as one line with its error code.
+      logMethod (args, method) {
+        if (args[1] === 'response errored') return
+        method.apply(this, args)
+      }
+    },
     // pino's default epoch-milliseconds "time": formatting an ISO date on every line costs ~2% of the proxy's CPU.
     timestamp: pino.stdTimeFunctions.epochTime
   }, destination ?? pino.destination({ dest: 1, sync: false }))

@@ -56,9 +56,14 @@ describe('errors the proxy makes', () => {
     await expectError(stack, { status: 503, code: 'token_unavailable', proxyStatus: 'destination_unavailable', retryAfter: true })
   })
 
-  it('destination_unavailable: the API refuses connections', async () => {
+  it('destination_unavailable: the API refuses connections; one log line, no stack', async () => {
     const stack = await stackWith({ env: { CXONE_API_URL: `http://127.0.0.1:${await closedPort()}` } })
     await expectError(stack, { status: 502, code: 'destination_unavailable', proxyStatus: 'connection_refused' })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const warnings = stack.logs.entries.filter((e) => e.level === 40)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatchObject({ code: 'destination_unavailable', cause: 'ECONNREFUSED' })
+    expect(stack.logs.text()).not.toContain('"stack"')
   })
 
   it('tls_certificate_error: the API presents an untrusted certificate', async () => {
