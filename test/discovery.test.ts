@@ -17,7 +17,7 @@ describe('API origin discovery', () => {
   it('caches the origin per tenant: one look-up for many callers', async () => {
     const scope = nock(ISSUER).get('/.well-known/cxone-configuration').query({ tenantId: 't1' }).once().reply(200, { api_endpoint: 'https://api-na1.example.test/' })
     const d = discovery(() => 0)
-    const origins = await Promise.all(Array.from({ length: 20 }, async () => (await d.apiOrigin('t1')).value))
+    const origins = await Promise.all(Array.from({ length: 20 }, async () => await d.apiOrigin('t1')))
     expect(new Set(origins)).toEqual(new Set(['https://api-na1.example.test']))
     expect(d.knownApiOrigin('t1')).toBe('https://api-na1.example.test')
     expect(scope.isDone()).toBe(true)

@@ -92,7 +92,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
 
   async function attachSlowly (request: FastifyRequest): Promise<void> {
     const token = provider.current() ?? await provider.getToken()
-    const origin = discovery.knownApiOrigin(token.tenantId) ?? (await discovery.apiOrigin(token.tenantId)).value
+    const origin = discovery.knownApiOrigin(token.tenantId) ?? await discovery.apiOrigin(token.tenantId)
     attach(request, token, origin)
   }
 

@@ -15,11 +15,6 @@ export interface DiscoveryOptions {
   onDiscovered?: (what: 'token_endpoint' | 'api_origin', value: string) => void
 }
 
-export interface Discovered {
-  readonly value: string
-  readonly source: 'env' | 'discovered'
-}
-
 const API_ORIGIN_TTL_MS = 60 * 60 * 1000
 
 /**
@@ -53,13 +48,13 @@ export class Discovery {
     return this.#opts.issuer
   }
 
-  async tokenEndpoint (): Promise<Discovered> {
-    if (this.#opts.tokenUrl !== undefined) return { value: this.#opts.tokenUrl, source: 'env' }
+  async tokenEndpoint (): Promise<string> {
+    if (this.#opts.tokenUrl !== undefined) return this.#opts.tokenUrl
     this.#tokenEndpoint ??= this.#fetchTokenEndpoint().catch((err: unknown) => {
       this.#tokenEndpoint = undefined
       throw err
     })
-    return { value: await this.#tokenEndpoint, source: 'discovered' }
+    return await this.#tokenEndpoint
   }
 
   /** The API origin if it is known without I/O (configured, or discovered and cached): the per-request path. */
@@ -85,14 +80,14 @@ export class Discovery {
   }
 
   /** The API origin for a tenant (the access token's tenantId claim). */
-  async apiOrigin (tenantId: string | undefined): Promise<Discovered> {
-    if (this.#staticApiOrigin !== undefined) return { value: this.#staticApiOrigin, source: 'env' }
+  async apiOrigin (tenantId: string | undefined): Promise<string> {
+    if (this.#staticApiOrigin !== undefined) return this.#staticApiOrigin
     if (tenantId === undefined) {
       throw new ProxyError('discovery_failed', 'the access token carries no tenantId claim, so the API host cannot be discovered: set CXONE_API_URL (for example https://api-na1.niceincontact.com)')
     }
     const origin = await this.#apiOrigins.fetch(tenantId)
     if (origin === undefined) throw new ProxyError('discovery_failed', 'API discovery returned nothing: set CXONE_API_URL')
-    return { value: origin, source: 'discovered' }
+    return origin
   }
 
   async #fetchTokenEndpoint (): Promise<string> {

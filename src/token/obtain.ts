@@ -29,7 +29,7 @@ export function createObtain (
   return async () => {
     const endpoint = await discovery.tokenEndpoint()
     const sentAt = now()
-    const raw = await sendTokenRequest(buildTokenRequest(tokenParams(s, c, endpoint.value)), fetchFn, s.tokenTimeoutMs)
+    const raw = await sendTokenRequest(buildTokenRequest(tokenParams(s, c, endpoint)), fetchFn, s.tokenTimeoutMs)
     const token = parseTokenResponse(raw, now(), sentAt)
     // Warm the API origin so the first proxied call does not wait for it.
     discovery.apiOrigin(token.tenantId).catch(onApiOriginProblem)

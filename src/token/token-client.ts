@@ -111,11 +111,6 @@ const WHOLE_SECOND_MS = 1000
 
 const CONFIG_ERRORS = new Set(['invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_request'])
 
-/** True for OAuth errors that retrying cannot fix: the configuration is wrong. */
-export function isConfigurationError (err: ProxyError): boolean {
-  return err.code === 'token_rejected'
-}
-
 /**
  * Judges a token response. Pure: throws ProxyError for anything that is not a usable bearer.
  * The lifetime counts from when the request was sent (`sentAt`), less the second a server loses by
