@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { API, startStack, type Stack } from './helpers/harness.js'
+import { API, startApiStack, type Stack } from './helpers/harness.js'
 import { rawRequest } from './helpers/raw-http.js'
 import { startUpstream, type Upstream } from './helpers/upstream.js'
 
@@ -8,13 +8,13 @@ describe('attack: steering a request (and its bearer) to another origin', () => 
   let decoy: Upstream
   let stack: Stack
   beforeAll(async () => {
-    api = await startUpstream()
     decoy = await startUpstream()
-    stack = await startStack({ env: { CXONE_API_URL: api.url } })
+    const s = await startApiStack()
+    stack = s
+    api = s.api
   })
   afterAll(async () => {
     await stack.close()
-    await api.close()
     await decoy.close()
   })
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { API, startStack, type Stack } from './helpers/harness.js'
-import { closedPort, runProcess } from './helpers/run-process.js'
+import { API, startDeadApiStack, startStack, type Stack } from './helpers/harness.js'
+import { runProcess } from './helpers/run-process.js'
 
 interface CurlAnswer {
   exit: number | null
@@ -65,12 +65,8 @@ describe('curl through the proxy', () => {
 })
 
 describe('curl when the CXone API cannot be reached', () => {
-  let stack: Stack
-  let deadPort: number
-  beforeAll(async () => {
-    deadPort = await closedPort()
-    stack = await startStack({ sim: { apiEndpoint: `http://127.0.0.1:${deadPort}` } })
-  })
+  let stack: Stack & { deadOrigin: string }
+  beforeAll(async () => { stack = await startDeadApiStack() })
   afterAll(async () => { await stack.close() })
 
   it('gets 502 destination_unavailable with Proxy-Status naming the refused connection', async () => {
@@ -80,7 +76,7 @@ describe('curl when the CXone API cannot be reached', () => {
     expect(res.headers['proxy-status']).toBe('cxone-auth-proxy; error=connection_refused; details="destination_unavailable"')
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8')
     expect(JSON.parse(res.body)).toEqual({
-      error: { code: 'destination_unavailable', message: `the CXone API at http://127.0.0.1:${deadPort} refused the connection` }
+      error: { code: 'destination_unavailable', message: `the CXone API at ${stack.deadOrigin} refused the connection` }
     })
   })
 

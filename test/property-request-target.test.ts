@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkTarget } from '../src/proxy/target.js'
-import { startStack, type Stack } from './helpers/harness.js'
+import { startApiStack, type Stack } from './helpers/harness.js'
 import { rawRequest } from './helpers/raw-http.js'
 import { startUpstream, type Upstream } from './helpers/upstream.js'
 
@@ -26,13 +26,13 @@ describe('property: request targets', () => {
     let decoy: Upstream
     let stack: Stack
     beforeAll(async () => {
-      api = await startUpstream()
       decoy = await startUpstream()
-      stack = await startStack({ env: { CXONE_API_URL: api.url, LOG_LEVEL: 'silent' } })
+      const s = await startApiStack(undefined, { LOG_LEVEL: 'silent' })
+      stack = s
+      api = s.api
     })
     afterAll(async () => {
       await stack.close()
-      await api.close()
       await decoy.close()
     })
 

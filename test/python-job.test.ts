@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { skillActivity } from '../src/simulator/realtime.js'
-import { startStack, type Stack } from './helpers/harness.js'
+import { startDeadApiStack, startStack, type Stack } from './helpers/harness.js'
 import { closedPort, runProcess } from './helpers/run-process.js'
 
 /** The example job, run by the first python3 on PATH (.ci/run makes sure it can import requests). */
@@ -94,12 +94,8 @@ describe('the Python job (examples/python/queue_snapshot.py) through the proxy',
   })
 
   describe('when the CXone API cannot be reached', () => {
-    let stack: Stack
-    let deadPort: number
-    beforeAll(async () => {
-      deadPort = await closedPort()
-      stack = await startStack({ sim: { apiEndpoint: `http://127.0.0.1:${deadPort}` } })
-    })
+    let stack: Stack & { deadOrigin: string }
+    beforeAll(async () => { stack = await startDeadApiStack() })
     afterAll(async () => { await stack.close() })
 
     it('prints the proxy\'s error code and message and exits 1', async () => {
@@ -107,7 +103,7 @@ describe('the Python job (examples/python/queue_snapshot.py) through the proxy',
       expect(result).toEqual({
         code: 1,
         stdout: '',
-        stderr: `queue_snapshot: cxone-auth-proxy answered 502 destination_unavailable: the CXone API at http://127.0.0.1:${deadPort} refused the connection\n`
+        stderr: `queue_snapshot: cxone-auth-proxy answered 502 destination_unavailable: the CXone API at ${stack.deadOrigin} refused the connection\n`
       })
     })
   })

@@ -5,6 +5,7 @@ import { startProxy, type RunningProxy } from '../../src/server.js'
 import { CxoneSimulator, DEMO_CREDENTIALS, type SimulatorOptions } from '../../src/simulator/simulator.js'
 import type { AppDeps } from '../../src/app.js'
 import { startUpstream, type Handler, type Upstream } from './upstream.js'
+import { closedPort } from './run-process.js'
 
 /** Collects pino's JSON lines so tests can assert on what was logged. */
 export class LogCapture extends Writable {
@@ -89,4 +90,10 @@ export async function startApiStack (handler?: Handler, env: Record<string, stri
       await api.close()
     }
   }
+}
+
+/** The stack whose discovered API origin is a closed loopback port: every forwarded call is refused. */
+export async function startDeadApiStack (): Promise<Stack & { deadOrigin: string }> {
+  const deadOrigin = `http://127.0.0.1:${await closedPort()}`
+  return { ...await startStack({ sim: { apiEndpoint: deadOrigin } }), deadOrigin }
 }
