@@ -21,6 +21,18 @@ describe('refresh ahead', () => {
     expect(provider.current()?.accessToken).toBe('token-2')
   })
 
+  it('the refresh point is configurable (CXONE_REFRESH_AHEAD)', async () => {
+    const clock = new ManualClock()
+    const endpoint = new ScriptedEndpoint(clock, [{ kind: 'token', lifetimeSec: 100 }])
+    const provider = providerFor(clock, endpoint, { refreshAhead: 0.5 })
+    provider.start()
+    await settle()
+    await clock.advance(49_999)
+    expect(endpoint.calls).toBe(1)
+    await clock.advance(1)
+    expect(endpoint.calls).toBe(2)
+  })
+
   it('a token living longer than a timer can wait (a year) is not refreshed early', async () => {
     const clock = new ManualClock()
     const endpoint = new ScriptedEndpoint(clock, [{ kind: 'token', lifetimeSec: 365 * 24 * 3600 }])
