@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runCli } from './cli.js'
+import { runCli } from './runtime/cli.js'
 
 const code = await runCli(process.argv.slice(2), {
   env: process.env,

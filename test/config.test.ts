@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from '../src/config.js'
-import { ConfigError } from '../src/errors.js'
+import { loadConfig } from '../src/core/config.js'
+import { ConfigError } from '../src/core/errors.js'
 
 const creds = { CXONE_CLIENT_ID: 'id', CXONE_CLIENT_SECRET: 'secret' }
 const dir = mkdtempSync(join(tmpdir(), 'cxone-config-'))

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../src/config.js'
+import { loadConfig } from '../src/core/config.js'
 import { API, startApiStack, type Stack } from './helpers/harness.js'
 
 describe('long polls (CXone holds agent event polls up to 60 s)', () => {

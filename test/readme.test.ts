@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { ERRORS } from '../src/errors.js'
-import { SECRET_VARS, SETTINGS } from '../src/settings.js'
+import { ERRORS } from '../src/core/errors.js'
+import { SECRET_VARS, SETTINGS } from '../src/core/settings.js'
 
 const readme = readFileSync('README.md', 'utf8')
 

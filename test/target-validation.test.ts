@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ProxyError } from '../src/errors.js'
+import { ProxyError } from '../src/core/errors.js'
 import { checkTarget } from '../src/proxy/target.js'
 import { API, startStack, type Stack } from './helpers/harness.js'
 import { rawRequest } from './helpers/raw-http.js'

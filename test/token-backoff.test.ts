@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import pino from 'pino'
-import { ProxyError } from '../src/errors.js'
+import { ProxyError } from '../src/core/errors.js'
 import { LogCapture } from './helpers/harness.js'
 import { ManualClock, settle } from './helpers/manual-clock.js'
 import { ScriptedEndpoint, providerFor } from './helpers/fake-tokens.js'

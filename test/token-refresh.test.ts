@@ -77,7 +77,7 @@ describe('refresh ahead', () => {
 
   it('never hands out a token past its expiry even when the refresh keeps failing', async () => {
     const clock = new ManualClock()
-    const { ProxyError } = await import('../src/errors.js')
+    const { ProxyError } = await import('../src/core/errors.js')
     const endpoint = new ScriptedEndpoint(clock, [
       { kind: 'token', lifetimeSec: 10 },
       { kind: 'error', error: new ProxyError('token_unavailable', 'down') }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ProxyError } from '../src/errors.js'
+import { ProxyError } from '../src/core/errors.js'
 import { parseRetryAfter, parseTokenResponse, type RawResponse } from '../src/token/token-client.js'
 
 const NOW = 1_700_000_000_000

@@ -1,5 +1,5 @@
-import type { Config } from '../config.js'
-import { SECRET_VARS, SETTINGS, type SecretKey, type SettingKey } from '../settings.js'
+import type { Config } from '../core/config.js'
+import { SECRET_VARS, SETTINGS, type SecretKey, type SettingKey } from '../core/settings.js'
 import { basicEncodingsDiffer } from '../token/client-auth.js'
 import { maskSecret, shortenId } from './mask.js'
 import { step, type Cause, type Detail, type Diagnosis, type Step } from './report.js'

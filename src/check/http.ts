@@ -1,4 +1,4 @@
-import { ProxyError } from '../errors.js'
+import { ProxyError } from '../core/errors.js'
 import { sendTokenRequest, type FetchFn, type TokenRequest } from '../token/token-client.js'
 
 /** What one HTTP exchange produced: an answer of any kind, or a network failure. */

@@ -1,4 +1,4 @@
-import { isSafeOrigin } from '../net.js'
+import { isSafeOrigin } from '../core/net.js'
 import { answerLine, bodyKind, excerpt, oauthFields, parseObject } from './answer.js'
 import { networkCauses, redirectCauses, serverFailingCauses, wrongUrlCauses, type NetworkContext } from './causes.js'
 import type { Observation } from './http.js'

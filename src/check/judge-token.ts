@@ -1,4 +1,4 @@
-import { ProxyError } from '../errors.js'
+import { ProxyError } from '../core/errors.js'
 import { parseTokenResponse, type TokenSet } from '../token/token-client.js'
 import { answerLine, bodyKind, excerpt, oauthFields } from './answer.js'
 import { networkCauses, oauthErrorCauses, redirectCauses, serverFailingCauses, wrongUrlCauses, type AuthContext, type NetworkContext } from './causes.js'

@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { RouteRule, Settings } from '../config.js'
-import { ProxyError } from '../errors.js'
-import { isLoopbackHost } from '../net.js'
+import type { RouteRule, Settings } from '../core/config.js'
+import { ProxyError } from '../core/errors.js'
+import { isLoopbackHost } from '../core/net.js'
 import { pathOf } from './target.js'
 
 const OPEN_PATHS = new Set(['/_proxy/healthz', '/_proxy/readyz'])

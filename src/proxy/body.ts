@@ -1,6 +1,6 @@
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
-import { ProxyError } from '../errors.js'
+import { ProxyError } from '../core/errors.js'
 
 function tooLarge (max: number): ProxyError {
   return new ProxyError('payload_too_large', `the request body is larger than ${max} bytes (PROXY_MAX_BODY_BYTES)`)

@@ -1,4 +1,4 @@
-import { ProxyError } from '../errors.js'
+import { ProxyError } from '../core/errors.js'
 
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i
 const ENCODED_SLASH = /%(?:2f|5c)/i

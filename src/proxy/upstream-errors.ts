@@ -1,4 +1,4 @@
-import { ProxyError } from '../errors.js'
+import { ProxyError } from '../core/errors.js'
 
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|SSL|HOSTNAME_MISMATCH|ALTNAME/
 

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
-import { ProxyError, type ErrorCode } from '../errors.js'
-import { isSafeOrigin } from '../net.js'
+import { ProxyError, type ErrorCode } from '../core/errors.js'
+import { isSafeOrigin } from '../core/net.js'
 import { describeNetworkError, type FetchFn } from './token-client.js'
 
 export interface DiscoveryOptions {

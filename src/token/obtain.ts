@@ -1,4 +1,4 @@
-import type { Credentials, Settings } from '../config.js'
+import type { Credentials, Settings } from '../core/config.js'
 import type { Discovery } from './discovery.js'
 import { buildTokenRequest, parseTokenResponse, sendTokenRequest, type FetchFn, type TokenRequestParams, type TokenSet } from './token-client.js'
 

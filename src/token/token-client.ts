@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto'
-import { ProxyError } from '../errors.js'
+import { ProxyError } from '../core/errors.js'
+import type { FetchFn } from '../core/http-clients.js'
+
+export type { FetchFn } from '../core/http-clients.js'
 import { basicAuthorization, type BasicEncoding, type ClientAuthMethod } from './client-auth.js'
 
 export type GrantType = 'password' | 'client_credentials'
-export type FetchFn = (input: string, init: RequestInit) => Promise<Response>
 
 export interface TokenRequestParams {
   tokenUrl: string

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { ProxyError } from '../errors.js'
+import { ProxyError } from '../core/errors.js'
 import type { TokenSet } from './token-client.js'
 
 export interface Clock {

@@ -1,5 +1,5 @@
 import pino from 'pino'
-import { ProxyError } from '../../src/errors.js'
+import { ProxyError } from '../../src/core/errors.js'
 import type { TokenSet } from '../../src/token/token-client.js'
 import { TokenProvider, usableUntil, type TokenProviderOptions } from '../../src/token/token-provider.js'
 import type { ManualClock } from './manual-clock.js'

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream'
-import { loadConfig, type Config } from '../../src/config.js'
-import { createLogger } from '../../src/log.js'
-import { startProxy, type RunningProxy } from '../../src/server.js'
+import { loadConfig, type Config } from '../../src/core/config.js'
+import { createLogger } from '../../src/core/log.js'
+import { startProxy, type RunningProxy } from '../../src/runtime/server.js'
 import { CxoneSimulator, DEMO_CREDENTIALS, type SimulatorOptions } from '../../src/simulator/simulator.js'
-import type { AppDeps } from '../../src/app.js'
+import type { AppDeps } from '../../src/runtime/compose.js'
 import { startUpstream, type Handler, type Upstream } from './upstream.js'
 import { closedPort } from './run-process.js'
 

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { loadConfig } from './config.js'
-import { ConfigError } from './errors.js'
+import { loadConfig } from '../core/config.js'
+import { ConfigError } from '../core/errors.js'
 import { startProxy, type RunningProxy } from './server.js'
 import { runDemo } from './demo.js'
-import { runCheck } from './check/check.js'
+import { runCheck } from '../check/check.js'
 
 export const USAGE = `Usage: cxone-auth-proxy [command] [options]
 
@@ -24,7 +24,7 @@ Secrets come from the environment only: CXONE_CLIENT_ID, CXONE_CLIENT_SECRET, CX
 CXONE_ACCESS_KEY_SECRET (each also as NAME_FILE). See README.md for every setting.`
 
 export function version (): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return pkg.version
 }
 

@@ -1,6 +1,6 @@
-import { loadConfig } from './config.js'
+import { loadConfig } from '../core/config.js'
 import { startProxy } from './server.js'
-import { CxoneSimulator, DEMO_CREDENTIALS } from './simulator/simulator.js'
+import { CxoneSimulator, DEMO_CREDENTIALS } from '../simulator/simulator.js'
 
 export interface DemoOptions {
   env: NodeJS.ProcessEnv

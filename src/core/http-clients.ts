@@ -1,6 +1,8 @@
 import { Agent, EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici'
-import type { Settings } from '../config.js'
-import type { FetchFn } from '../token/token-client.js'
+import type { Settings } from './config.js'
+
+/** The fetch the token layer and discovery use: injectable, so tests can pass their own. */
+export type FetchFn = (input: string, init: RequestInit) => Promise<Response>
 
 function envValue (env: NodeJS.ProcessEnv, name: string): string | undefined {
   const v = env[name] ?? env[name.toLowerCase()]

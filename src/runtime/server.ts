@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import type { Config } from './config.js'
-import { ConfigError } from './errors.js'
-import { buildApp, type AppDeps, type ProxyApp } from './app.js'
-import { SECRET_VARS, SETTINGS, type SettingKey } from './settings.js'
+import type { Config } from '../core/config.js'
+import { ConfigError } from '../core/errors.js'
+import { buildApp, type AppDeps, type ProxyApp } from './compose.js'
+import { SECRET_VARS, SETTINGS, type SettingKey } from '../core/settings.js'
 
 export interface RunningProxy {
   proxy: ProxyApp
