@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { attemptOutcome, excerpt } from '../src/check/answer.js'
-import { invalidClientCauses, networkKind, type AuthContext } from '../src/check/causes.js'
+import { invalidClientCauses, type AuthContext } from '../src/check/causes.js'
 import type { Observation } from '../src/check/http.js'
 import { judgeTokenResponse } from '../src/check/judge-token.js'
 import { describeBasic, describeBody, maskSecret, scrub, secretForms, shortenId } from '../src/check/mask.js'
@@ -91,19 +91,6 @@ describe('causes of invalid_client', () => {
   it('mentions the discovery document when it does not offer the configured method', () => {
     const causes = invalidClientCauses({ ...AUTH, methodsOffered: ['client_secret_post'] })
     expect(causes.map((c) => c.cause)).toContain('the app is registered for client_secret_post, not client_secret_basic (the discovery document does not even list client_secret_basic): NICE fixes the method per app')
-  })
-})
-
-describe('network failures', () => {
-  const failure = (code: string): Error => new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) })
-  it('are classified from undici\'s cause code', () => {
-    expect(networkKind(failure('ENOTFOUND'))).toBe('dns')
-    expect(networkKind(failure('EAI_AGAIN'))).toBe('dns')
-    expect(networkKind(failure('ECONNREFUSED'))).toBe('refused')
-    expect(networkKind(failure('UNABLE_TO_VERIFY_LEAF_SIGNATURE'))).toBe('tls')
-    expect(networkKind(failure('ERR_TLS_CERT_ALTNAME_INVALID'))).toBe('tls')
-    expect(networkKind(Object.assign(new Error('t'), { name: 'TimeoutError' }))).toBe('timeout')
-    expect(networkKind(failure('ECONNRESET'))).toBe('other')
   })
 })
 

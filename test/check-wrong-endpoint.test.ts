@@ -71,7 +71,7 @@ describe('check when the token endpoint is not CXone\'s, or unreachable', () => 
     expect(run.code).toBe(1)
     expect(run.text).toContain('[FAIL] token response: no answer: no answer within 200 ms')
     expect(causes(run.text)).toEqual([
-      `no answer from ${new URL(sim.origin).host} within 200 ms: a firewall drops the traffic, or outbound HTTPS must go through a proxy; note: HTTPS_PROXY is set, but token and discovery requests use Node's fetch, which does not use HTTPS_PROXY by default`,
+      `no answer from ${new URL(sim.origin).host} within 200 ms: a firewall drops the traffic, or outbound HTTPS must go through a proxy; HTTPS_PROXY is set: token and discovery requests go through it, so check that the proxy it names is reachable`,
       'the network or the server is only slow'
     ])
     expect(run.text).toContain('fix: raise CXONE_TOKEN_TIMEOUT_MS')

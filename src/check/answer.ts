@@ -1,4 +1,4 @@
-import { describeNetworkError } from '../token/token-client.js'
+import { describeNetworkError } from '../core/net-errors.js'
 import type { Observation } from './http.js'
 import type { AttemptOutcome } from './report.js'
 

@@ -1,4 +1,5 @@
-import { describeNetworkError, remedyFor } from '../token/token-client.js'
+import { remedyFor } from '../token/token-client.js'
+import { classifyNetworkError, describeNetworkError } from '../core/net-errors.js'
 import type { Cause } from './report.js'
 
 /** The likely causes of each failure, most likely first, each with its fix. Pure. */
@@ -96,20 +97,6 @@ export function serverFailingCauses (status: number, retryAfter: string | null):
   }]
 }
 
-export type NetworkKind = 'timeout' | 'dns' | 'refused' | 'tls' | 'other'
-
-/** What kind of network failure a fetch error is; undici keeps the useful code in `cause`. */
-export function networkKind (err: unknown): NetworkKind {
-  const e = err as { name?: string, cause?: { code?: string } }
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'timeout'
-  const code = e.cause?.code ?? ''
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns'
-  if (code === 'ECONNREFUSED') return 'refused'
-  // UNABLE_TO_VERIFY_LEAF_SIGNATURE (the usual code behind a TLS-inspecting proxy) names no CERT.
-  if (/CERT|SELF_SIGNED|TLS|SSL|UNABLE_TO_VERIFY/.test(code)) return 'tls'
-  return 'other'
-}
-
 export interface NetworkContext {
   url: string
   urlVar: string
@@ -121,13 +108,14 @@ export interface NetworkContext {
 export function networkCauses (err: unknown, ctx: NetworkContext): Cause[] {
   const host = new URL(ctx.url).host
   const detail = describeNetworkError(err, ctx.timeoutMs)
-  switch (networkKind(err)) {
+  switch (classifyNetworkError(err).kind) {
     case 'dns':
       return [{ cause: `DNS lookup of ${host} failed: the host name is mistyped or for another region, or this machine cannot resolve it`, fix: `check ${ctx.urlVar} (${ctx.url}); try \`nslookup ${new URL(ctx.url).hostname}\`` }]
     case 'tls':
       return [{ cause: `the TLS certificate of ${host} is not trusted (${detail}): usually a corporate proxy that inspects TLS`, fix: 'point NODE_EXTRA_CA_CERTS at your organisation\'s CA bundle; never turn TLS verification off' }]
-    case 'timeout': {
-      const proxyNote = ctx.envProxy ? '; note: HTTPS_PROXY is set, but token and discovery requests use Node\'s fetch, which does not use HTTPS_PROXY by default' : ''
+    case 'timeout':
+    case 'connect_timeout': {
+      const proxyNote = ctx.envProxy ? '; HTTPS_PROXY is set: token and discovery requests go through it, so check that the proxy it names is reachable' : ''
       return [
         { cause: `no answer from ${host} within ${ctx.timeoutMs} ms: a firewall drops the traffic, or outbound HTTPS must go through a proxy${proxyNote}`, fix: `check that this machine reaches ${host} (curl -v ${ctx.url})` },
         { cause: 'the network or the server is only slow', fix: 'raise CXONE_TOKEN_TIMEOUT_MS' }
@@ -135,6 +123,7 @@ export function networkCauses (err: unknown, ctx: NetworkContext): Cause[] {
     }
     case 'refused':
       return [{ cause: `nothing listens at ${host} (connection refused)`, fix: `check the host and port in ${ctx.urlVar} (${ctx.url})` }]
+    case 'reset':
     case 'other':
       return [{ cause: `the connection to ${host} failed: ${detail}`, fix: `check network access from this machine to ${host} (curl -v ${ctx.url})` }]
   }

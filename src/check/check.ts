@@ -75,7 +75,7 @@ async function walk (opts: CheckOptions, w: Walk): Promise<Outcome> {
     config = loadConfig({ env: opts.env, configPath: opts.configPath, cwd: opts.cwd, allowMissingCredentials: true })
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
-    const j = configErrorJudgement(err.message)
+    const j = configErrorJudgement(err)
     record(w, j.step)
     return { exitCode: EXIT_CONFIG, diagnosis: j.diagnosis, probe: undefined }
   }

@@ -1,3 +1,4 @@
+import type { ConfigError } from '../core/errors.js'
 import type { Config } from '../core/config.js'
 import { SECRET_VARS, SETTINGS, type SecretKey, type SettingKey } from '../core/settings.js'
 import { basicEncodingsDiffer } from '../token/client-auth.js'
@@ -100,8 +101,9 @@ function suspicions (config: Config): string[] {
 }
 
 /** A configuration that does not load at all: the loader's message already names the field and the fix. */
-export function configErrorJudgement (message: string): ConfigJudgement {
-  const cause: Cause = /plain http off loopback/.test(message)
+export function configErrorJudgement (err: ConfigError): ConfigJudgement {
+  const message = err.message
+  const cause: Cause = err.code === 'config_unsafe' && /plain http/.test(message)
     ? { cause: message, fix: 'use the https:// URL (CXone\'s endpoints are all https); plain http is allowed only for loopback test servers' }
     : { cause: message, fix: 'correct the setting the message names, then run `cxone-auth-proxy check` again' }
   return {

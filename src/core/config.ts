@@ -123,16 +123,16 @@ function readConfigFile (path: string, required: boolean, via: string): FileResu
     text = readFileSync(path, 'utf8')
   } catch (err) {
     if (!required && (err as NodeJS.ErrnoException).code === 'ENOENT') return { path, data: undefined }
-    throw new ConfigError(`config file ${path} (from ${via}) cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): fix the path, or unset ${via} to use defaults`, { cause: err })
+    throw new ConfigError(`config file ${path} (from ${via}) cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): fix the path, or unset ${via} to use defaults`, { cause: err, code: 'config_file_unreadable' })
   }
   let data: unknown
   try {
     data = JSON.parse(text)
   } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid JSON${jsonPosition(text, err)}: ${(err as Error).message}; fix the file or compare it with the committed proxy.config.json`, { cause: err })
+    throw new ConfigError(`config file ${path} is not valid JSON${jsonPosition(text, err)}: ${(err as Error).message}; fix the file or compare it with the committed proxy.config.json`, { cause: err, code: 'config_file_invalid' })
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new ConfigError(`config file ${path} must hold a JSON object of settings, like the committed proxy.config.json`)
+    throw new ConfigError(`config file ${path} must hold a JSON object of settings, like the committed proxy.config.json`, { code: 'config_file_invalid' })
   }
   const record = data as Record<string, unknown>
   for (const key of Object.keys(record)) {
@@ -140,9 +140,9 @@ function readConfigFile (path: string, required: boolean, via: string): FileResu
     if (!(key in SETTINGS)) {
       const secret = Object.entries(SECRET_VARS).find(([k]) => k === key)
       if (secret !== undefined) {
-        throw new ConfigError(`config file ${path}: "${key}" is a secret and is not read from files: set ${secret[1]} or ${secret[1]}_FILE in the environment instead, and remove it from the file`)
+        throw new ConfigError(`config file ${path}: "${key}" is a secret and is not read from files: set ${secret[1]} or ${secret[1]}_FILE in the environment instead, and remove it from the file`, { code: 'config_unknown_setting' })
       }
-      throw new ConfigError(`config file ${path}: unknown setting "${key}": known settings are ${Object.keys(SETTINGS).join(', ')}`)
+      throw new ConfigError(`config file ${path}: unknown setting "${key}": known settings are ${Object.keys(SETTINGS).join(', ')}`, { code: 'config_unknown_setting' })
     }
   }
   return { path, data: record }
@@ -234,7 +234,7 @@ function parseUrl (raw: string, name: string): string {
 
 function validateCombination (s: Settings, c: Credentials, sources: Record<SettingKey, Source>, allowMissing: boolean): void {
   if (!allowMissing && s.grantType === 'password' && c.accessKeyId === undefined) {
-    throw new ConfigError(`CXONE_GRANT_TYPE=password needs an access key: set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or their _FILE forms), or use CXONE_GRANT_TYPE=client_credentials`)
+    throw new ConfigError(`CXONE_GRANT_TYPE=password needs an access key: set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or their _FILE forms), or use CXONE_GRANT_TYPE=client_credentials`, { code: 'config_missing_secret' })
   }
   for (const key of ['issuer', 'tokenUrl', 'apiUrl'] as const) {
     const value = s[key]
@@ -242,13 +242,13 @@ function validateCombination (s: Settings, c: Credentials, sources: Record<Setti
     const url = new URL(value)
     if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
       const name = SETTINGS[key].env
-      throw new ConfigError(`${sources[key] === 'file' ? `"${key}"` : name}=${value} uses plain http off loopback: the token would travel unencrypted; use https://`)
+      throw new ConfigError(`${sources[key] === 'file' ? `"${key}"` : name}=${value} uses plain http off loopback: the token would travel unencrypted; use https://`, { code: 'config_unsafe' })
     }
   }
   if (s.adminPort !== undefined && s.adminPort === s.port && s.port !== 0) {
     throw new ConfigError(`PROXY_ADMIN_PORT=${s.adminPort} is the same as PROXY_PORT: choose another port for the admin listener`)
   }
   if (!isLoopbackHost(s.host) && c.apiKeys.length === 0 && !s.allowUnauthenticated) {
-    throw new ConfigError(`PROXY_HOST=${s.host} is not a loopback address and no PROXY_API_KEYS are set: anything that can reach ${s.host} would get the tenant's bearer. Set PROXY_API_KEYS (or PROXY_API_KEYS_FILE), or accept the risk with PROXY_ALLOW_UNAUTHENTICATED=true`)
+    throw new ConfigError(`PROXY_HOST=${s.host} is not a loopback address and no PROXY_API_KEYS are set: anything that can reach ${s.host} would get the tenant's bearer. Set PROXY_API_KEYS (or PROXY_API_KEYS_FILE), or accept the risk with PROXY_ALLOW_UNAUTHENTICATED=true`, { code: 'config_unsafe' })
   }
 }

@@ -7,6 +7,15 @@ export interface ErrorSpec {
   readonly status: number
   /** RFC 9209 §2.3 proxy error type carried in Proxy-Status. */
   readonly proxyStatus: string
+  /**
+   * Who logs it when a request is answered with it: `error` and `warn` are logged by the request path at that
+   * level; `none` is not (the caller's own mistake, or the token layer already logged it once per kind).
+   */
+  readonly log: 'error' | 'warn' | 'none'
+  /** Counted as a refusal by the proxy (cxone_proxy_rejected_total). */
+  readonly rejection: boolean
+  /** Retry-After sent when the error itself carries none. */
+  readonly retryAfterSec?: number
   /** What the caller (or operator) should do: appended to logs and the README table. */
   readonly remedy: string
 }
@@ -15,96 +24,136 @@ export const ERRORS = {
   token_rejected: {
     status: 502,
     proxyStatus: 'proxy_configuration_error',
+    log: 'none',
+    rejection: false,
     remedy: 'the token endpoint rejected the proxy\'s credentials: run `cxone-auth-proxy check` to see which part is wrong'
   },
   token_invalid_response: {
     status: 502,
     proxyStatus: 'http_protocol_error',
+    log: 'none',
+    rejection: false,
     remedy: 'the token endpoint did not answer with a token: check CXONE_ISSUER / CXONE_TOKEN_URL point at the right region'
   },
   token_unavailable: {
     status: 503,
     proxyStatus: 'destination_unavailable',
+    log: 'none',
+    rejection: false,
+    retryAfterSec: 1,
     remedy: 'no valid token and the token endpoint is unreachable, failing or rate-limiting: retry after Retry-After'
   },
   discovery_failed: {
     status: 502,
     proxyStatus: 'destination_unavailable',
+    log: 'none',
+    rejection: false,
     remedy: 'the API host could not be discovered: set CXONE_API_URL (for example https://api-na1.niceincontact.com)'
   },
   destination_unavailable: {
     status: 502,
     proxyStatus: 'destination_unavailable',
+    log: 'warn',
+    rejection: false,
     remedy: 'the CXone API could not be reached: check network access to the API host'
   },
   tls_certificate_error: {
     status: 502,
     proxyStatus: 'tls_certificate_error',
+    log: 'warn',
+    rejection: false,
     remedy: 'the API host\'s TLS certificate is not trusted: add your CA with NODE_EXTRA_CA_CERTS'
   },
   connection_timeout: {
     status: 504,
     proxyStatus: 'connection_timeout',
+    log: 'warn',
+    rejection: false,
     remedy: 'the CXone API did not answer in time: retry, or raise PROXY_UPSTREAM_TIMEOUT_MS'
   },
   bad_request: {
     status: 400,
     proxyStatus: 'http_request_error',
+    log: 'none',
+    rejection: true,
     remedy: 'send a plain path such as /inContactAPI/services/v31.0/skills/activity (no dot segments, no encoded slashes)'
   },
   not_found: {
     status: 404,
     proxyStatus: 'http_request_error',
+    log: 'none',
+    rejection: true,
     remedy: 'the proxy\'s own endpoints are /_proxy/healthz, /_proxy/readyz and /_proxy/metrics'
   },
   proxy_auth_required: {
     status: 401,
     proxyStatus: 'http_request_denied',
+    log: 'none',
+    rejection: true,
     remedy: 'send one of the keys in PROXY_API_KEYS as the X-Proxy-Key header'
   },
   forbidden_host: {
     status: 403,
     proxyStatus: 'http_request_denied',
+    log: 'none',
+    rejection: true,
     remedy: 'call the proxy by a loopback name or a name in PROXY_ALLOWED_HOSTS / PROXY_PUBLIC_URL'
   },
   cross_site_request: {
     status: 403,
     proxyStatus: 'http_request_denied',
+    log: 'none',
+    rejection: true,
     remedy: 'browser pages may call the proxy only from an origin listed in PROXY_CORS_ORIGINS'
   },
   forbidden_route: {
     status: 403,
     proxyStatus: 'http_request_denied',
+    log: 'none',
+    rejection: true,
     remedy: 'this method and path are not allowed by PROXY_READ_ONLY or the config file\'s "routes" allow-list'
   },
   method_not_allowed: {
     status: 405,
     proxyStatus: 'http_request_denied',
+    log: 'none',
+    rejection: true,
     remedy: 'the proxy forwards plain HTTP requests only; CONNECT and absolute-form targets are refused'
   },
   payload_too_large: {
     status: 413,
     proxyStatus: 'http_request_error',
+    log: 'none',
+    rejection: true,
     remedy: 'the request body is larger than PROXY_MAX_BODY_BYTES'
   },
   request_header_fields_too_large: {
     status: 431,
     proxyStatus: 'http_request_error',
+    log: 'none',
+    rejection: true,
     remedy: 'the request headers are larger than the proxy accepts (PROXY_MAX_HEADER_BYTES)'
   },
   request_timeout: {
     status: 408,
     proxyStatus: 'http_request_error',
+    log: 'none',
+    rejection: true,
     remedy: 'the request headers did not arrive within PROXY_HEADERS_TIMEOUT_MS'
   },
   too_busy: {
     status: 503,
     proxyStatus: 'connection_limit_reached',
+    log: 'warn',
+    rejection: true,
+    retryAfterSec: 1,
     remedy: 'too many requests are in flight upstream (PROXY_MAX_CONCURRENT_UPSTREAM): retry after Retry-After'
   },
   internal_error: {
     status: 500,
     proxyStatus: 'proxy_internal_error',
+    log: 'error',
+    rejection: false,
     remedy: 'an unexpected error: see the proxy log for the request id'
   }
 } as const satisfies Record<string, ErrorSpec>
@@ -150,11 +199,27 @@ export class ProxyError extends Error {
   }
 }
 
+/**
+ * Stable codes for configuration mistakes, so `check` and scripts branch on a code, never on a message's words.
+ */
+export type ConfigErrorCode =
+  | 'config_invalid_value'
+  | 'config_missing_secret'
+  | 'config_conflicting_secret'
+  | 'config_unreadable_secret'
+  | 'config_file_unreadable'
+  | 'config_file_invalid'
+  | 'config_unknown_setting'
+  | 'config_unsafe'
+  | 'listen_failed'
+
 /** A user's configuration mistake found at start-up: one line, no stack trace. */
 export class ConfigError extends Error {
-  constructor (message: string, options?: { cause?: unknown }) {
-    super(message, options)
+  readonly code: ConfigErrorCode
+  constructor (message: string, options: { cause?: unknown, code?: ConfigErrorCode } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'ConfigError'
+    this.code = options.code ?? 'config_invalid_value'
   }
 }
 

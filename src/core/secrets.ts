@@ -26,12 +26,12 @@ export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean):
   for (const key of required) {
     if (values[key] === undefined) {
       const name = SECRET_VARS[key]
-      throw new ConfigError(`${name} is not set: set it, or ${name}_FILE, or run \`npm run demo\` to try the proxy against the simulator`)
+      throw new ConfigError(`${name} is not set: set it, or ${name}_FILE, or run \`npm run demo\` to try the proxy against the simulator`, { code: 'config_missing_secret' })
     }
   }
   if (!allowMissing && (values.accessKeyId === undefined) !== (values.accessKeySecret === undefined)) {
     const missing = values.accessKeyId === undefined ? 'CXONE_ACCESS_KEY_ID' : 'CXONE_ACCESS_KEY_SECRET'
-    throw new ConfigError(`${missing} is not set but its pair is: set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither`)
+    throw new ConfigError(`${missing} is not set but its pair is: set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither`, { code: 'config_missing_secret' })
   }
   const apiKeys = values.apiKeys === undefined
     ? []
@@ -58,7 +58,7 @@ export function readSecret (env: NodeJS.ProcessEnv, name: string): SecretValue |
   const hasDirect = direct !== undefined && direct !== ''
   const hasPath = path !== undefined && path !== ''
   if (hasDirect && hasPath) {
-    throw new ConfigError(`both ${name} and ${name}_FILE are set: keep one of them`)
+    throw new ConfigError(`both ${name} and ${name}_FILE are set: keep one of them`, { code: 'config_conflicting_secret' })
   }
   if (hasDirect) return { value: direct, origin: 'env' }
   if (!hasPath) return undefined
@@ -66,10 +66,10 @@ export function readSecret (env: NodeJS.ProcessEnv, name: string): SecretValue |
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new ConfigError(`${name}_FILE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and the file's permissions`, { cause: err })
+    throw new ConfigError(`${name}_FILE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and the file's permissions`, { cause: err, code: 'config_unreadable_secret' })
   }
   const value = text.replace(/\r?\n$/, '')
-  if (value === '') throw new ConfigError(`${name}_FILE=${path} is empty: put the value in the file`)
+  if (value === '') throw new ConfigError(`${name}_FILE=${path} is empty: put the value in the file`, { code: 'config_unreadable_secret' })
   return { value, origin: 'file' }
 }
 

@@ -17,9 +17,9 @@ async function listen (app: FastifyInstance, host: string, port: number, name: s
     await app.listen({ host, port })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE') throw new ConfigError(`${name}=${port} is already in use on ${host}: stop the other process or choose another port with ${name}`, { cause: err })
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new ConfigError(`cannot listen on ${host}: it is not an address of this machine; fix ${name === 'PROXY_PORT' ? 'PROXY_HOST' : 'PROXY_ADMIN_HOST'}`, { cause: err })
-    if (code === 'EACCES') throw new ConfigError(`${name}=${port} needs privileges on this machine: choose a port above 1023`, { cause: err })
+    if (code === 'EADDRINUSE') throw new ConfigError(`${name}=${port} is already in use on ${host}: stop the other process or choose another port with ${name}`, { cause: err, code: 'listen_failed' })
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new ConfigError(`cannot listen on ${host}: it is not an address of this machine; fix ${name === 'PROXY_PORT' ? 'PROXY_HOST' : 'PROXY_ADMIN_HOST'}`, { cause: err, code: 'listen_failed' })
+    if (code === 'EACCES') throw new ConfigError(`${name}=${port} needs privileges on this machine: choose a port above 1023`, { cause: err, code: 'listen_failed' })
     throw err
   }
   const addr = app.server.address()

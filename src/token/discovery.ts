@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache'
 import { ProxyError, type ErrorCode } from '../core/errors.js'
 import { isSafeOrigin } from '../core/net.js'
-import { describeNetworkError, type FetchFn } from './token-client.js'
+import type { FetchFn } from '../core/http-clients.js'
+import { describeNetworkError } from '../core/net-errors.js'
 
 export interface DiscoveryOptions {
   issuer: string

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { ProxyError } from '../core/errors.js'
 import type { FetchFn } from '../core/http-clients.js'
+import { describeNetworkError } from '../core/net-errors.js'
 
 export type { FetchFn } from '../core/http-clients.js'
 import { basicAuthorization, type BasicEncoding, type ClientAuthMethod } from './client-auth.js'
@@ -83,18 +84,6 @@ export async function sendTokenRequest (req: TokenRequest, fetchFn: FetchFn, tim
     retryAfter: res.headers.get('retry-after'),
     text
   }
-}
-
-/** A readable reason for a fetch failure: undici hides the useful code in `cause`. */
-export function describeNetworkError (err: unknown, timeoutMs?: number): string {
-  const e = err as { name?: string, message?: string, cause?: { code?: string, message?: string } }
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs ?? '?'} ms`
-  const code = e.cause?.code
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `DNS lookup failed (${code}): check the host name and region`
-  if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)'
-  if (code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|TLS|SSL/.test(code)) return `TLS certificate not trusted (${code}): add your CA with NODE_EXTRA_CA_CERTS`
-  if (code !== undefined) return `${code}: ${e.cause?.message ?? ''}`.trim()
-  return e.cause?.message ?? e.message ?? String(err)
 }
 
 export interface TokenSet {
