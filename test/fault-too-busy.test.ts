@@ -7,7 +7,7 @@ describe('more requests in flight than PROXY_MAX_CONCURRENT_UPSTREAM', () => {
   let stack: Stack
   beforeAll(async () => {
     api = await startUpstream((_req, res) => { setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{}') }, 500) })
-    stack = await startStack({ env: { CXONE_API_URL: api.url, PROXY_MAX_CONCURRENT_UPSTREAM: '2' } })
+    stack = await startStack({ env: { CXONE_API_URL: api.url, PROXY_MAX_CONCURRENT_UPSTREAM: '2', PROXY_QUEUE_TIMEOUT_MS: '0' } })
   })
   afterAll(async () => {
     await stack.close()

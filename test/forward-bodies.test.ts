@@ -74,11 +74,13 @@ describe('forwarding bodies, queries and status codes', () => {
     expect(await r.json()).toMatchObject({ method: 'POST', sha: sha(body), length: body.length, type: 'application/octet-stream' })
   })
 
-  it('a chunked upload streams through intact', async () => {
+  // Issue 17: a body is read whole before it is forwarded, so a trickling caller never holds an upstream
+  // connection; the API gets it with its length.
+  it('a chunked upload arrives intact, sent upstream with its length once it has all arrived', async () => {
     const parts = [randomBytes(100_000), randomBytes(300_000), randomBytes(5)]
     const r = await fetch(`${stack.url}${API}/upload`, { method: 'PUT', body: Readable.toWeb(Readable.from(parts)) as ReadableStream, duplex: 'half', headers: { 'content-type': 'application/json' } } as RequestInit)
     expect(r.status).toBe(200)
-    expect(await r.json()).toMatchObject({ method: 'PUT', sha: sha(Buffer.concat(parts)), te: 'chunked' })
+    expect(await r.json()).toMatchObject({ method: 'PUT', sha: sha(Buffer.concat(parts)), length: 400_005, te: null })
   })
 
   it('a small JSON body is forwarded byte for byte, not re-serialised', async () => {

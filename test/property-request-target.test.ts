@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkTarget } from '../src/proxy/target.js'
+import { checkTarget } from '../src/proxy/admission.js'
 import { startApiStack, type Stack } from './helpers/harness.js'
 import { rawRequest } from './helpers/raw-http.js'
 import { startUpstream, type Upstream } from './helpers/upstream.js'

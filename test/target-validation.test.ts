@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ProxyError } from '../src/core/errors.js'
-import { checkTarget } from '../src/proxy/target.js'
+import { checkTarget } from '../src/proxy/admission.js'
 import { API, startStack, type Stack } from './helpers/harness.js'
 import { rawRequest } from './helpers/raw-http.js'
 import { startUpstream, type Upstream } from './helpers/upstream.js'

@@ -38,12 +38,16 @@ export interface Settings {
   routes: readonly RouteRule[]
   maxBodyBytes: number
   maxHeaderBytes: number
+  maxHeaderCount: number
+  bodyTimeoutMs: number
+  maxBufferedBytes: number
   headersTimeoutMs: number
   upstreamTimeoutMs: number
   connectTimeoutMs: number
   keepAliveTimeoutMs: number
   upstreamConnections: number
   maxConcurrentUpstream: number
+  queueTimeoutMs: number
   shutdownGraceMs: number
   logLevel: string
 }
@@ -244,6 +248,9 @@ function validateCombination (s: Settings, c: Credentials, sources: Record<Setti
       const name = SETTINGS[key].env
       throw new ConfigError(`${sources[key] === 'file' ? `"${key}"` : name}=${value} uses plain http off loopback: the token would travel unencrypted; use https://`, { code: 'config_unsafe' })
     }
+  }
+  if (s.maxBufferedBytes < s.maxBodyBytes) {
+    throw new ConfigError(`PROXY_MAX_BUFFERED_BYTES=${s.maxBufferedBytes} is less than PROXY_MAX_BODY_BYTES=${s.maxBodyBytes}: a body at the limit could never be held; raise PROXY_MAX_BUFFERED_BYTES`)
   }
   if (s.adminPort !== undefined && s.adminPort === s.port && s.port !== 0) {
     throw new ConfigError(`PROXY_ADMIN_PORT=${s.adminPort} is the same as PROXY_PORT: choose another port for the admin listener`)

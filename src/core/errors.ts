@@ -71,6 +71,13 @@ export const ERRORS = {
     rejection: false,
     remedy: 'the CXone API did not answer in time: retry, or raise PROXY_UPSTREAM_TIMEOUT_MS'
   },
+  upstream_invalid_response: {
+    status: 502,
+    proxyStatus: 'http_protocol_error',
+    log: 'warn',
+    rejection: false,
+    remedy: 'the CXone API sent an answer that broke off or could not be decoded: retry; if it persists, report the request id'
+  },
   bad_request: {
     status: 400,
     proxyStatus: 'http_request_error',
@@ -133,6 +140,13 @@ export const ERRORS = {
     log: 'none',
     rejection: true,
     remedy: 'the request headers are larger than the proxy accepts (PROXY_MAX_HEADER_BYTES)'
+  },
+  expectation_failed: {
+    status: 417,
+    proxyStatus: 'http_request_error',
+    log: 'none',
+    rejection: true,
+    remedy: 'the proxy understands only "Expect: 100-continue"; drop the Expect header'
   },
   request_timeout: {
     status: 408,

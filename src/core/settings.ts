@@ -48,12 +48,16 @@ export const SETTINGS = {
   routes: { env: null, type: { kind: 'routes' }, default: [] },
   maxBodyBytes: { env: 'PROXY_MAX_BODY_BYTES', type: { kind: 'int', min: 0, max: 1024 * MIB }, default: 10 * MIB },
   maxHeaderBytes: { env: 'PROXY_MAX_HEADER_BYTES', type: { kind: 'int', min: 1024, max: 1 * MIB }, default: 16 * 1024 },
+  maxHeaderCount: { env: 'PROXY_MAX_HEADER_COUNT', type: { kind: 'int', min: 16, max: 1000 }, default: 100 },
+  bodyTimeoutMs: { env: 'PROXY_BODY_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 3_600_000 }, default: 30_000 },
+  maxBufferedBytes: { env: 'PROXY_MAX_BUFFERED_BYTES', type: { kind: 'int', min: 0, max: 16 * 1024 * MIB }, default: 128 * MIB },
   headersTimeoutMs: { env: 'PROXY_HEADERS_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 600_000 }, default: 10_000 },
   upstreamTimeoutMs: { env: 'PROXY_UPSTREAM_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 3_600_000 }, default: 120_000 },
   connectTimeoutMs: { env: 'PROXY_CONNECT_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 120_000 }, default: 10_000 },
   keepAliveTimeoutMs: { env: 'PROXY_KEEP_ALIVE_TIMEOUT_MS', type: { kind: 'int', min: 1000, max: 3_600_000 }, default: 75_000 },
-  upstreamConnections: { env: 'PROXY_UPSTREAM_CONNECTIONS', type: { kind: 'int', min: 1, max: 10_000 }, default: 64 },
+  upstreamConnections: { env: 'PROXY_UPSTREAM_CONNECTIONS', type: { kind: 'int', min: 1, max: 100_000 }, default: 512 },
   maxConcurrentUpstream: { env: 'PROXY_MAX_CONCURRENT_UPSTREAM', type: { kind: 'int', min: 1, max: 100_000 }, default: 512 },
+  queueTimeoutMs: { env: 'PROXY_QUEUE_TIMEOUT_MS', type: { kind: 'int', min: 0, max: 60_000 }, default: 2_000 },
   shutdownGraceMs: { env: 'PROXY_SHUTDOWN_GRACE_MS', type: { kind: 'int', min: 0, max: 600_000 }, default: 30_000 },
   logLevel: { env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info' }
 } as const satisfies Record<string, SettingSpec>

@@ -1,64 +1,81 @@
-import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream'
+import type { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
 import { ProxyError } from '../core/errors.js'
 
-function tooLarge (max: number): ProxyError {
-  return new ProxyError('payload_too_large', `the request body is larger than ${max} bytes (PROXY_MAX_BODY_BYTES)`)
-}
-
-/** Passes bytes through and fails the stream once more than `max` have gone by (chunked uploads). */
-class ByteLimit extends Transform {
-  #seen = 0
-  readonly #max: number
-  constructor (max: number) {
-    super()
-    this.#max = max
-  }
-
-  override _transform (chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#seen += chunk.length
-    if (this.#seen > this.#max) {
-      cb(tooLarge(this.#max))
-      return
-    }
-    cb(null, chunk)
-  }
+export interface BodyLimits {
+  /** One body at most (PROXY_MAX_BODY_BYTES). */
+  maxBytes: number
+  /** All bodies held at once at most (PROXY_MAX_BUFFERED_BYTES): beyond, too_busy. */
+  maxBufferedBytes: number
+  /** The whole body must arrive within this time (PROXY_BODY_TIMEOUT_MS). */
+  timeoutMs: number
 }
 
 type Done = (err: Error | null, body?: unknown) => void
 
 /**
- * The proxy's only body parser: small bodies with a Content-Length are buffered (so a 401 can be
- * replayed), everything else streams through a byte limit. Bodies are never parsed or re-encoded.
+ * Request bodies are read whole before anything is forwarded: a caller trickling its upload never holds an
+ * upstream connection (nginx's proxy_request_buffering), and the body is there to replay after a 401. Memory
+ * is bounded by `maxBufferedBytes` across all requests; the bytes are never parsed or re-encoded.
  */
-export function createBodyParser (maxBytes: number, replayLimit: number) {
-  return function parseBody (request: FastifyRequest, payload: Readable, done: Done): void {
-    const header = request.headers['content-length']
-    const declared = header === undefined ? NaN : Number(header)
-    if (declared > maxBytes) {
-      payload.resume()
-      done(tooLarge(maxBytes))
-      return
+export class BodyBuffer {
+  readonly #l: BodyLimits
+  #held = 0
+
+  constructor (limits: BodyLimits) {
+    if (!(limits.maxBytes >= 0) || !(limits.maxBufferedBytes >= limits.maxBytes) || !(limits.timeoutMs > 0)) {
+      throw new TypeError('BodyBuffer needs maxBytes ≥ 0, maxBufferedBytes ≥ maxBytes and timeoutMs > 0')
     }
-    if (declared <= replayLimit) {
-      const chunks: Buffer[] = []
-      let size = 0
-      payload.on('data', (chunk: Buffer) => {
-        size += chunk.length
-        chunks.push(chunk)
-      })
-      payload.once('error', (err) => { done(err) })
-      payload.once('end', () => {
-        if (size > maxBytes) done(tooLarge(maxBytes))
-        else done(null, Buffer.concat(chunks, size))
-      })
-      return
+    this.#l = limits
+  }
+
+  get heldBytes (): number {
+    return this.#held
+  }
+
+  /** Gives back what a finished request held. */
+  release (bytes: number): void {
+    this.#held -= bytes
+  }
+
+  /** Fastify content-type parser for every type. */
+  readonly parse = (_request: FastifyRequest, payload: Readable, done: Done): void => {
+    const max = this.#l.maxBytes
+    const chunks: Buffer[] = []
+    let size = 0
+    let finished = false
+    const finish = (err: ProxyError | null): void => {
+      if (finished) return
+      finished = true
+      clearTimeout(timer)
+      payload.removeListener('data', onData)
+      if (err !== null) {
+        this.#held -= size
+        payload.resume()
+        done(err)
+        return
+      }
+      // Held until the answer is sent: the forwarding path releases it.
+      done(null, size === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
     }
-    const limited = new ByteLimit(maxBytes)
-    // A client may give up while the token is still being fetched, before undici owns the body:
-    // pipeline carries the error to `limited`, and nothing may throw it as an unhandled 'error'.
-    pipeline(payload, limited, () => { /* reported to whoever reads `limited` */ })
-    limited.on('error', () => { /* undici, once it reads the body, sees the error itself */ })
-    done(null, limited)
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      this.#held += chunk.length
+      chunks.push(chunk)
+      if (size > max) finish(new ProxyError('payload_too_large', `the request body is larger than ${max} bytes (PROXY_MAX_BODY_BYTES)`))
+      else if (this.#held > this.#l.maxBufferedBytes) finish(new ProxyError('too_busy', `request bodies already hold ${this.#l.maxBufferedBytes} bytes (PROXY_MAX_BUFFERED_BYTES): retry shortly`, { retryAfterSec: 1 }))
+    }
+    const timer = setTimeout(() => {
+      finish(new ProxyError('request_timeout', `the request body did not arrive within ${this.#l.timeoutMs} ms (PROXY_BODY_TIMEOUT_MS)`))
+    }, this.#l.timeoutMs)
+    payload.on('data', onData)
+    payload.once('error', (err) => {
+      if (finished) return
+      finished = true
+      clearTimeout(timer)
+      this.#held -= size
+      done(err)
+    })
+    payload.once('end', () => { finish(null) })
   }
 }

@@ -1,7 +1,7 @@
-import { pipeline, type Readable, type Transform } from 'node:stream'
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
+import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream'
+import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { buildRewrite, containsOrigin, LinkRewriter, rewriteChunk, type Rewrite } from './link-rewriter.js'
+import { containsOrigin, LinkRewriter, rewriteBetween, rewriteChunk } from './link-rewriter.js'
 import { mapUpstreamError } from './upstream-errors.js'
 
 export interface UpstreamAnswer {
@@ -19,32 +19,26 @@ const JSON_TYPE = /\bjson\b/i
  * rewritten to the proxy (small answers read whole, larger or compressed ones streamed through the rewriter).
  */
 export function createDeliver (publicOrigin: (request: FastifyRequest) => string): (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer, origin: string) => void {
-  const rewrites = new Map<string, Rewrite>()
-
-  function rewriteFor (request: FastifyRequest, origin: string): Rewrite {
-    const to = publicOrigin(request)
-    const key = `${origin} ${to}`
-    let rw = rewrites.get(key)
-    if (rw === undefined) {
-      if (rewrites.size > 64) rewrites.clear()
-      rw = buildRewrite(origin, to)
-      rewrites.set(key, rw)
-    }
-    return rw
-  }
-
   return function deliver (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer, origin: string): void {
     const type = res.headers['content-type']
-    if (typeof type !== 'string' || !JSON_TYPE.test(type) || request.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
+    if (request.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
       if (request.method === 'HEAD' && typeof type === 'string' && JSON_TYPE.test(type) && isDecodable(res.headers['content-encoding'])) {
         // The same headers a GET would get: compressed JSON is decoded (and re-chunked) on its way out.
         reply.removeHeader('content-length')
         reply.removeHeader('content-encoding')
       }
+      // No body by definition (RFC 9110 §6.4.1), whatever Content-Length says: a 304 may carry the length of the
+      // representation it stands for, and undici then reports a length mismatch that is no error of the API's.
+      res.stream.on('error', () => {})
+      res.stream.resume()
+      reply.send()
+      return
+    }
+    if (typeof type !== 'string' || !JSON_TYPE.test(type)) {
       reply.send(res.stream)
       return
     }
-    const rw = rewriteFor(request, origin)
+    const rw = rewriteBetween(origin, publicOrigin(request))
     const encoding = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
     const length = Number(res.headers['content-length'] ?? NaN)
     if (encoding === 'identity' && length <= SMALL_JSON) {
@@ -86,7 +80,7 @@ function decoderFor (encoding: string): Transform | undefined | null {
     case 'identity': return undefined
     case 'gzip':
     case 'x-gzip': return createGunzip()
-    case 'deflate': return createInflate()
+    case 'deflate': return new AutoInflate()
     case 'br': return createBrotliDecompress()
     default: return null
   }
@@ -102,3 +96,32 @@ async function readAll (stream: Readable): Promise<Buffer> {
   })
 }
 
+
+/**
+ * "deflate" is zlib-wrapped by RFC 9110 §8.4.1.2, but some servers send raw deflate: the first two bytes tell
+ * which (a zlib header has CM=8 and a 16-bit value divisible by 31).
+ */
+class AutoInflate extends Transform {
+  #inner: Transform | undefined
+
+  override _transform (chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.#inner === undefined) {
+      const b0 = chunk[0] ?? 0
+      const b1 = chunk[1] ?? 0
+      const inner = (b0 & 0x0f) === 8 && ((b0 << 8) | b1) % 31 === 0 ? createInflate() : createInflateRaw()
+      inner.on('data', (d: Buffer) => { this.push(d) })
+      inner.once('error', (err) => { this.destroy(err) })
+      this.#inner = inner
+    }
+    this.#inner.write(chunk, () => { cb() })
+  }
+
+  override _flush (cb: TransformCallback): void {
+    if (this.#inner === undefined) {
+      cb()
+      return
+    }
+    this.#inner.once('end', () => { cb() })
+    this.#inner.end()
+  }
+}

@@ -1,4 +1,15 @@
-import { Readable } from 'node:stream'
+/**
+ * Forwarding: from an admitted request to the API's answer on its way back.
+ *
+ *   preHandler  gate (step 8 of admission) → pipelined order → token and API origin (sync when cached)
+ *   handler     send upstream with undici: the raw path and query, cleaned headers, the bearer, the body
+ *   answer      401 → one replay with a fresh token │ other → headers cleaned, links rewritten (deliver.ts)
+ *   errors      network failures → the error table (upstream-errors.ts); a caller who left cancels it all
+ *
+ * Registered through @fastify/http-proxy (its routes and destination checks) with our own handler, which talks
+ * to undici directly: reply-from passes no abort signal (a caller's hang-up would leave the upstream request
+ * running) and costs more per request than everything of ours.
+ */
 import httpProxy from '@fastify/http-proxy'
 import { LRUCache } from 'lru-cache'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -8,134 +19,170 @@ import type { TokenProvider } from '../token/token-provider.js'
 import type { Discovery } from '../token/discovery.js'
 import type { TokenSet } from '../token/token-client.js'
 import { clearUpstreamHeaders, downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
-import { rewriteLocation } from './link-rewriter.js'
-import { createDeliver, type UpstreamAnswer } from './deliver.js'
-import { pathOf, queryOf } from './target.js'
+import { rewriteBetween, rewriteHeaderValue, rewriteLocation } from './link-rewriter.js'
+import { createDeliver } from './deliver.js'
+import { pathOf } from './admission.js'
 import { mapUpstreamError } from './upstream-errors.js'
-import { createBodyParser } from './body.js'
+import type { BodyBuffer } from './body.js'
+import type { UpstreamGate } from './gate.js'
 
 export interface ForwardOptions {
   provider: TokenProvider
   discovery: Discovery
   dispatcher: Dispatcher
-  maxBodyBytes: number
-  /** Requests in flight upstream at once; more are refused with too_busy. */
-  maxConcurrent: number
-  /** The proxy's own origin for rewritten links, from the request (PROXY_PUBLIC_URL or Host). */
+  gate: UpstreamGate
+  bodies: BodyBuffer
+  upstreamTimeoutMs: number
+  /** The proxy's own origin for rewritten links (PROXY_PUBLIC_URL or the caller's Host). */
   publicOrigin: (request: FastifyRequest) => string
-  /** Called when the upstream answers 401 to the proxy's bearer, and when the request is replayed. */
   onUpstream401?: () => void
   onReplay?: () => void
-  /** Called before forwarding (limits, route rules); throws ProxyError to refuse. */
-  admit?: (request: FastifyRequest) => void
 }
 
-export interface ProxyContext {
+/** Everything the forwarding path knows about one request; typed, and read by the request log. */
+export interface RequestContext {
   token: TokenSet
   origin: string
-  /** The buffered body, when small enough to replay after a 401. */
+  /** The whole body (read by body.ts), kept for a replay after a 401. */
   body: Buffer | undefined
-  replayable: boolean
   replayed: boolean
-  source: string
-  options: object
   upstreamStart: number
   upstreamMs: number | undefined
+  /** Aborts the upstream request when the caller goes away. */
+  abort: AbortController
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    proxyCtx: ProxyContext | null
+    proxyCtx: RequestContext | null
+    /** Settles when the earlier requests this one must wait for on its pipelined connection are answered. */
+    pipelineWait: Promise<void> | undefined
   }
 }
 
-/** Bodies up to this size are kept so the request can be replayed once after an upstream 401. */
-export const REPLAY_BODY_LIMIT = 64 * 1024
 const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET'])
-const REFUSED_COOLDOWN_MS = 30_000
-
+/** Bodies up to this size are replayed after an upstream 401; a larger one gets the 401 passed through. */
+export const REPLAY_BODY_LIMIT = 64 * 1024
+/** After a fresh token was refused too, 401s are passed through without a token request for this long. */
+export const REFUSED_COOLDOWN_MS = 30_000
+/** Distinct routes remembered for their cool-down (their 401s are about permissions, not the token). */
+const REFUSED_ROUTES_MAX = 1024
 /**
- * Forwards everything outside /_proxy/ to the API origin with the bearer attached, on
- * @fastify/http-proxy: the token is taken in `preHandler`, headers are cleaned in
- * `rewriteRequestHeaders` / `rewriteHeaders`, 401 replay and link rewriting happen in `onResponse`.
+ * Token requests that upstream 401s may cause: a burst, then one per interval. A revocation is noticed at the
+ * first 401 while the budget lasts; 401s on many distinct paths (a missing permission, paths with ids) cannot
+ * turn into one token request each.
  */
+export const REFRESH_ON_401_BURST = 3
+export const REFRESH_ON_401_INTERVAL_MS = 10_000
+
+type Done = (err?: Error) => void
+
 export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOptions): Promise<void> {
-  const { provider, discovery } = opts
+  const { provider, discovery, gate, bodies } = opts
   const deliver = createDeliver(opts.publicOrigin)
   // Routes whose 401s survived a fresh token: passed through for a while (bounded, expiring).
-  const notAboutTheToken = new LRUCache<string, true>({ max: 1024, ttl: REFUSED_COOLDOWN_MS })
-  let inFlight = 0
-  const release = (): void => { inFlight -= 1 }
+  const notAboutTheToken = new LRUCache<string, true>({ max: REFUSED_ROUTES_MAX, ttl: REFUSED_COOLDOWN_MS })
+
+  const refreshBudget = new TokenBucket(REFRESH_ON_401_BURST, REFRESH_ON_401_INTERVAL_MS)
+  const hosts = new Map<string, string>()
+  const hostOf = (origin: string): string => {
+    let host = hosts.get(origin)
+    if (host === undefined) {
+      host = new URL(origin).host
+      if (hosts.size >= REFUSED_ROUTES_MAX) hosts.clear()
+      hosts.set(origin, host)
+    }
+    return host
+  }
 
   scope.decorateRequest('proxyCtx', null)
+  scope.decorateRequest('pipelineWait', undefined)
   scope.removeAllContentTypeParsers()
-  scope.addContentTypeParser('*', createBodyParser(opts.maxBodyBytes, REPLAY_BODY_LIMIT))
+  scope.addContentTypeParser('*', bodies.parse)
+  // Pipelined order is taken as requests arrive, before their bodies are read: Node answers in that order.
+  scope.addHook('onRequest', (request, reply, done) => {
+    const order = gate.order(request.raw.socket, request.method)
+    request.pipelineWait = order.wait
+    reply.raw.once('close', order.answered)
+    done()
+  })
 
-  function ctxOf (request: FastifyRequest): ProxyContext {
-    return request.proxyCtx as ProxyContext
-  }
-
-  function attach (request: FastifyRequest, token: TokenSet, origin: string): void {
-    const buffered = request.body instanceof Buffer ? request.body : undefined
-    request.proxyCtx = {
-      token,
-      origin,
-      body: buffered,
-      replayable: request.body === undefined || request.body === null || buffered !== undefined,
-      replayed: false,
-      source: '/',
-      options: {},
-      upstreamStart: 0,
-      upstreamMs: undefined
+  // Callback style with a synchronous fast path: a place upstream, a valid token and a known origin cost no promise.
+  function preHandler (request: FastifyRequest, reply: FastifyReply, done: Done): void {
+    const body = request.body instanceof Buffer ? request.body : undefined
+    const abort = new AbortController()
+    const slot = { held: false }
+    reply.raw.once('close', () => {
+      if (slot.held) gate.leave()
+      slot.held = false
+      if (body !== undefined) bodies.release(body.length)
+      if (!reply.raw.writableFinished) abort.abort()
+    })
+    if (request.pipelineWait === undefined && gate.tryEnter()) {
+      slot.held = true
+      const token = provider.current()
+      const origin = token === undefined ? undefined : discovery.knownApiOrigin(token.tenantId)
+      if (token !== undefined && origin !== undefined) {
+        attach(request, token, origin, body, abort)
+        done()
+        return
+      }
     }
+    prepareSlowly(request, body, abort, slot).then(() => { done() }, done)
   }
 
-  async function attachSlowly (request: FastifyRequest): Promise<void> {
+  /** The same steps, waiting where it must: for earlier pipelined requests, a place upstream, the token, the origin. */
+  async function prepareSlowly (request: FastifyRequest, body: Buffer | undefined, abort: AbortController, slot: { held: boolean }): Promise<void> {
+    if (request.pipelineWait !== undefined) await request.pipelineWait
+    if (!slot.held) {
+      await gate.enter()
+      // The caller may have gone while it waited: give the place back at once.
+      if (abort.signal.aborted) gate.leave()
+      else slot.held = true
+    }
     const token = provider.current() ?? await provider.getToken()
     const origin = discovery.knownApiOrigin(token.tenantId) ?? await discovery.apiOrigin(token.tenantId)
-    attach(request, token, origin)
+    attach(request, token, origin, body, abort)
   }
 
-  // Callback style with a synchronous fast path: a valid token and a known origin cost no promise.
-  function preHandler (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
-    try {
-      opts.admit?.(request)
-      if (inFlight >= opts.maxConcurrent) {
-        throw new ProxyError('too_busy', `${inFlight} requests are already in flight upstream (PROXY_MAX_CONCURRENT_UPSTREAM=${opts.maxConcurrent}): retry shortly`, { retryAfterSec: 1 })
-      }
-    } catch (err) {
-      done(err as Error)
-      return
-    }
-    inFlight += 1
-    reply.raw.once('close', release)
-    const token = provider.current()
-    const origin = token === undefined ? undefined : discovery.knownApiOrigin(token.tenantId)
-    if (token !== undefined && origin !== undefined) {
-      attach(request, token, origin)
-      done()
-      return
-    }
-    attachSlowly(request).then(() => { done() }, done)
+  function attach (request: FastifyRequest, token: TokenSet, origin: string, body: Buffer | undefined, abort: AbortController): void {
+    request.proxyCtx = { token, origin, body, replayed: false, upstreamStart: 0, upstreamMs: undefined, abort }
   }
 
-  function send (request: FastifyRequest, reply: FastifyReply): void {
-    const ctx = ctxOf(request)
-    // reply-from re-encodes non-stream JSON bodies; a stream goes out byte for byte.
-    if (ctx.body !== undefined) request.body = Readable.from([ctx.body])
+  function handler (request: FastifyRequest, reply: FastifyReply): void {
+    send(request, reply, ctxOf(request), 0)
+  }
+
+  function send (request: FastifyRequest, reply: FastifyReply, ctx: RequestContext, attempt: number): void {
+    // A caller who has gone is not served: nothing is sent for it (a retried POST would be a duplicate).
+    if (ctx.abort.signal.aborted) return
     ctx.upstreamStart = performance.now()
-    reply.from(ctx.source, ctx.options)
+    opts.dispatcher.request({
+      origin: ctx.origin,
+      path: request.raw.url as string,
+      method: request.method as Dispatcher.HttpMethod,
+      headers: upstreamRequestHeaders(request.headers, ctx.token.accessToken, hostOf(ctx.origin), request.id),
+      body: ctx.body ?? null,
+      signal: ctx.abort.signal,
+      headersTimeout: opts.upstreamTimeoutMs,
+      bodyTimeout: opts.upstreamTimeoutMs
+    }, (err, res) => {
+      if (err !== null) {
+        if (ctx.abort.signal.aborted) return
+        // A GET that meets a keep-alive socket the API already closed is sent once more.
+        const code = (err as { code?: string }).code ?? ''
+        if (attempt === 0 && STALE_SOCKET.has(code) && (request.method === 'GET' || request.method === 'HEAD')) {
+          send(request, reply, ctx, attempt + 1)
+          return
+        }
+        reply.send(mapUpstreamError(err, ctx.origin))
+        return
+      }
+      answer(request, reply, ctx, res)
+    })
   }
 
-  function handler (request: FastifyRequest, reply: FastifyReply, dest: string, options: object): void {
-    const ctx = ctxOf(request)
-    ctx.source = dest
-    ctx.options = options
-    send(request, reply)
-  }
-
-  function onResponse (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer): void {
-    const ctx = ctxOf(request)
+  function answer (request: FastifyRequest, reply: FastifyReply, ctx: RequestContext, res: Dispatcher.ResponseData): void {
     ctx.upstreamMs = performance.now() - ctx.upstreamStart
     if (res.statusCode === 401) {
       const route = `${request.method} ${pathOf(request.raw.url ?? '')}`
@@ -143,65 +190,82 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
         // A fresh token was refused too: this 401 is not about the token (a permission, say). For a while,
         // this route's 401s go to the caller without costing a token request each.
         notAboutTheToken.set(route, true)
-      } else if (notAboutTheToken.get(route) === undefined) {
+      } else if (notAboutTheToken.get(route) === undefined && refreshBudget.take()) {
         provider.invalidate(ctx.token.accessToken)
         opts.onUpstream401?.()
-        if (ctx.replayable) {
-          replay(request, reply, res.stream)
+        if (ctx.body === undefined || ctx.body.length <= REPLAY_BODY_LIMIT) {
+          replay(request, reply, ctx, res)
           return
         }
       }
     }
-    deliver(request, reply, res, ctx.origin)
+    const headers = downstreamResponseHeaders(res.headers)
+    rewriteLinkHeaders(headers, ctx.origin, request)
+    headers['x-request-id'] = request.id
+    reply.code(res.statusCode)
+    reply.headers(headers)
+    deliver(request, reply, { statusCode: res.statusCode, headers: res.headers, stream: res.body }, ctx.origin)
   }
 
-  function replay (request: FastifyRequest, reply: FastifyReply, stream: Readable): void {
-    const ctx = ctxOf(request)
-    stream.resume()
+  /** Location, Content-Location and Link name API URLs too: they are rewritten like links in a body. */
+  function rewriteLinkHeaders (headers: Record<string, unknown>, origin: string, request: FastifyRequest): void {
+    const location = headers.location
+    if (typeof location === 'string') headers.location = rewriteLocation(location, origin, opts.publicOrigin(request))
+    const contentLocation = headers['content-location']
+    if (typeof contentLocation === 'string') headers['content-location'] = rewriteLocation(contentLocation, origin, opts.publicOrigin(request))
+    const link = headers.link
+    if (typeof link === 'string') headers.link = rewriteHeaderValue(link, rewriteBetween(origin, opts.publicOrigin(request)))
+  }
+
+  function replay (request: FastifyRequest, reply: FastifyReply, ctx: RequestContext, res: Dispatcher.ResponseData): void {
+    res.body.resume()
     clearUpstreamHeaders(reply)
     ctx.replayed = true
     opts.onReplay?.()
     provider.getToken().then((token) => {
       ctx.token = token
-      send(request, reply)
+      send(request, reply, ctx, 0)
     }, (err: unknown) => { reply.send(err) })
-  }
-
-  function onError (reply: FastifyReply, { error }: { error: Error }): void {
-    const ctx = reply.request.proxyCtx
-    reply.send(mapUpstreamError(error, ctx?.origin ?? 'the API origin'))
   }
 
   await scope.register(httpProxy, {
     upstream: '',
     proxyPayloads: false,
-    undici: opts.dispatcher as never,
+    // reply-from is registered by http-proxy but never called: give it our pool so it builds none of its own.
+    undici: opts.dispatcher as unknown as Record<string, unknown>,
     disableRequestLogging: true,
     internalRewriteLocationHeader: false,
     httpMethods: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
     preHandler,
     handler,
-    replyOptions: {
-      getUpstream: (request: FastifyRequest) => ctxOf(request).origin,
-      queryString: (_search: unknown, reqUrl: string) => queryOf(reqUrl),
-      rewriteRequestHeaders: (request: FastifyRequest, headers: Record<string, string | string[] | undefined>) => {
-        const ctx = ctxOf(request)
-        return upstreamRequestHeaders(headers, ctx.token.accessToken, String(headers.host), request.id)
-      },
-      rewriteHeaders: (headers: Record<string, string | string[] | undefined>, request: FastifyRequest) => {
-        const out = downstreamResponseHeaders(headers)
-        const location = out.location
-        if (typeof location === 'string') {
-          out.location = rewriteLocation(location, ctxOf(request).origin, opts.publicOrigin(request))
-        }
-        out['x-request-id'] = request.id
-        return out
-      },
-      onResponse,
-      onError,
-      // A GET that meets a keep-alive socket the API already closed is sent once more.
-      retryDelay: ({ err, req, attempt }: { err?: { code?: string } | null, req: { method: string }, attempt: number }) =>
-        attempt === 0 && err != null && STALE_SOCKET.has(err.code ?? '') && (req.method === 'GET' || req.method === 'HEAD') ? 1 : null
-    } as never
+    // http-proxy checks the destination against this origin before it calls the handler.
+    replyOptions: { getUpstream: (request) => ctxOf(request).origin }
   })
+}
+
+function ctxOf (request: Pick<FastifyRequest, 'proxyCtx' | 'id'>): RequestContext {
+  if (request.proxyCtx === null) throw new ProxyError('internal_error', `request ${request.id} reached forwarding without a context`)
+  return request.proxyCtx
+}
+
+/** A token bucket on the monotonic clock: `burst` at once, then one per `intervalMs`. */
+class TokenBucket {
+  #tokens: number
+  #at = performance.now()
+  readonly #burst: number
+  readonly #intervalMs: number
+  constructor (burst: number, intervalMs: number) {
+    this.#burst = burst
+    this.#tokens = burst
+    this.#intervalMs = intervalMs
+  }
+
+  take (): boolean {
+    const now = performance.now()
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) / this.#intervalMs)
+    this.#at = now
+    if (this.#tokens < 1) return false
+    this.#tokens -= 1
+    return true
+  }
 }

@@ -6,10 +6,10 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization', 'proxy-authenticate', 'http2-settings'
 ])
 
-/** Never forwarded upstream: the caller's credentials, the proxy's key, and routing hints. */
+/** Never forwarded upstream: the caller's credentials and cookies (CXone takes only the bearer), the proxy's key, and routing hints. */
 const DROPPED_REQUEST = new Set([
   // expect: Node already answered the caller's 100-continue; undici refuses to send the header.
-  ...HOP_BY_HOP, 'host', 'authorization', 'x-proxy-key', 'expect', 'forwarded', 'x-forwarded-for',
+  ...HOP_BY_HOP, 'host', 'authorization', 'x-proxy-key', 'cookie', 'expect', 'forwarded', 'x-forwarded-for',
   'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip'
 ])
 

@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream'
+import { LRUCache } from 'lru-cache'
 
 /**
  * Rewrites absolute URLs on the API origin to the proxy's origin, so a script that follows
@@ -16,12 +17,44 @@ export interface Rewrite {
   window: number
 }
 
-/** The byte patterns for an origin: plain, and with JSON-escaped slashes (`https:\/\/host`). */
+/**
+ * The byte patterns for an origin: plain and with JSON-escaped slashes (`https:\/\/host`), each with the
+ * scheme as written by the API and upper-cased (`HTTPS://host`: schemes are case-insensitive, RFC 3986 §3.1).
+ */
 export function buildRewrite (fromOrigin: string, toOrigin: string): Rewrite {
   const escape = (s: string): string => s.replaceAll('/', '\\/')
-  const needles = [Buffer.from(fromOrigin), Buffer.from(escape(fromOrigin))]
-  const replacements = [Buffer.from(toOrigin), Buffer.from(escape(toOrigin))]
+  const colon = fromOrigin.indexOf(':')
+  const upper = fromOrigin.slice(0, colon).toUpperCase() + fromOrigin.slice(colon)
+  const froms = upper === fromOrigin ? [fromOrigin] : [fromOrigin, upper]
+  const needles: Buffer[] = []
+  const replacements: Buffer[] = []
+  for (const f of froms) {
+    needles.push(Buffer.from(f), Buffer.from(escape(f)))
+    replacements.push(Buffer.from(toOrigin), Buffer.from(escape(toOrigin)))
+  }
   return { needles, replacements, window: Math.max(...needles.map((n) => n.length)) + 1 }
+}
+
+/** Pairs of origins seen (API origin × the proxy's own names): few, and bounded. */
+const REWRITES_MAX = 256
+const rewrites = new LRUCache<string, Rewrite>({ max: REWRITES_MAX })
+
+/** The (cached) rewrite from an API origin to the proxy's origin. */
+export function rewriteBetween (fromOrigin: string, toOrigin: string): Rewrite {
+  const key = `${fromOrigin} ${toOrigin}`
+  let rw = rewrites.get(key)
+  if (rw === undefined) {
+    rw = buildRewrite(fromOrigin, toOrigin)
+    rewrites.set(key, rw)
+  }
+  return rw
+}
+
+/** Rewrites every API URL in a header value (Link: `<https://api…/x>; rel="next"`, Content-Location). */
+export function rewriteHeaderValue (value: string, rw: Rewrite): string {
+  const buf = Buffer.from(value)
+  if (!containsOrigin(buf, rw)) return value
+  return Buffer.concat(rewriteChunk(buf, rw, true).out).toString()
 }
 
 /** True if the bytes contain a rewritable URL (used to skip work on bodies that need none). */
@@ -34,10 +67,18 @@ export function containsOrigin (buf: Buffer, rw: Rewrite): boolean {
 
 interface Match { at: number, needle: number }
 
-function nextMatch (buf: Buffer, from: number, rw: Rewrite): Match | undefined {
+/**
+ * The next match at or after `from`. `seen[i]` caches where needle i next occurs (-1: nowhere), so each needle
+ * is searched again only once passed: the scan of a buffer stays linear however many links it holds.
+ */
+function nextMatch (buf: Buffer, from: number, rw: Rewrite, seen: number[]): Match | undefined {
   let best: Match | undefined
   for (let i = 0; i < rw.needles.length; i++) {
-    const at = buf.indexOf(rw.needles[i] as Buffer, from)
+    let at = seen[i] as number
+    if (at !== -1 && at < from) {
+      at = buf.indexOf(rw.needles[i] as Buffer, from)
+      seen[i] = at
+    }
     if (at !== -1 && (best === undefined || at < best.at)) best = { at, needle: i }
   }
   return best
@@ -51,8 +92,9 @@ export function rewriteChunk (buf: Buffer, rw: Rewrite, final: boolean): { out: 
   const out: Buffer[] = []
   let pos = 0
   let from = 0
+  const seen = rw.needles.map(() => -2)
   for (;;) {
-    const m = nextMatch(buf, from, rw)
+    const m = nextMatch(buf, from, rw, seen)
     if (m === undefined) break
     const end = m.at + (rw.needles[m.needle] as Buffer).length
     if (end === buf.length && !final) {
@@ -73,6 +115,9 @@ export function rewriteChunk (buf: Buffer, rw: Rewrite, final: boolean): { out: 
   return { out, keep }
 }
 
+/** A chunk at least this large is followed by a turn of the event loop. */
+const YIELD_AFTER_BYTES = 16 * 1024
+
 export class LinkRewriter extends Transform {
   readonly #rw: Rewrite
   #carry: Buffer = Buffer.alloc(0)
@@ -88,7 +133,9 @@ export class LinkRewriter extends Transform {
     this.#carry = keep === 0 ? Buffer.alloc(0) : Buffer.from(buf.subarray(buf.length - keep))
     const data = out.length === 1 ? out[0] as Buffer : Buffer.concat(out)
     if (data.length > 0) this.push(data)
-    cb()
+    // Large answers yield to the event loop between chunks, so one report never delays other callers.
+    if (chunk.length >= YIELD_AFTER_BYTES) setImmediate(cb)
+    else cb()
   }
 
   override _flush (cb: TransformCallback): void {
@@ -102,7 +149,8 @@ export class LinkRewriter extends Transform {
 
 /** Rewrites a Location header value when it points at the API origin. */
 export function rewriteLocation (location: string, fromOrigin: string, toOrigin: string): string {
-  if (!location.startsWith(fromOrigin)) return location
+  // Scheme and host are case-insensitive (RFC 3986 §6.2.2.1): HTTPS://API… is the same origin.
+  if (location.slice(0, fromOrigin.length).toLowerCase() !== fromOrigin.toLowerCase()) return location
   const next = location.charCodeAt(fromOrigin.length)
   if (location.length === fromOrigin.length || TERMINATORS.has(next)) return toOrigin + location.slice(fromOrigin.length)
   return location

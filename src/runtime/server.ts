@@ -60,7 +60,7 @@ export async function startProxy (config: Config, deps: AppDeps = {}): Promise<R
     await proxy.close()
     throw err
   }
-  proxy.provider.start()
+  proxy.start()
   const apiOrigin = s.apiUrl === undefined ? 'discovered from the token (cxone-configuration)' : new URL(s.apiUrl).origin
   proxy.logger.info({ url, adminUrl, apiOrigin, settings: effectiveSettings(config) }, `cxone-auth-proxy listening on ${url}`)
 

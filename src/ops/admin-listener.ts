@@ -1,0 +1,27 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { sendError, toProxyError, type AnswerHooks } from '../core/answer.js'
+import { ProxyError } from '../core/errors.js'
+import { adminRoutes, type AdminOptions } from './health.js'
+import type { AnsweredRequest } from './observability.js'
+
+/** The optional admin listener: /_proxy/healthz, readyz and metrics only; it never forwards. */
+export async function createAdminListener (logger: Logger, routes: AdminOptions, hooks: AnswerHooks, requestDone: (r: AnsweredRequest) => void): Promise<FastifyInstance> {
+  const admin = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    forceCloseConnections: true
+  })
+  admin.setErrorHandler((err: Error, request, reply) => { sendError(toProxyError(err, request), request, reply, hooks) })
+  admin.setNotFoundHandler(async () => {
+    throw new ProxyError('not_found', 'the admin listener serves only /_proxy/healthz, /_proxy/readyz and /_proxy/metrics; it never forwards')
+  })
+  admin.addHook('onResponse', (request, reply, done) => {
+    requestDone({ reqId: request.id, method: request.method, path: request.url.split('?', 1)[0] as string, status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: undefined, token: undefined })
+    done()
+  })
+  await admin.register(adminRoutes, routes)
+  return admin
+}

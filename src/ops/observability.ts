@@ -1,0 +1,45 @@
+import type { Logger } from 'pino'
+import type { TokenProvider } from '../token/token-provider.js'
+import { Metrics, routeClass } from './metrics.js'
+
+/** What the request path reports about each answered request: never a raw token, never a header. */
+export interface AnsweredRequest {
+  reqId: string
+  method: string
+  /** The path without its query. */
+  path: string
+  status: number
+  ms: number
+  upstreamMs: number | undefined
+  /** The token's fingerprint, when one was attached. */
+  token: string | undefined
+}
+
+export interface Observability {
+  readonly metrics: Metrics
+  /** The one info line per forwarded request, and its metrics. */
+  requestDone: (r: AnsweredRequest) => void
+}
+
+const round1 = (n: number): number => Math.round(n * 10) / 10
+
+export function createObservability (logger: Logger, provider: () => TokenProvider): Observability {
+  const metrics = new Metrics(provider)
+  return {
+    metrics,
+    requestDone: (r) => {
+      const cls = routeClass(r.path)
+      metrics.request(r.method, cls, r.status, r.upstreamMs)
+      if (cls === 'admin') return
+      logger.info({
+        reqId: r.reqId,
+        method: r.method,
+        path: r.path,
+        status: r.status,
+        ms: round1(r.ms),
+        upstreamMs: r.upstreamMs === undefined ? undefined : round1(r.upstreamMs),
+        token: r.token
+      }, 'request')
+    }
+  }
+}

@@ -1,0 +1,132 @@
+import type { Socket } from 'node:net'
+import { ProxyError } from '../core/errors.js'
+
+export interface GateOptions {
+  /** Requests in flight upstream at once (PROXY_MAX_CONCURRENT_UPSTREAM). */
+  maxConcurrent: number
+  /** How long a request may wait for a place before it is refused with too_busy (PROXY_QUEUE_TIMEOUT_MS). */
+  queueTimeoutMs: number
+  /** Waiting requests at most; beyond, too_busy at once. */
+  maxQueued: number
+}
+
+interface Waiter {
+  resolve: () => void
+  reject: (err: Error) => void
+  timer: NodeJS.Timeout
+}
+
+interface SocketOrder {
+  next: number
+  /** Sequence numbers of this connection's requests not yet answered. */
+  readonly pending: Set<number>
+  unsafe: number
+  readonly waiters: Array<{ seq: number, resolve: () => void }>
+}
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/**
+ * Step 8 of admission: at most `maxConcurrent` requests upstream at once; more wait in a FIFO queue for a
+ * bounded time, then get too_busy with Retry-After. A burst is served, a flood is refused, nobody waits forever.
+ *
+ * It also keeps a pipelined connection's unsafe requests in order: a POST/PUT/PATCH/DELETE waits until the
+ * requests before it on the same connection are answered, and those after it wait for it (RFC 9112 §9.3.2).
+ */
+export class UpstreamGate {
+  readonly #o: GateOptions
+  #inFlight = 0
+  readonly #queue: Waiter[] = []
+  readonly #order = new WeakMap<Socket, SocketOrder>()
+
+  constructor (o: GateOptions) {
+    if (!(o.maxConcurrent >= 1) || !(o.queueTimeoutMs >= 0) || !(o.maxQueued >= 0)) {
+      throw new TypeError('UpstreamGate needs maxConcurrent ≥ 1, queueTimeoutMs ≥ 0 and maxQueued ≥ 0')
+    }
+    this.#o = o
+  }
+
+  get inFlight (): number {
+    return this.#inFlight
+  }
+
+  /** Takes a place now (true), or says the caller must wait with `enter()` (false). */
+  tryEnter (): boolean {
+    if (this.#inFlight < this.#o.maxConcurrent && this.#queue.length === 0) {
+      this.#inFlight++
+      return true
+    }
+    return false
+  }
+
+  /** Waits for a place; rejects with too_busy when the queue is full or the wait is over. */
+  async enter (): Promise<void> {
+    if (this.tryEnter()) return
+    if (this.#queue.length >= this.#o.maxQueued) throw this.#busy()
+    await new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const i = this.#queue.indexOf(waiter)
+          if (i >= 0) this.#queue.splice(i, 1)
+          reject(this.#busy())
+        }, this.#o.queueTimeoutMs)
+      }
+      this.#queue.push(waiter)
+    })
+  }
+
+  /** Gives a place back; the longest waiter takes it. */
+  leave (): void {
+    const next = this.#queue.shift()
+    if (next !== undefined) {
+      clearTimeout(next.timer)
+      next.resolve()
+      return
+    }
+    this.#inFlight--
+  }
+
+  /**
+   * For a request on a connection with others still unanswered: a promise to wait on before forwarding when
+   * either it or an earlier one is unsafe, else undefined. `answered` must be called once it is answered.
+   */
+  order (socket: Socket, method: string): { wait: Promise<void> | undefined, answered: () => void } {
+    let s = this.#order.get(socket)
+    if (s === undefined) {
+      s = { next: 0, pending: new Set(), unsafe: 0, waiters: [] }
+      this.#order.set(socket, s)
+    }
+    const state = s
+    const seq = state.next++
+    const unsafe = !SAFE.has(method)
+    const mustWait = state.pending.size > 0 && (unsafe || state.unsafe > 0)
+    state.pending.add(seq)
+    if (unsafe) state.unsafe++
+    const wait = mustWait ? new Promise<void>((resolve) => { state.waiters.push({ seq, resolve }) }) : undefined
+    let once = false
+    return {
+      wait,
+      answered: () => {
+        if (once) return
+        once = true
+        state.pending.delete(seq)
+        if (unsafe) state.unsafe--
+        for (let i = state.waiters.length - 1; i >= 0; i--) {
+          const w = state.waiters[i] as { seq: number, resolve: () => void }
+          let earlierPending = false
+          for (const p of state.pending) if (p < w.seq) { earlierPending = true; break }
+          if (!earlierPending) {
+            state.waiters.splice(i, 1)
+            w.resolve()
+          }
+        }
+      }
+    }
+  }
+
+  #busy (): ProxyError {
+    return new ProxyError('too_busy', `${this.#inFlight} requests are in flight upstream and ${this.#queue.length} waiting (PROXY_MAX_CONCURRENT_UPSTREAM=${this.#o.maxConcurrent}, PROXY_QUEUE_TIMEOUT_MS=${this.#o.queueTimeoutMs}): retry shortly`, { retryAfterSec: 1 })
+  }
+}

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
+import type { Logger } from 'pino'
+import type { Settings } from '../core/config.js'
+import { clientErrorHandler, sendError, toProxyError, writeRawError, type AnswerHooks } from '../core/answer.js'
+import { ERRORS, ProxyError } from '../core/errors.js'
+import { admit, pathOf, publicOriginOf, type AdmissionRules } from './admission.js'
+import { forwardPlugin, type ForwardOptions } from './forward.js'
+
+export interface ListenerOptions {
+  settings: Settings
+  rules: AdmissionRules
+  forward: Omit<ForwardOptions, 'publicOrigin'>
+  /** The proxy's own endpoints (/_proxy/healthz, readyz, metrics), served before forwarding. */
+  ownRoutes: FastifyPluginAsync
+  hooks: AnswerHooks
+  /** Told of every answered request, for the log line and metrics. */
+  requestDone: (r: { reqId: string, method: string, path: string, status: number, ms: number, upstreamMs: number | undefined, token: string | undefined }) => void
+}
+
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
+/** Node checks headersTimeout only this often (30 s by default): 1 s makes PROXY_HEADERS_TIMEOUT_MS real. */
+const CONNECTIONS_CHECK_MS = 1_000
+/** Longest path parameter Fastify's router accepts; API paths with ids are long. */
+const MAX_PARAM_LENGTH = 2048
+
+/** The main listener: admission (admission.ts) on every request, then forwarding (forward.ts). */
+export async function createProxyListener (logger: Logger, o: ListenerOptions): Promise<FastifyInstance> {
+  const s = o.settings
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request: the one request line carries reqId itself.
+    childLoggerFactory: (parent) => parent,
+    genReqId: (req) => {
+      const id = req.headers['x-request-id']
+      return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID()
+    },
+    requestIdHeader: false,
+    bodyLimit: s.maxBodyBytes,
+    keepAliveTimeout: s.keepAliveTimeoutMs,
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    http: {
+      headersTimeout: s.headersTimeoutMs,
+      maxHeaderSize: s.maxHeaderBytes,
+      requestTimeout: Math.max(s.upstreamTimeoutMs, s.headersTimeoutMs),
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS
+    },
+    clientErrorHandler,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router refuses some targets (broken percent-escapes) before any hook: same JSON shape.
+    frameworkErrors: (err, request, reply) => { sendError(new ProxyError('bad_request', `the request target is malformed (${err.message}): ${ERRORS.bad_request.remedy}`), request, reply, o.hooks) }
+  })
+  // Every header line is counted by admission (PROXY_MAX_HEADER_COUNT), never dropped silently by Node.
+  app.server.maxHeadersCount = 0
+  // Node answers an Expect it does not know with a bare 417: the same JSON shape instead.
+  app.server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    writeRawError(res.socket as NonNullable<typeof res.socket>, new ProxyError('expectation_failed', `only "Expect: 100-continue" is understood: ${ERRORS.expectation_failed.remedy}`))
+  })
+
+  app.setErrorHandler((err: Error, request, reply) => { sendError(toProxyError(err, request), request, reply, o.hooks) })
+  app.setNotFoundHandler(async (request) => {
+    throw new ProxyError('method_not_allowed', `${request.method} is not forwarded: the proxy forwards GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS`)
+  })
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id)
+    let verdict
+    try {
+      verdict = admit({ method: request.method, url: request.raw.url ?? '', headers: request.headers, rawHeaders: request.raw.rawHeaders }, o.rules)
+    } catch (err) {
+      done(err as Error)
+      return
+    }
+    if (verdict.cors !== undefined) reply.headers(verdict.cors)
+    // A CORS preflight is answered here, never forwarded: the hook ends without done().
+    if (verdict.preflight) {
+      reply.code(204).send()
+      return
+    }
+    done()
+  })
+  app.addHook('onResponse', (request, reply, done) => {
+    const ctx = request.proxyCtx
+    o.requestDone({ reqId: request.id, method: request.method, path: pathOf(request.raw.url ?? ''), status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: ctx?.upstreamMs, token: ctx?.token.fingerprint })
+    done()
+  })
+  await app.register(o.ownRoutes)
+  app.all('/_proxy/*', async () => {
+    throw new ProxyError('not_found', 'no such proxy endpoint: use /_proxy/healthz, /_proxy/readyz or /_proxy/metrics')
+  })
+  await app.register(forwardPlugin, { ...o.forward, publicOrigin: (request) => publicOriginOf(o.rules, request.headers.host) })
+  return app
+}
