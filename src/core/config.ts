@@ -63,8 +63,10 @@ export interface LoadOptions {
   cwd?: string
   /** Credentials may be absent (the `check` command reports them instead of stopping). */
   allowMissingCredentials?: boolean
-  /** Read no config file unless one is named (the demo wires itself to the simulator). */
+  /** Read no config file unless one is named. */
   skipDefaultFile?: boolean
+  /** Settings the file may not set, taken from the environment or the default (the demo's CXone side). */
+  envOnly?: readonly SettingKey[]
 }
 
 export const DEFAULT_CONFIG_FILE = 'proxy.config.json'
@@ -114,7 +116,7 @@ export function loadConfig (opts: LoadOptions): Config {
   const values: Record<string, unknown> = {}
   const sources = {} as Record<SettingKey, Source>
   for (const [key, spec] of Object.entries(SETTINGS) as Array<[SettingKey, SettingSpec]>) {
-    const fileRaw = file.data?.[key]
+    const fileRaw = opts.envOnly?.includes(key) === true ? undefined : file.data?.[key]
     // The file's value is checked even when the environment overrides it: the file is wrong either way.
     const fileValue = fileRaw === undefined || fileRaw === null ? undefined : collect(problems, () => checkFileValue(fileRaw, spec, key, `${file.path}: "${key}"`))
     const envValue = spec.env !== null ? nonEmpty(env[spec.env]) : undefined

@@ -96,7 +96,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
     }
     let running: RunningProxy | { shutdown: (reason: string) => Promise<void> }
     if (command === 'demo') {
-      running = await runDemo({ env: io.env, configPath: values.config, out: io.stdout })
+      running = await runDemo({ env: io.env, configPath: values.config, out: io.stdout, entry: process.argv[1] })
     } else {
       running = await startProxy(loadConfig({ env: io.env, configPath: values.config }), { env: io.env })
     }
