@@ -185,14 +185,14 @@ function decorate (app: FastifyInstance, metrics: Metrics): void {
   })
 }
 
-/** The one info line per request, and its metrics. */
+/** The one line per request, and its metrics: info, but debug for /_proxy/ probes answered (not refused or unknown). */
 function logRequest (request: FastifyRequest, reply: FastifyReply, metrics: Metrics): void {
   const path = pathOf(request.raw.url ?? '')
   const cls = routeClass(path)
   const ctx = (request as FastifyRequest & { proxyCtx?: { upstreamMs?: number, token?: { fingerprint: string } } | null }).proxyCtx
   metrics.request(request.method, cls, reply.statusCode, ctx?.upstreamMs)
-  if (cls === 'admin') return
-  request.log.info({
+  const probe = cls === 'admin' && (reply.statusCode < 400 || reply.statusCode === 503)
+  request.log[probe ? 'debug' : 'info']({
     reqId: request.id,
     method: request.method,
     path,
