@@ -13,7 +13,7 @@ export interface DemoOptions {
 }
 
 /** The CXone side of the settings: always the simulator's in the demo, whatever the config file says. */
-const CXONE_SIDE: readonly SettingKey[] = ['issuer', 'tokenUrl', 'apiUrl', 'grantType', 'clientAuth', 'basicEncoding', 'scope']
+const SIMULATED_SETTINGS: readonly SettingKey[] = ['issuer', 'tokenUrl', 'apiUrl', 'grantType', 'clientAuth', 'basicEncoding', 'scope']
 
 /** The environment the demo runs the real proxy with: the user's PROXY_* settings, the simulator's CXone. */
 export function demoEnv (env: NodeJS.ProcessEnv, issuer: string): NodeJS.ProcessEnv {
@@ -44,7 +44,7 @@ export async function runDemo (opts: DemoOptions): Promise<{ shutdown: (reason: 
   let running
   let config
   try {
-    config = loadConfig({ env: demoEnv(opts.env, sim.issuer), configPath: opts.configPath, envOnly: CXONE_SIDE })
+    config = loadConfig({ env: demoEnv(opts.env, sim.issuer), configPath: opts.configPath, envOnly: SIMULATED_SETTINGS })
     running = await startProxy(config, { env: opts.env })
   } catch (err) {
     await sim.stop()
