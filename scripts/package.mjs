@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
-execFileSync(process.execPath, ['scripts/build.mjs', '--force'], { stdio: 'inherit' })
+execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' })
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
 const stage = mkdtempSync(join(tmpdir(), 'cxone-auth-proxy-package-'))
 try {
