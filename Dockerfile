@@ -5,9 +5,10 @@
 FROM node:24 AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# No dependency has an install script; --ignore-scripts also keeps `prepare` from building before src is here.
+# No dependency needs an install script.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
 
@@ -15,7 +16,7 @@ FROM node:24-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Production dependencies only; --ignore-scripts: `prepare` would run the build, and tsc is a dev dependency.
+# Production dependencies only.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY proxy.config.json ./

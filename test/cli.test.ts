@@ -9,10 +9,12 @@ describe('the command line', () => {
   beforeAll(async () => { sim = await new CxoneSimulator().start() })
   afterAll(async () => { await sim.stop() })
 
-  it('--help and --version', async () => {
+  it('--help, help and --version', async () => {
     const help = await runCli(['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('Usage: cxone-auth-proxy [command]')
+    const command = await runCli(['help'])
+    expect(command).toMatchObject({ code: 0, stdout: help.stdout, stderr: '' })
     const version = await runCli(['--version'])
     expect(version.code).toBe(0)
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/)

@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { runCli, startCli } from './helpers/cli.js'
@@ -22,15 +25,39 @@ describe('npm run demo', () => {
       const proxyUrl = /the proxy on (http:\/\/\S+),/.exec(out)?.[1] as string
       expect(body._links.self.startsWith(proxyUrl)).toBe(true)
 
+      // The Python block is pasted into a shell exactly as printed: a heredoc, every line flush left.
       const lines = out.split('\n')
-      const start = lines.findIndex((l) => l.trim() === 'import requests')
-      const python = lines.slice(start, start + 4).map((l) => l.replace(/^ {4}/, '')).join('\n')
-      const py = await run('python3', ['-c', python], { env: { ...process.env, NO_PROXY: '127.0.0.1' } })
+      const start = lines.indexOf("python3 - <<'PY'")
+      const end = lines.indexOf('PY', start)
+      expect(start).toBeGreaterThan(0)
+      const py = await run('bash', ['-c', lines.slice(start, end + 1).join('\n')], { env: { ...process.env, NO_PROXY: '127.0.0.1' } })
       expect(py.stdout.trim().split('\n').length).toBe(3)
       expect(py.stdout).toMatch(/^[A-Za-z ]+ \d+ \d+$/m)
+
+      const checkLine = lines.findIndex((l) => l.startsWith('CXONE_ISSUER='))
+      const check = await run('bash', ['-c', `${lines[checkLine] as string}\n${lines[checkLine + 1] as string}`], { env: { PATH: process.env.PATH } })
+      expect(check.stdout).toMatch(/^result: OK/m)
     } finally {
       const result = await demo.stop('SIGTERM')
       expect(result.code).toBe(0)
+    }
+  })
+
+  it('honours ./proxy.config.json on the proxy side ("readOnly": true refuses a POST) and says so in the banner', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cxone-demo-config-'))
+    writeFileSync(join(dir, 'proxy.config.json'), JSON.stringify({ readOnly: true, issuer: 'https://cxone.niceincontact.com', tokenUrl: 'https://cxone.niceincontact.com/auth/token' }))
+    const demo = startCli(['demo'], { PROXY_PORT: '0' }, dir)
+    try {
+      await demo.waitFor(/token obtained/)
+      expect(demo.output()).toContain('Proxy settings: proxy.config.json and PROXY_* variables, as `start` reads them (read-only: GET, HEAD and OPTIONS only); the CXone side is the simulator.')
+      const url = /the proxy on (http:\/\/\S+),/.exec(demo.output())?.[1] as string
+      const post = await fetch(`${url}/inContactAPI/services/v31.0/contacts/123/notes`, { method: 'POST', body: '{}' })
+      expect(post.status).toBe(403)
+      expect(((await post.json()) as { error: { code: string } }).error.code).toBe('forbidden_route')
+      expect((await fetch(`${url}/inContactAPI/services/v31.0/skills/activity`)).status).toBe(200)
+    } finally {
+      expect((await demo.stop('SIGTERM')).code).toBe(0)
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 

@@ -25,4 +25,24 @@ describe('one log line per request', () => {
     const r = await fetch(`${stack.url}${API}/server-time`, { headers: { 'x-request-id': 'bad id with spaces' } })
     expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
   })
+
+  it('probes under /_proxy/ get a debug line; an unknown /_proxy/ path gets an info line', async () => {
+    const debug = await startStack({ env: { LOG_LEVEL: 'debug' } })
+    try {
+      const health = await fetch(`${debug.url}/_proxy/healthz`, { headers: { 'x-request-id': 'probe-1' } })
+      expect(health.status).toBe(200)
+      const unknown = await fetch(`${debug.url}/_proxy/stats`, { headers: { 'x-request-id': 'typo-1' } })
+      expect(unknown.status).toBe(404)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(debug.logs.entries.filter((e) => e.reqId === 'probe-1')).toMatchObject([{ level: 20, msg: 'request', method: 'GET', path: '/_proxy/healthz', status: 200 }])
+      expect(debug.logs.entries.filter((e) => e.reqId === 'typo-1')).toMatchObject([{ level: 30, msg: 'request', method: 'GET', path: '/_proxy/stats', status: 404 }])
+    } finally {
+      await debug.close()
+    }
+  })
+
+  it('start-up logs one listening line, the proxy\'s own with its settings', () => {
+    const listening = stack.logs.entries.filter((e) => /listening/i.test(String(e.msg)))
+    expect(listening).toMatchObject([{ msg: `cxone-auth-proxy listening on ${stack.url}` }])
+  })
 })

@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '../core/config.js'
+import { ConfigProblems, loadConfig, type Config } from '../core/config.js'
 import { ConfigError } from '../core/errors.js'
 import { createTokenFetch, hasEnvProxy } from '../core/http-clients.js'
 import { basicEncodingsDiffer } from '../token/client-auth.js'
@@ -75,7 +75,7 @@ async function walk (opts: CheckOptions, w: Walk): Promise<Outcome> {
     config = loadConfig({ env: opts.env, configPath: opts.configPath, cwd: opts.cwd, allowMissingCredentials: true })
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
-    const j = configErrorJudgement(err)
+    const j = configErrorJudgement(err instanceof ConfigProblems ? err.problems : [err])
     record(w, j.step)
     return { exitCode: EXIT_CONFIG, diagnosis: j.diagnosis, probe: undefined }
   }

@@ -1,6 +1,7 @@
 import type { ConfigError } from '../core/errors.js'
 import type { Config } from '../core/config.js'
 import { SECRET_VARS, SETTINGS, type SecretKey, type SettingKey } from '../core/settings.js'
+import { absence } from '../core/secrets.js'
 import { basicEncodingsDiffer } from '../token/client-auth.js'
 import { maskSecret, shortenId } from './mask.js'
 import { step, type Cause, type Detail, type Diagnosis, type Step } from './report.js'
@@ -40,7 +41,7 @@ export function judgeConfig (config: Config, env: NodeJS.ProcessEnv): ConfigJudg
     }
   }
 
-  const causes = missingPieces(config)
+  const causes = missingPieces(config, env)
   const details = { configFile: config.configPath ?? null, variables }
   if (causes.length > 0) {
     return {
@@ -56,20 +57,20 @@ export function judgeConfig (config: Config, env: NodeJS.ProcessEnv): ConfigJudg
   }
 }
 
-function missingPieces (config: Config): Cause[] {
+function missingPieces (config: Config, env: NodeJS.ProcessEnv): Cause[] {
   const c = config.credentials
   const causes: Cause[] = []
   for (const key of ['clientId', 'clientSecret'] as const) {
     if (c.origins[key] === 'unset') {
       const name = SECRET_VARS[key]
-      causes.push({ cause: `${name} is not set`, fix: `set ${name}, or ${name}_FILE to a file holding it (or run \`npm run demo\` to try the proxy against the simulator)` })
+      causes.push({ cause: `${name} ${absence(env, name)}`, fix: `set ${name}, or ${name}_FILE to a file holding it (or run \`npm run demo\` to try the proxy against the simulator)` })
     }
   }
   const hasId = c.origins.accessKeyId !== 'unset'
   const hasSecret = c.origins.accessKeySecret !== 'unset'
   if (hasId !== hasSecret) {
     const missing = hasId ? 'CXONE_ACCESS_KEY_SECRET' : 'CXONE_ACCESS_KEY_ID'
-    causes.push({ cause: `${missing} is not set but its pair is`, fix: `set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither` })
+    causes.push({ cause: `${missing} ${absence(env, missing)} but its pair is`, fix: `set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither` })
   } else if (!hasId && config.settings.grantType === 'password') {
     causes.push({ cause: 'CXONE_GRANT_TYPE=password needs an access key', fix: 'set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (a CXone user\'s access key), or use CXONE_GRANT_TYPE=client_credentials' })
   }
@@ -100,16 +101,14 @@ function suspicions (config: Config): string[] {
   return warnings
 }
 
-/** A configuration that does not load at all: the loader's message already names the field and the fix. */
-export function configErrorJudgement (err: ConfigError): ConfigJudgement {
-  const message = err.message
-  const cause: Cause = err.code === 'config_unsafe' && /plain http/.test(message)
+/** A configuration that does not load at all: the loader's messages already name each field and its fix. */
+export function configErrorJudgement (problems: readonly ConfigError[]): ConfigJudgement {
+  const causes: Cause[] = problems.map(({ message, code }) => code === 'config_unsafe' && /plain http/.test(message)
     ? { cause: message, fix: 'use the https:// URL (CXone\'s endpoints are all https); plain http is allowed only for loopback test servers' }
-    : { cause: message, fix: 'correct the setting the message names, then run `cxone-auth-proxy check` again' }
+    : { cause: message, fix: 'correct the setting the message names, then run `cxone-auth-proxy check` again' })
   return {
-    step: step('configuration', 'fail', `invalid: ${message}`),
+    step: step('configuration', 'fail', `invalid: ${problems.map((p) => p.message).join('; ')}`),
     warnings: [],
-    diagnosis: { problem: 'the configuration could not be loaded', causes: [cause] }
+    diagnosis: { problem: 'the configuration could not be loaded', causes }
   }
 }
-

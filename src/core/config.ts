@@ -67,11 +67,43 @@ export interface LoadOptions {
   cwd?: string
   /** Credentials may be absent (the `check` command reports them instead of stopping). */
   allowMissingCredentials?: boolean
-  /** Read no config file unless one is named (the demo wires itself to the simulator). */
+  /** Read no config file unless one is named. */
   skipDefaultFile?: boolean
+  /** Settings the file may not set, taken from the environment or the default (the demo's CXone side). */
+  envOnly?: readonly SettingKey[]
 }
 
 export const DEFAULT_CONFIG_FILE = 'proxy.config.json'
+
+/** What a valid value looks like, for the "not a URL" hint of each URL setting. */
+const URL_EXAMPLES: Partial<Record<SettingKey, string>> = {
+  issuer: 'https://cxone.niceincontact.com',
+  tokenUrl: 'https://cxone.niceincontact.com/auth/token',
+  apiUrl: 'https://api-na1.niceincontact.com',
+  publicUrl: 'http://127.0.0.1:8080'
+}
+
+/** Every problem found in one load, so one run names them all (issue 16): each keeps its own wording. */
+export class ConfigProblems extends ConfigError {
+  readonly problems: readonly ConfigError[]
+  constructor (problems: readonly ConfigError[]) {
+    super(problems.length === 1
+      ? (problems[0] as ConfigError).message
+      : `${problems.length} problems in the configuration:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`, { code: problems[0]?.code ?? 'config_invalid_value' })
+    this.problems = problems
+  }
+}
+
+/** Runs `fn`; a ConfigError becomes one more problem instead of stopping the load. */
+export function collect<T> (problems: ConfigError[], fn: () => T): T | undefined {
+  try {
+    return fn()
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    problems.push(...(err instanceof ConfigProblems ? err.problems : [err]))
+    return undefined
+  }
+}
 
 /** Reads proxy.config.json and the environment, validates everything once, and freezes the result. */
 export function loadConfig (opts: LoadOptions): Config {
@@ -83,15 +115,20 @@ export function loadConfig (opts: LoadOptions): Config {
     ? { path: configPath, data: undefined }
     : readConfigFile(configPath, explicit !== undefined, opts.configPath !== undefined ? '--config' : 'PROXY_CONFIG')
 
+  const problems: ConfigError[] = []
+  if (file.data !== undefined) checkKeys(file.path, file.data, problems)
   const values: Record<string, unknown> = {}
   const sources = {} as Record<SettingKey, Source>
   for (const [key, spec] of Object.entries(SETTINGS) as Array<[SettingKey, SettingSpec]>) {
+    const fileRaw = opts.envOnly?.includes(key) === true ? undefined : file.data?.[key]
+    // The file's value is checked even when the environment overrides it: the file is wrong either way.
+    const fileValue = fileRaw === undefined || fileRaw === null ? undefined : collect(problems, () => checkFileValue(fileRaw, spec, key, `${file.path}: "${key}"`))
     const envValue = spec.env !== null ? nonEmpty(env[spec.env]) : undefined
     if (envValue !== undefined) {
-      values[key] = parseValue(envValue, spec, spec.env as string)
+      values[key] = collect(problems, () => parseValue(envValue, spec, key, spec.env as string)) ?? spec.default
       sources[key] = 'env'
-    } else if (file.data !== undefined && file.data[key] !== undefined && file.data[key] !== null) {
-      values[key] = checkFileValue(file.data[key], spec, `${file.path}: "${key}"`)
+    } else if (fileValue !== undefined) {
+      values[key] = fileValue
       sources[key] = 'file'
     } else {
       values[key] = spec.default
@@ -99,13 +136,15 @@ export function loadConfig (opts: LoadOptions): Config {
     }
   }
 
-  const credentials = readCredentials(env, opts.allowMissingCredentials === true)
+  const { credentials, problems: secretProblems } = readCredentials(env, opts.allowMissingCredentials === true)
+  problems.push(...secretProblems)
   const settings = values as unknown as Settings
   if (settings.grantType === undefined) {
     settings.grantType = credentials.accessKeyId !== undefined ? 'password' : 'client_credentials'
     sources.grantType = 'derived'
   }
-  validateCombination(settings, credentials, sources, opts.allowMissingCredentials === true)
+  validateCombination(settings, credentials, sources, opts.allowMissingCredentials === true, problems)
+  if (problems.length > 0) throw new ConfigProblems(problems)
 
   return Object.freeze({
     settings: Object.freeze(settings),
@@ -139,17 +178,17 @@ function readConfigFile (path: string, required: boolean, via: string): FileResu
     throw new ConfigError(`config file ${path} must hold a JSON object of settings, like the committed proxy.config.json`, { code: 'config_file_invalid' })
   }
   const record = data as Record<string, unknown>
-  for (const key of Object.keys(record)) {
-    if (key === '$comment' || key.startsWith('//')) continue
-    if (!(key in SETTINGS)) {
-      const secret = Object.entries(SECRET_VARS).find(([k]) => k === key)
-      if (secret !== undefined) {
-        throw new ConfigError(`config file ${path}: "${key}" is a secret and is not read from files: set ${secret[1]} or ${secret[1]}_FILE in the environment instead, and remove it from the file`, { code: 'config_unknown_setting' })
-      }
-      throw new ConfigError(`config file ${path}: unknown setting "${key}": known settings are ${Object.keys(SETTINGS).join(', ')}`, { code: 'config_unknown_setting' })
-    }
-  }
   return { path, data: record }
+}
+
+function checkKeys (path: string, record: Record<string, unknown>, problems: ConfigError[]): void {
+  for (const key of Object.keys(record)) {
+    if (key === '$comment' || key.startsWith('//') || key in SETTINGS) continue
+    const secret = Object.entries(SECRET_VARS).find(([k]) => k === key)
+    problems.push(new ConfigError(secret !== undefined
+      ? `config file ${path}: "${key}" is a secret and is not read from files: set ${secret[1]} or ${secret[1]}_FILE in the environment instead, and remove it from the file`
+      : `config file ${path}: unknown setting "${key}": known settings are ${Object.keys(SETTINGS).join(', ')}`, { code: 'config_unknown_setting' }))
+  }
 }
 
 /** Node's JSON errors give a character offset; people fix files by line and column. */
@@ -163,13 +202,13 @@ function jsonPosition (text: string, err: unknown): string {
   return ` at line ${line}, column ${column}`
 }
 
-function parseValue (raw: string, spec: SettingSpec, name: string): unknown {
+function parseValue (raw: string, spec: SettingSpec, key: SettingKey, name: string): unknown {
   const type = spec.type
   switch (type.kind) {
     case 'string':
       return raw
     case 'url':
-      return parseUrl(raw, name)
+      return parseUrl(raw, name, URL_EXAMPLES[key] ?? 'https://cxone.niceincontact.com')
     case 'enum':
       if (!type.values.includes(raw)) throw new ConfigError(`${name}="${raw}" is not valid: use one of ${type.values.join(', ')}`)
       return raw
@@ -198,7 +237,7 @@ function parseValue (raw: string, spec: SettingSpec, name: string): unknown {
   }
 }
 
-function checkFileValue (value: unknown, spec: SettingSpec, where: string): unknown {
+function checkFileValue (value: unknown, spec: SettingSpec, key: SettingKey, where: string): unknown {
   const kind = spec.type.kind
   if (kind === 'list') {
     if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ConfigError(`${where} must be a list of strings`)
@@ -208,7 +247,7 @@ function checkFileValue (value: unknown, spec: SettingSpec, where: string): unkn
   if (kind === 'bool' && typeof value !== 'boolean') throw new ConfigError(`${where} must be true or false`)
   if ((kind === 'int' || kind === 'ratio') && typeof value !== 'number') throw new ConfigError(`${where} must be a number`)
   if ((kind === 'string' || kind === 'url' || kind === 'enum') && typeof value !== 'string') throw new ConfigError(`${where} must be a string`)
-  return parseValue(String(value), spec, where)
+  return parseValue(String(value), spec, key, where)
 }
 
 function parseRoutes (value: unknown, where: string): RouteRule[] {
@@ -220,12 +259,12 @@ function parseRoutes (value: unknown, where: string): RouteRule[] {
   })
 }
 
-function parseUrl (raw: string, name: string): string {
+function parseUrl (raw: string, name: string, example: string): string {
   let url: URL
   try {
     url = new URL(raw)
   } catch {
-    throw new ConfigError(`${name}="${raw}" is not a URL: write it like https://cxone.niceincontact.com`)
+    throw new ConfigError(`${name}="${raw}" is not a URL: write it like ${example}`)
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigError(`${name}="${raw}" must be an https:// URL`)
@@ -236,9 +275,9 @@ function parseUrl (raw: string, name: string): string {
   return raw.replace(/\/+$/, '')
 }
 
-function validateCombination (s: Settings, c: Credentials, sources: Record<SettingKey, Source>, allowMissing: boolean): void {
-  if (!allowMissing && s.grantType === 'password' && c.accessKeyId === undefined) {
-    throw new ConfigError(`CXONE_GRANT_TYPE=password needs an access key: set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or their _FILE forms), or use CXONE_GRANT_TYPE=client_credentials`, { code: 'config_missing_secret' })
+function validateCombination (s: Settings, c: Credentials, sources: Record<SettingKey, Source>, allowMissing: boolean, problems: ConfigError[]): void {
+  if (!allowMissing && s.grantType === 'password' && c.accessKeyId === undefined && c.origins.accessKeySecret === 'unset') {
+    problems.push(new ConfigError('CXONE_GRANT_TYPE=password needs an access key: set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or their _FILE forms), or use CXONE_GRANT_TYPE=client_credentials', { code: 'config_missing_secret' }))
   }
   for (const key of ['issuer', 'tokenUrl', 'apiUrl'] as const) {
     const value = s[key]
@@ -246,16 +285,16 @@ function validateCombination (s: Settings, c: Credentials, sources: Record<Setti
     const url = new URL(value)
     if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
       const name = SETTINGS[key].env
-      throw new ConfigError(`${sources[key] === 'file' ? `"${key}"` : name}=${value} uses plain http off loopback: the token would travel unencrypted; use https://`, { code: 'config_unsafe' })
+      problems.push(new ConfigError(`${sources[key] === 'file' ? `"${key}"` : name}=${value} uses plain http off loopback: the token would travel unencrypted; use https://`, { code: 'config_unsafe' }))
     }
   }
-  if (s.maxBufferedBytes < s.maxBodyBytes) {
-    throw new ConfigError(`PROXY_MAX_BUFFERED_BYTES=${s.maxBufferedBytes} is less than PROXY_MAX_BODY_BYTES=${s.maxBodyBytes}: a body at the limit could never be held; raise PROXY_MAX_BUFFERED_BYTES`)
-  }
   if (s.adminPort !== undefined && s.adminPort === s.port && s.port !== 0) {
-    throw new ConfigError(`PROXY_ADMIN_PORT=${s.adminPort} is the same as PROXY_PORT: choose another port for the admin listener`)
+    problems.push(new ConfigError(`PROXY_ADMIN_PORT=${s.adminPort} is the same as PROXY_PORT: choose another port for the admin listener`))
+  }
+  if (s.maxBufferedBytes < s.maxBodyBytes) {
+    problems.push(new ConfigError(`PROXY_MAX_BUFFERED_BYTES=${s.maxBufferedBytes} is less than PROXY_MAX_BODY_BYTES=${s.maxBodyBytes}: a body at the limit could never be held; raise PROXY_MAX_BUFFERED_BYTES`))
   }
   if (!isLoopbackHost(s.host) && c.apiKeys.length === 0 && !s.allowUnauthenticated) {
-    throw new ConfigError(`PROXY_HOST=${s.host} is not a loopback address and no PROXY_API_KEYS are set: anything that can reach ${s.host} would get the tenant's bearer. Set PROXY_API_KEYS (or PROXY_API_KEYS_FILE), or accept the risk with PROXY_ALLOW_UNAUTHENTICATED=true`, { code: 'config_unsafe' })
+    problems.push(new ConfigError(`PROXY_HOST=${s.host} is not a loopback address and no PROXY_API_KEYS are set: anything that can reach ${s.host} would get the tenant's bearer. Set PROXY_API_KEYS (or PROXY_API_KEYS_FILE), or accept the risk with PROXY_ALLOW_UNAUTHENTICATED=true`, { code: 'config_unsafe' }))
   }
 }

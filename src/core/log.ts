@@ -14,6 +14,9 @@ export const REDACT_PATHS = [
   'err.headers.authorization', 'err.config.headers.authorization'
 ]
 
+/** Fastify's own "Server listening at" text, replaced by this and dropped: the proxy logs one listening line, with its settings. */
+export const FASTIFY_LISTEN_TEXT = 'fastify listening (superseded by the proxy\'s own line)'
+
 export function createLogger (level: string, destination?: DestinationStream): Logger {
   return pino({
     level,
@@ -23,7 +26,7 @@ export function createLogger (level: string, destination?: DestinationStream): L
       // @fastify/reply-from logs every upstream failure with its stack; the proxy logs the same failure
       // once, as one line with its error code.
       logMethod (args, method) {
-        if (args[1] === 'response errored') return
+        if (args[1] === 'response errored' || args[0] === FASTIFY_LISTEN_TEXT) return
         method.apply(this, args)
       }
     },

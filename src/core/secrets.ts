@@ -13,25 +13,36 @@ export interface Credentials {
   readonly origins: Readonly<Record<SecretKey, 'env' | 'file' | 'unset'>>
 }
 
-/** Reads every secret from NAME or NAME_FILE; the client id and secret are required unless `allowMissing`. */
-export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean): Credentials {
+/** Reads every secret from NAME or NAME_FILE; the client id and secret are required unless `allowMissing`.
+ * Returns every problem found rather than stopping at the first, so one start names them all. */
+export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean): { credentials: Credentials, problems: ConfigError[] } {
   const values = {} as Record<SecretKey, string | undefined>
   const origins = {} as Record<SecretKey, 'env' | 'file' | 'unset'>
+  const problems: ConfigError[] = []
   for (const [key, name] of Object.entries(SECRET_VARS) as Array<[SecretKey, string]>) {
-    const secret = readSecret(env, name)
+    let secret: SecretValue | undefined
+    try {
+      secret = readSecret(env, name)
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      problems.push(err)
+      origins[key] = 'unset'
+      continue
+    }
     values[key] = secret?.value
     origins[key] = secret?.origin ?? 'unset'
   }
+  const failed = (name: string): boolean => problems.some((p) => p.message.includes(`${name}_FILE`) || p.message.startsWith(`both ${name} `))
   const required: SecretKey[] = allowMissing ? [] : ['clientId', 'clientSecret']
   for (const key of required) {
-    if (values[key] === undefined) {
-      const name = SECRET_VARS[key]
-      throw new ConfigError(`${name} is not set: set it, or ${name}_FILE, or run \`npm run demo\` to try the proxy against the simulator`, { code: 'config_missing_secret' })
+    const name = SECRET_VARS[key]
+    if (values[key] === undefined && !failed(name)) {
+      problems.push(new ConfigError(`${name} ${absence(env, name)}: set it, or ${name}_FILE, or run \`npm run demo\` to try the proxy against the simulator`, { code: 'config_missing_secret' }))
     }
   }
   if (!allowMissing && (values.accessKeyId === undefined) !== (values.accessKeySecret === undefined)) {
     const missing = values.accessKeyId === undefined ? 'CXONE_ACCESS_KEY_ID' : 'CXONE_ACCESS_KEY_SECRET'
-    throw new ConfigError(`${missing} is not set but its pair is: set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither`, { code: 'config_missing_secret' })
+    if (!failed(missing)) problems.push(new ConfigError(`${missing} ${absence(env, missing)} but its pair is: set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither`, { code: 'config_missing_secret' }))
   }
   const apiKeys = values.apiKeys === undefined
     ? []
@@ -42,7 +53,12 @@ export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean):
   hide(credentials, 'accessKeyId', values.accessKeyId)
   hide(credentials, 'accessKeySecret', values.accessKeySecret)
   hide(credentials, 'apiKeys', Object.freeze(apiKeys))
-  return Object.freeze(credentials)
+  return { credentials: Object.freeze(credentials), problems }
+}
+
+/** "is not set", or "is empty" when the variable exists with nothing in it (an unfilled `export NAME=`). */
+export function absence (env: NodeJS.ProcessEnv, name: string): string {
+  return env[name] !== undefined && env[name]?.trim() === '' ? 'is set but empty' : 'is not set'
 }
 
 function hide (target: object, key: string, value: unknown): void {
@@ -55,8 +71,8 @@ interface SecretValue { value: string, origin: 'env' | 'file' }
 export function readSecret (env: NodeJS.ProcessEnv, name: string): SecretValue | undefined {
   const direct = env[name]
   const path = env[`${name}_FILE`]
-  const hasDirect = direct !== undefined && direct !== ''
-  const hasPath = path !== undefined && path !== ''
+  const hasDirect = direct !== undefined && direct.trim() !== ''
+  const hasPath = path !== undefined && path.trim() !== ''
   if (hasDirect && hasPath) {
     throw new ConfigError(`both ${name} and ${name}_FILE are set: keep one of them`, { code: 'config_conflicting_secret' })
   }

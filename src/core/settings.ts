@@ -1,6 +1,6 @@
 /**
  * Every non-secret setting: its key in proxy.config.json, the environment variable that overrides it,
- * its type and its default. The README's configuration table is this table.
+ * its type and its default. The table in docs/configuration.md is this table (test/readme.test.ts checks it).
  */
 
 export type SettingType =

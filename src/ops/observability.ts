@@ -17,7 +17,7 @@ export interface AnsweredRequest {
 
 export interface Observability {
   readonly metrics: Metrics
-  /** The one info line per forwarded request, and its metrics. */
+  /** The one line per request (info; debug for /_proxy/ probes answered), and its metrics. */
   requestDone: (r: AnsweredRequest) => void
 }
 
@@ -30,8 +30,9 @@ export function createObservability (logger: Logger, provider: () => TokenProvid
     requestDone: (r) => {
       const cls = routeClass(r.path)
       metrics.request(r.method, cls, r.status, r.upstreamMs)
-      if (cls === 'admin') return
-      logger.info({
+      // Probes answered (health, readiness, metrics every few seconds) are debug; refused or unknown ones are info.
+      const probe = cls === 'admin' && (r.status < 400 || r.status === 503)
+      logger[probe ? 'debug' : 'info']({
         reqId: r.reqId,
         method: r.method,
         path: r.path,

@@ -12,6 +12,7 @@ Commands:
   start            run the proxy (the default)
   check            diagnose the token call step by step (--probe tries other client authentications, --json for a report)
   demo             run the proxy against the built-in CXone simulator
+  help             this help
 
 Options:
   --config <file>  the config file (default ./proxy.config.json, or PROXY_CONFIG)
@@ -21,7 +22,7 @@ Options:
   -v, --version    the version
 
 Secrets come from the environment only: CXONE_CLIENT_ID, CXONE_CLIENT_SECRET, CXONE_ACCESS_KEY_ID,
-CXONE_ACCESS_KEY_SECRET (each also as NAME_FILE). See README.md for every setting.`
+CXONE_ACCESS_KEY_SECRET (each also as NAME_FILE). Every setting: docs/configuration.md.`
 
 export function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -45,6 +46,23 @@ export function exitOnSignals (stop: (reason: string) => Promise<void>): void {
   process.on('SIGINT', handler)
 }
 
+/**
+ * Under `npm start` / `npm run demo` the proxy is a grandchild of npm (npm → sh -c → node), and a SIGTERM to npm
+ * alone does not reach it (issue 16): it would keep listening, orphaned. So when started by npm, stop as on SIGTERM
+ * once the parent goes away (the process is re-parented, so `process.ppid` changes).
+ */
+export function exitWithParent (stop: (reason: string) => Promise<void>, intervalMs = PARENT_POLL_MS): void {
+  const parent = process.ppid
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(timer)
+    stop('parent exited').then(() => process.exit(0), () => process.exit(1))
+  }, intervalMs)
+  timer.unref()
+}
+
+const PARENT_POLL_MS = 1000
+
 /** Runs a command; resolves to an exit code, or to undefined while a server keeps running. */
 export async function runCli (argv: string[], io: CliIO): Promise<number | undefined> {
   let parsed
@@ -65,11 +83,11 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
     return 2
   }
   const { values, positionals } = parsed
-  if (values.help === true) { io.stdout(USAGE); return 0 }
+  if (values.help === true || (positionals.length === 1 && positionals[0] === 'help')) { io.stdout(USAGE); return 0 }
   if (values.version === true) { io.stdout(version()); return 0 }
   const command = positionals[0] ?? 'start'
   if (positionals.length > 1 || !['start', 'check', 'demo'].includes(command)) {
-    io.stderr(`cxone-auth-proxy: unknown command "${positionals.join(' ')}": use start, check or demo\n\n${USAGE}`)
+    io.stderr(`cxone-auth-proxy: unknown command "${positionals.join(' ')}": use start, check, demo or help\n\n${USAGE}`)
     return 2
   }
   try {
@@ -78,11 +96,12 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
     }
     let running: RunningProxy | { shutdown: (reason: string) => Promise<void> }
     if (command === 'demo') {
-      running = await runDemo({ env: io.env, configPath: values.config, out: io.stdout })
+      running = await runDemo({ env: io.env, configPath: values.config, out: io.stdout, entry: process.argv[1] })
     } else {
       running = await startProxy(loadConfig({ env: io.env, configPath: values.config }), { env: io.env })
     }
     exitOnSignals(running.shutdown)
+    if (io.env.npm_lifecycle_event !== undefined) exitWithParent(running.shutdown)
     return undefined
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -1,4 +1,6 @@
+import { relative } from 'node:path'
 import { loadConfig } from '../core/config.js'
+import type { SettingKey } from '../core/settings.js'
 import { startProxy } from './server.js'
 import { CxoneSimulator, DEMO_CREDENTIALS } from '../simulator/simulator.js'
 
@@ -6,7 +8,12 @@ export interface DemoOptions {
   env: NodeJS.ProcessEnv
   configPath: string | undefined
   out: (line: string) => void
+  /** How this process was started (`process.argv[1]`), to print a `check` command that works as pasted. */
+  entry?: string | undefined
 }
+
+/** The CXone side of the settings: always the simulator's in the demo, whatever the config file says. */
+const SIMULATED_SETTINGS: readonly SettingKey[] = ['issuer', 'tokenUrl', 'apiUrl', 'grantType', 'clientAuth', 'basicEncoding', 'scope']
 
 /** The environment the demo runs the real proxy with: the user's PROXY_* settings, the simulator's CXone. */
 export function demoEnv (env: NodeJS.ProcessEnv, issuer: string): NodeJS.ProcessEnv {
@@ -21,12 +28,23 @@ export function demoEnv (env: NodeJS.ProcessEnv, issuer: string): NodeJS.Process
   }
 }
 
-/** Starts the CXone simulator and the same proxy `start` runs, wired to it; prints calls to paste. */
+/** `npm run check` under npm, `node dist/main.js check` from a clone, else the installed command. */
+export function checkCommand (env: NodeJS.ProcessEnv, entry: string | undefined): string {
+  if (env.npm_lifecycle_event !== undefined) return 'npm run check'
+  if (entry !== undefined && entry.endsWith('main.js')) return `node ${relative(process.cwd(), entry) || entry} check`
+  return 'cxone-auth-proxy check'
+}
+
+/**
+ * Starts the CXone simulator and the same proxy `start` runs, with the same proxy settings (config file,
+ * PROXY_* variables) and the CXone side pointed at the simulator; prints calls to paste.
+ */
 export async function runDemo (opts: DemoOptions): Promise<{ shutdown: (reason: string) => Promise<void> }> {
   const sim = await new CxoneSimulator().start()
   let running
+  let config
   try {
-    const config = loadConfig({ env: demoEnv(opts.env, sim.issuer), configPath: opts.configPath, skipDefaultFile: true })
+    config = loadConfig({ env: demoEnv(opts.env, sim.issuer), configPath: opts.configPath, envOnly: SIMULATED_SETTINGS })
     running = await startProxy(config, { env: opts.env })
   } catch (err) {
     await sim.stop()
@@ -34,28 +52,34 @@ export async function runDemo (opts: DemoOptions): Promise<{ shutdown: (reason: 
   }
   const url = running.url
   const base = `${url}/inContactAPI/services/v31.0`
+  const settingsFrom = config.configPath === undefined
+    ? 'defaults and PROXY_* variables (no proxy.config.json here)'
+    : `${relative(process.cwd(), config.configPath) || config.configPath} and PROXY_* variables, as \`start\` reads them${config.settings.readOnly ? ' (read-only: GET, HEAD and OPTIONS only)' : ''}`
   opts.out([
     '',
-    `  cxone-auth-proxy demo: the proxy on ${url}, talking to the built-in CXone simulator at ${sim.origin}`,
-    '  No credentials needed: the proxy holds the (simulated) token. Try:',
+    `cxone-auth-proxy demo: the proxy on ${url}, talking to the built-in CXone simulator at ${sim.origin}`,
+    `Proxy settings: ${settingsFrom}; the CXone side is the simulator.`,
+    'No credentials needed: the proxy holds the (simulated) token. Try, from another terminal:',
     '',
-    `    curl -s ${base}/skills/activity`,
-    `    curl -s ${base}/agents/states`,
-    `    curl -s ${url}/_proxy/readyz`,
+    `curl -s ${base}/skills/activity`,
+    `curl -s ${base}/agents/states`,
+    `curl -s ${url}/_proxy/readyz`,
     '',
-    '  From Python (requests):',
+    'From Python (requests), pasted as it is into a shell:',
     '',
-    '    import requests',
-    `    r = requests.get("${base}/skills/activity", params={"top": 3})`,
-    '    for s in r.json()["skillActivity"]:',
-    '        print(s["skillName"], s["queueCount"], s["agentsAvailable"])',
+    'python3 - <<\'PY\'',
+    'import requests',
+    `r = requests.get("${base}/skills/activity", params={"top": 3})`,
+    'for s in r.json()["skillActivity"]:',
+    '    print(s["skillName"], s["queueCount"], s["agentsAvailable"])',
+    'PY',
     '',
-    '  See what `check` reports for a working token call (the demo credentials are not secrets):',
+    'What `check` reports for a working token call (the demo credentials are not secrets):',
     '',
-    `    CXONE_ISSUER=${sim.issuer} CXONE_CLIENT_ID=${DEMO_CREDENTIALS.clientId} CXONE_CLIENT_SECRET=${DEMO_CREDENTIALS.clientSecret} \\`,
-    `      CXONE_ACCESS_KEY_ID=${DEMO_CREDENTIALS.accessKeyId} CXONE_ACCESS_KEY_SECRET=${DEMO_CREDENTIALS.accessKeySecret} npx cxone-auth-proxy check`,
+    `CXONE_ISSUER=${sim.issuer} CXONE_CLIENT_ID=${DEMO_CREDENTIALS.clientId} CXONE_CLIENT_SECRET=${DEMO_CREDENTIALS.clientSecret} \\`,
+    `  CXONE_ACCESS_KEY_ID=${DEMO_CREDENTIALS.accessKeyId} CXONE_ACCESS_KEY_SECRET=${DEMO_CREDENTIALS.accessKeySecret} ${checkCommand(opts.env, opts.entry)}`,
     '',
-    '  Ctrl-C stops the demo.',
+    'Ctrl-C stops the demo.',
     ''
   ].join('\n'))
   return {

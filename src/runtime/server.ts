@@ -3,6 +3,7 @@ import type { Config } from '../core/config.js'
 import { ConfigError } from '../core/errors.js'
 import { buildApp, type AppDeps, type ProxyApp } from './compose.js'
 import { SECRET_VARS, SETTINGS, type SettingKey } from '../core/settings.js'
+import { FASTIFY_LISTEN_TEXT } from '../core/log.js'
 
 export interface RunningProxy {
   proxy: ProxyApp
@@ -14,7 +15,7 @@ export interface RunningProxy {
 
 async function listen (app: FastifyInstance, host: string, port: number, name: string): Promise<string> {
   try {
-    await app.listen({ host, port })
+    await app.listen({ host, port, listenTextResolver: () => FASTIFY_LISTEN_TEXT })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE') throw new ConfigError(`${name}=${port} is already in use on ${host}: stop the other process or choose another port with ${name}`, { cause: err, code: 'listen_failed' })

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { resolve } from 'node:path'
 
 export interface CliResult { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
 
-const MAIN = 'dist/main.js'
+const MAIN = resolve('dist/main.js')
 
 /** The compiled CLI's environment: nothing from the developer's shell but PATH. */
 function cleanEnv (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -38,9 +39,9 @@ export interface RunningCli {
   stop: (signal?: NodeJS.Signals) => Promise<CliResult>
 }
 
-/** Starts a long-running CLI command (start, demo). */
-export function startCli (args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+/** Starts a long-running CLI command (start, demo), in `cwd` when given. */
+export function startCli (args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): RunningCli {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'], cwd })
   let out = ''
   const listeners = new Set<() => void>()
   const onData = (d: Buffer): void => {
