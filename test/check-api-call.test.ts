@@ -19,7 +19,7 @@ describe('check when the token is issued but the API call fails', () => {
     expect(run.code).toBe(1)
     expect(run.text).toMatch(new RegExp(`^\\[skip\\] API discovery: not needed: CXONE_API_URL is set \\(env\\)$`, 'm'))
     expect(run.text).toContain(`[FAIL] API call: GET ${otherRegion.origin}/inContactAPI/services/v25.0/server-time → 401 invalid_token (unknown or expired token)`)
-    expect(run.text).toMatch(/^ {2}1\. the API host does not accept this tenant's token: it belongs to another region or cluster$/m)
+    expect(run.text).toMatch(/^ {2}1\. \[api_host_wrong_region\] the API host does not accept this tenant's token: it belongs to another region or cluster$/m)
     expect(run.text).toContain('fix: unset CXONE_API_URL so the API host is discovered for the tenant')
     expect(otherRegion.apiRequests).toHaveLength(1)
     expectNoSecrets(run)

@@ -19,7 +19,7 @@ describe('check reports the configuration it found, and stops at what is missing
     expect(run.code).toBe(2)
     expect(run.text).toMatch(/^\[FAIL\] configuration: incomplete: CXONE_CLIENT_SECRET is not set; CXONE_ACCESS_KEY_SECRET is not set but its pair is$/m)
     expect(run.text).toMatch(/CXONE_CLIENT_SECRET +unset$/m)
-    expect(causes(run.text)).toEqual(['CXONE_CLIENT_SECRET is not set', 'CXONE_ACCESS_KEY_SECRET is not set but its pair is'])
+    expect(causes(run.text)).toEqual(['[config_missing_secret] CXONE_CLIENT_SECRET is not set', '[config_missing_secret] CXONE_ACCESS_KEY_SECRET is not set but its pair is'])
     expect(run.text).toContain('fix: set CXONE_CLIENT_SECRET, or CXONE_CLIENT_SECRET_FILE to a file holding it')
     expect(run.fetched).toEqual([])
   })
@@ -55,7 +55,7 @@ describe('check reports the configuration it found, and stops at what is missing
   it('an invalid value: the loader\'s message, exit 2', async () => {
     const run = await runCheckAgainst(sim, { env: { CXONE_CLIENT_AUTH: 'basic' } })
     expect(run.code).toBe(2)
-    expect(causes(run.text)).toEqual(['CXONE_CLIENT_AUTH="basic" is not valid: use one of client_secret_basic, client_secret_post'])
+    expect(causes(run.text)).toEqual(['[config_invalid_value] CXONE_CLIENT_AUTH="basic" is not valid: use one of client_secret_basic, client_secret_post'])
   })
 
   it('warns about whitespace around a credential', async () => {

@@ -19,9 +19,9 @@ describe('check with a wrong client secret', () => {
     expect(run.code).toBe(1)
     expect(run.text).toContain('[FAIL] token response: 401 invalid_client (Bad client credentials)')
     expect(causes(run.text)).toEqual([
-      'the client id or secret is wrong (a typo, a stale secret, or the values of another app)',
-      'the app registration is not approved yet, or was disabled',
-      'the app is registered for client_secret_post, not client_secret_basic: NICE fixes the method per app'
+      '[wrong_client_credentials] the client id or secret is wrong (a typo, a stale secret, or the values of another app)',
+      '[app_not_approved] the app registration is not approved yet, or was disabled',
+      '[client_auth_method_mismatch] the app is registered for client_secret_post, not client_secret_basic: NICE fixes the method per app'
     ])
     expect(run.text).toContain('fix: run `cxone-auth-proxy check --probe`, or set CXONE_CLIENT_AUTH=client_secret_post')
     expect(run.text).not.toMatch(/API (discovery|call)/)
@@ -37,8 +37,8 @@ describe('check with a wrong client secret', () => {
     expect(run.text).toMatch(/client_secret_basic \(raw\) +not sent: the same bytes as the configured request/)
     expect(run.text).toMatch(/client_secret_post +401 invalid_client \(Bad client credentials\) +→ rejected/)
     expect(causes(run.text)).toEqual([
-      'the client id or secret is wrong (a typo, a stale secret, or the values of another app)',
-      'the app registration is not approved yet, or was disabled'
+      '[wrong_client_credentials] the client id or secret is wrong (a typo, a stale secret, or the values of another app)',
+      '[app_not_approved] the app registration is not approved yet, or was disabled'
     ])
     expect(run.text.split('\n').at(-1)).toBe('use: no client authentication setting found (see the causes above)')
     expectNoSecrets(run)

@@ -12,9 +12,9 @@ describe('check with a wrong access key', () => {
     expect(run.code).toBe(1)
     expect(run.text).toContain('[FAIL] token response: 400 invalid_grant (Invalid access key)')
     expect([...run.text.matchAll(/^ {2}\d+\. (.*)$/gm)].map((m) => m[1])).toEqual([
-      'the access key is wrong: CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET do not match a key',
-      'the access key was revoked or deactivated',
-      'the access key\'s user is deactivated or locked'
+      '[wrong_access_key] the access key is wrong: CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET do not match a key',
+      '[access_key_revoked] the access key was revoked or deactivated',
+      '[access_key_user_inactive] the access key\'s user is deactivated or locked'
     ])
     expect(run.text).not.toContain('invalid_client')
     expectNoSecrets(run)

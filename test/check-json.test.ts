@@ -35,6 +35,7 @@ describe('check --json', () => {
     })
     expect(report.steps[3]?.details).toEqual({ status: 401, contentType: 'application/json; charset=utf-8', error: 'invalid_client', description: 'Bad client credentials' })
     expect(report.diagnosis?.causes).toEqual([{
+      code: 'client_auth_method_mismatch',
       cause: 'the app is registered for client_secret_post, not client_secret_basic: the probe\'s client_secret_post request was accepted',
       fix: 'set CXONE_CLIENT_AUTH=client_secret_post'
     }])

@@ -66,7 +66,7 @@ describe('judging a token answer', () => {
 
   it('a redirect: set the variable to the final URL', () => {
     const j = judgeTokenResponse(answer(302, '', '', 'https://elsewhere.example/'), 0, AUTH, NET)
-    expect(j.diagnosis?.causes).toEqual([{ cause: 'https://cxone.example/auth/token redirects to https://elsewhere.example/: redirects are not followed, so credentials never travel to another address', fix: 'set CXONE_ISSUER to the final URL' }])
+    expect(j.diagnosis?.causes).toEqual([{ code: 'redirect_not_followed', cause: 'https://cxone.example/auth/token redirects to https://elsewhere.example/: redirects are not followed, so credentials never travel to another address', fix: 'set CXONE_ISSUER to the final URL' }])
   })
 
   it('200 without an access_token: not the token endpoint', () => {
@@ -76,7 +76,7 @@ describe('judging a token answer', () => {
 
   it('other OAuth errors take the remedy table\'s fix', () => {
     const j = judgeTokenResponse(answer(400, '{"error":"unauthorized_client","error_description":"no password grant"}'), 0, AUTH, NET)
-    expect(j.diagnosis?.causes).toEqual([{ cause: 'the token endpoint refused the request: unauthorized_client (no password grant)', fix: 'The app is not allowed this grant: set CXONE_GRANT_TYPE (password with an access key, or client_credentials)' }])
+    expect(j.diagnosis?.causes).toEqual([{ code: 'token_request_refused', cause: 'the token endpoint refused the request: unauthorized_client (no password grant)', fix: 'The app is not allowed this grant: set CXONE_GRANT_TYPE (password with an access key, or client_credentials)' }])
   })
 })
 

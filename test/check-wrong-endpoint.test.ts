@@ -29,8 +29,8 @@ describe('check when the token endpoint is not CXone\'s, or unreachable', () => 
     expect(run.text).toContain('[FAIL] token response: 200 an HTML page')
     expect(run.text).toMatch(/excerpt: +Sign in$/m)
     expect(causes(run.text)).toEqual([
-      `${sim.origin}/auth/token is not CXone's token endpoint: wrong URL or region`,
-      'a corporate proxy, captive portal or login page answered instead of CXone'
+      `[not_a_token_endpoint] ${sim.origin}/auth/token is not CXone's token endpoint: wrong URL or region`,
+      '[intermediary_answered] a corporate proxy, captive portal or login page answered instead of CXone'
     ])
     expect(run.text).toContain('fix: set CXONE_ISSUER to your region\'s URL: the commercial issuer is https://cxone.niceincontact.com')
     // No variant can be judged from a non-OAuth answer, so the probe sends nothing.
@@ -53,7 +53,7 @@ describe('check when the token endpoint is not CXone\'s, or unreachable', () => 
     const run = await runCheckAgainst(sim, { env: { CXONE_ISSUER: `${sim.origin}/not-an-issuer` } })
     expect(run.code).toBe(1)
     expect(run.text).toContain(`[FAIL] issuer discovery: GET ${sim.origin}/not-an-issuer/.well-known/openid-configuration → 404 not_found`)
-    expect(causes(run.text)[0]).toBe(`${sim.origin}/not-an-issuer/.well-known/openid-configuration is not a CXone issuer (no OpenID discovery document): wrong URL or region`)
+    expect(causes(run.text)[0]).toBe(`[not_an_issuer] ${sim.origin}/not-an-issuer/.well-known/openid-configuration is not a CXone issuer (no OpenID discovery document): wrong URL or region`)
     expect(sim.tokenRequests).toBe(before)
   })
 
@@ -61,7 +61,7 @@ describe('check when the token endpoint is not CXone\'s, or unreachable', () => 
     sim.tokenFault = { kind: 'status', status: 503, retryAfter: '30' }
     const run = await runCheckAgainst(sim)
     expect(run.code).toBe(1)
-    expect(causes(run.text)).toEqual(['the server is failing (503)'])
+    expect(causes(run.text)).toEqual(['[server_failing] the server is failing (503)'])
     expect(run.text).toContain('fix: retry later (it asked for Retry-After: 30)')
   })
 
@@ -71,8 +71,8 @@ describe('check when the token endpoint is not CXone\'s, or unreachable', () => 
     expect(run.code).toBe(1)
     expect(run.text).toContain('[FAIL] token response: no answer: no answer within 200 ms')
     expect(causes(run.text)).toEqual([
-      `no answer from ${new URL(sim.origin).host} within 200 ms: a firewall drops the traffic, or outbound HTTPS must go through a proxy; HTTPS_PROXY is set: token and discovery requests go through it, so check that the proxy it names is reachable`,
-      'the network or the server is only slow'
+      `[network_timeout] no answer from ${new URL(sim.origin).host} within 200 ms: a firewall drops the traffic, or outbound HTTPS must go through a proxy; HTTPS_PROXY is set: token and discovery requests go through it, so check that the proxy it names is reachable`,
+      '[endpoint_slow] the network or the server is only slow'
     ])
     expect(run.text).toContain('fix: raise CXONE_TOKEN_TIMEOUT_MS')
   })
@@ -80,14 +80,14 @@ describe('check when the token endpoint is not CXone\'s, or unreachable', () => 
   it('a DNS failure at issuer discovery: names the host and the variable', async () => {
     const run = await runCheckAgainst(sim, { fetch: failingOn('/.well-known/openid-configuration', 'ENOTFOUND') })
     expect(run.code).toBe(1)
-    expect(causes(run.text)).toEqual([`DNS lookup of ${new URL(sim.origin).host} failed: the host name is mistyped or for another region, or this machine cannot resolve it`])
+    expect(causes(run.text)).toEqual([`[dns_failure] DNS lookup of ${new URL(sim.origin).host} failed: the host name is mistyped or for another region, or this machine cannot resolve it`])
     expect(run.text).toContain('fix: check CXONE_ISSUER')
   })
 
   it('a TLS failure at the token endpoint: NODE_EXTRA_CA_CERTS, never verification off', async () => {
     const run = await runCheckAgainst(sim, { fetch: failingOn('/auth/token', 'SELF_SIGNED_CERT_IN_CHAIN') })
     expect(run.code).toBe(1)
-    expect(causes(run.text)[0]).toMatch(/^the TLS certificate of .* is not trusted \(TLS certificate not trusted \(SELF_SIGNED_CERT_IN_CHAIN\)/)
+    expect(causes(run.text)[0]).toMatch(/^\[tls_untrusted\] the TLS certificate of .* is not trusted \(TLS certificate not trusted \(SELF_SIGNED_CERT_IN_CHAIN\)/)
     expect(run.text).toContain('fix: point NODE_EXTRA_CA_CERTS at your organisation\'s CA bundle; never turn TLS verification off')
   })
 
@@ -99,7 +99,7 @@ describe('check when the token endpoint is not CXone\'s, or unreachable', () => 
         : await real(url, init)
     })
     expect(run.code).toBe(1)
-    expect(causes(run.text)).toEqual(['token_endpoint=http://cxone.example.com/auth/token is a plain-http endpoint off loopback: credentials would travel unencrypted'])
+    expect(causes(run.text)).toEqual(['[discovered_url_plain_http] token_endpoint=http://cxone.example.com/auth/token is a plain-http endpoint off loopback: credentials would travel unencrypted'])
     expect(run.text).toContain('fix: set CXONE_TOKEN_URL to the https:// URL')
     expect(run.fetched.some((u) => u.includes('cxone.example.com'))).toBe(false)
     expect(sim.tokenRequests).toBe(tokenRequestsBefore)

@@ -1,6 +1,6 @@
 import { remedyFor } from '../token/token-client.js'
 import { classifyNetworkError, describeNetworkError } from '../core/net-errors.js'
-import type { Cause } from './report.js'
+import type { Cause, CauseCode } from './report.js'
 
 /** The likely causes of each failure, most likely first, each with its fix. Pure. */
 
@@ -24,10 +24,12 @@ const OTHER_ENCODING = { rfc6749: 'raw', raw: 'rfc6749' } as const
 export function invalidClientCauses (ctx: AuthContext, probed = false): Cause[] {
   const other = OTHER_METHOD[ctx.clientAuth]
   const wrong: Cause = {
+    code: 'wrong_client_credentials',
     cause: 'the client id or secret is wrong (a typo, a stale secret, or the values of another app)',
     fix: 'compare CXONE_CLIENT_ID and the secret\'s length and sha256 prefix shown above with what NICE issued for the app (`printf %s "$CXONE_CLIENT_SECRET" | sha256sum`)'
   }
   const approval: Cause = {
+    code: 'app_not_approved',
     cause: 'the app registration is not approved yet, or was disabled',
     fix: 'ask NICE or your CXone administrator to confirm the app registration is approved and active for this tenant'
   }
@@ -36,11 +38,13 @@ export function invalidClientCauses (ctx: AuthContext, probed = false): Cause[] 
     ? ` (the discovery document does not even list ${ctx.clientAuth})`
     : ''
   const method: Cause = {
+    code: 'client_auth_method_mismatch',
     cause: `the app is registered for ${other}, not ${ctx.clientAuth}${offered}: NICE fixes the method per app`,
     fix: `run \`cxone-auth-proxy check --probe\`, or set CXONE_CLIENT_AUTH=${other}`
   }
   if (ctx.clientAuth === 'client_secret_basic' && ctx.encodingsDiffer) {
     const encoding: Cause = {
+      code: 'basic_encoding_mismatch',
       cause: `the server decodes the Basic header differently: the secret has characters that ${ctx.basicEncoding === 'rfc6749' ? 'RFC 6749 form-encodes, and the server may take them raw' : 'were sent raw, and the server may form-decode them (RFC 6749 §2.3.1)'}`,
       fix: `run \`cxone-auth-proxy check --probe\`, or set CXONE_BASIC_ENCODING=${OTHER_ENCODING[ctx.basicEncoding]}`
     }
@@ -51,14 +55,15 @@ export function invalidClientCauses (ctx: AuthContext, probed = false): Cause[] 
 
 /** invalid_grant: the client was accepted, the user's access key was not. */
 export function invalidGrantCauses (ctx: AuthContext): Cause[] {
-  if (ctx.grantType !== 'password') return [{ cause: 'the app may not use the client_credentials grant', fix: remedyFor('unauthorized_client') }]
+  if (ctx.grantType !== 'password') return [{ code: 'grant_not_allowed', cause: 'the app may not use the client_credentials grant', fix: remedyFor('unauthorized_client') }]
   return [
     {
+      code: 'wrong_access_key',
       cause: 'the access key is wrong: CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET do not match a key',
       fix: 'copy both again from CXone (the user\'s Access Keys tab), the secret whole, including its trailing = padding, and not URL-encoded'
     },
-    { cause: 'the access key was revoked or deactivated', fix: 'create a new access key for the user in CXone and set both variables to it' },
-    { cause: 'the access key\'s user is deactivated or locked', fix: 'reactivate the user in CXone, or use an access key of an active user' }
+    { code: 'access_key_revoked', cause: 'the access key was revoked or deactivated', fix: 'create a new access key for the user in CXone and set both variables to it' },
+    { code: 'access_key_user_inactive', cause: 'the access key\'s user is deactivated or locked', fix: 'reactivate the user in CXone, or use an access key of an active user' }
   ]
 }
 
@@ -66,17 +71,22 @@ export function invalidGrantCauses (ctx: AuthContext): Cause[] {
 export function oauthErrorCauses (error: string, description: string | undefined, ctx: AuthContext): Cause[] {
   if (error === 'invalid_client') return invalidClientCauses(ctx)
   if (error === 'invalid_grant') return invalidGrantCauses(ctx)
-  return [{ cause: `the token endpoint refused the request: ${error}${description !== undefined ? ` (${description})` : ''}`, fix: remedyFor(error) }]
+  return [{ code: 'token_request_refused', cause: `the token endpoint refused the request: ${error}${description !== undefined ? ` (${description})` : ''}`, fix: remedyFor(error) }]
 }
 
+/** What a URL that answered wrongly failed to be: a script learns from the code which URL to fix. */
+export type WrongUrlCode = Extract<CauseCode, 'not_a_token_endpoint' | 'not_an_issuer' | 'not_an_api_discovery_document' | 'not_an_api_host'>
+
 /** An answer that is not from an OAuth token endpoint (HTML, empty, 404, JSON without the expected field). */
-export function wrongUrlCauses (what: string, url: string, urlVar: string): Cause[] {
+export function wrongUrlCauses (code: WrongUrlCode, what: string, url: string, urlVar: string): Cause[] {
   return [
     {
+      code,
       cause: `${url} is not ${what}: wrong URL or region`,
       fix: `${urlVar === 'CXONE_ISSUER' ? 'set CXONE_ISSUER' : `set ${urlVar} (or unset it to discover it from CXONE_ISSUER)`} to your region's URL: the commercial issuer is https://cxone.niceincontact.com (token endpoint …/auth/token, never /oauth2/token), FedRAMP is https://cxone-gov.niceincontact.com`
     },
     {
+      code: 'intermediary_answered',
       cause: 'a corporate proxy, captive portal or login page answered instead of CXone',
       fix: `open ${url} from this machine (curl -i) and see who answers; allow direct HTTPS to CXone`
     }
@@ -85,6 +95,7 @@ export function wrongUrlCauses (what: string, url: string, urlVar: string): Caus
 
 export function redirectCauses (url: string, location: string | null, urlVar: string): Cause[] {
   return [{
+    code: 'redirect_not_followed',
     cause: `${url} redirects${location !== null ? ` to ${location}` : ''}: redirects are not followed, so credentials never travel to another address`,
     fix: `set ${urlVar} to the final URL`
   }]
@@ -92,6 +103,7 @@ export function redirectCauses (url: string, location: string | null, urlVar: st
 
 export function serverFailingCauses (status: number, retryAfter: string | null): Cause[] {
   return [{
+    code: status === 429 ? 'rate_limited' : 'server_failing',
     cause: status === 429 ? 'the server is rate-limiting (429)' : `the server is failing (${status})`,
     fix: `retry later${retryAfter !== null ? ` (it asked for Retry-After: ${retryAfter})` : ''}; if it persists, check NICE's status page`
   }]
@@ -110,21 +122,21 @@ export function networkCauses (err: unknown, ctx: NetworkContext): Cause[] {
   const detail = describeNetworkError(err, ctx.timeoutMs)
   switch (classifyNetworkError(err).kind) {
     case 'dns':
-      return [{ cause: `DNS lookup of ${host} failed: the host name is mistyped or for another region, or this machine cannot resolve it`, fix: `check ${ctx.urlVar} (${ctx.url}); try \`nslookup ${new URL(ctx.url).hostname}\`` }]
+      return [{ code: 'dns_failure', cause: `DNS lookup of ${host} failed: the host name is mistyped or for another region, or this machine cannot resolve it`, fix: `check ${ctx.urlVar} (${ctx.url}); try \`nslookup ${new URL(ctx.url).hostname}\`` }]
     case 'tls':
-      return [{ cause: `the TLS certificate of ${host} is not trusted (${detail}): usually a corporate proxy that inspects TLS`, fix: 'point NODE_EXTRA_CA_CERTS at your organisation\'s CA bundle; never turn TLS verification off' }]
+      return [{ code: 'tls_untrusted', cause: `the TLS certificate of ${host} is not trusted (${detail}): usually a corporate proxy that inspects TLS`, fix: 'point NODE_EXTRA_CA_CERTS at your organisation\'s CA bundle; never turn TLS verification off' }]
     case 'timeout':
     case 'connect_timeout': {
       const proxyNote = ctx.envProxy ? '; HTTPS_PROXY is set: token and discovery requests go through it, so check that the proxy it names is reachable' : ''
       return [
-        { cause: `no answer from ${host} within ${ctx.timeoutMs} ms: a firewall drops the traffic, or outbound HTTPS must go through a proxy${proxyNote}`, fix: `check that this machine reaches ${host} (curl -v ${ctx.url})` },
-        { cause: 'the network or the server is only slow', fix: 'raise CXONE_TOKEN_TIMEOUT_MS' }
+        { code: 'network_timeout', cause: `no answer from ${host} within ${ctx.timeoutMs} ms: a firewall drops the traffic, or outbound HTTPS must go through a proxy${proxyNote}`, fix: `check that this machine reaches ${host} (curl -v ${ctx.url})` },
+        { code: 'endpoint_slow', cause: 'the network or the server is only slow', fix: 'raise CXONE_TOKEN_TIMEOUT_MS' }
       ]
     }
     case 'refused':
-      return [{ cause: `nothing listens at ${host} (connection refused)`, fix: `check the host and port in ${ctx.urlVar} (${ctx.url})` }]
+      return [{ code: 'connection_refused', cause: `nothing listens at ${host} (connection refused)`, fix: `check the host and port in ${ctx.urlVar} (${ctx.url})` }]
     case 'reset':
     case 'other':
-      return [{ cause: `the connection to ${host} failed: ${detail}`, fix: `check network access from this machine to ${host} (curl -v ${ctx.url})` }]
+      return [{ code: 'connection_failed', cause: `the connection to ${host} failed: ${detail}`, fix: `check network access from this machine to ${host} (curl -v ${ctx.url})` }]
   }
 }

@@ -8,7 +8,7 @@ import { parseObject } from './answer.js'
 import type { AuthContext } from './causes.js'
 import { configErrorJudgement, judgeConfig } from './config-step.js'
 import { observeGet, observeToken, type Observation } from './http.js'
-import { judgeApiDiscovery, judgeIssuerDiscovery, type Judged } from './judge-discovery.js'
+import { judgeApiDiscovery, judgeIssuerDiscovery, judgeNoTenant, type Judged } from './judge-discovery.js'
 import { judgeApiCall } from './judge-api.js'
 import { judgeTokenResponse } from './judge-token.js'
 import { describeTokenRequest, secretForms } from './mask.js'
@@ -143,8 +143,9 @@ async function apiSteps (token: TokenSet, config: Config, fetchFn: FetchFn, net:
     origin = new URL(s.apiUrl).origin
     record(w, step('API discovery', 'skip', `not needed: CXONE_API_URL is set (${config.sources.apiUrl})`, { apiEndpoint: origin }))
   } else if (token.tenantId === undefined) {
-    record(w, step('API discovery', 'fail', 'the access token carries no tenantId claim'))
-    return { problem: 'the API host cannot be discovered', causes: [{ cause: 'the token is not a CXone JWT with a tenantId claim, so discovery has no tenant to ask for', fix: 'set CXONE_API_URL (for example https://api-na1.niceincontact.com)' }] }
+    const j = judgeNoTenant()
+    record(w, j.step)
+    return j.diagnosis
   } else {
     const url = `${s.issuer}/.well-known/cxone-configuration?tenantId=${encodeURIComponent(token.tenantId)}`
     const j: Judged<string> = judgeApiDiscovery(url, token.tenantId, await observeGet(fetchFn, url, { accept: 'application/json' }, net.timeoutMs), net)

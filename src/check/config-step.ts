@@ -1,4 +1,4 @@
-import type { ConfigError } from '../core/errors.js'
+import type { ConfigError, ConfigErrorCode } from '../core/errors.js'
 import type { Config } from '../core/config.js'
 import { SECRET_VARS, SETTINGS, type SecretKey, type SettingKey } from '../core/settings.js'
 import { absence } from '../core/secrets.js'
@@ -63,16 +63,16 @@ function missingPieces (config: Config, env: NodeJS.ProcessEnv): Cause[] {
   for (const key of ['clientId', 'clientSecret'] as const) {
     if (c.origins[key] === 'unset') {
       const name = SECRET_VARS[key]
-      causes.push({ cause: `${name} ${absence(env, name)}`, fix: `set ${name}, or ${name}_FILE to a file holding it (or run \`npm run demo\` to try the proxy against the simulator)` })
+      causes.push({ code: 'config_missing_secret', cause: `${name} ${absence(env, name)}`, fix: `set ${name}, or ${name}_FILE to a file holding it (or run \`npm run demo\` to try the proxy against the simulator)` })
     }
   }
   const hasId = c.origins.accessKeyId !== 'unset'
   const hasSecret = c.origins.accessKeySecret !== 'unset'
   if (hasId !== hasSecret) {
     const missing = hasId ? 'CXONE_ACCESS_KEY_SECRET' : 'CXONE_ACCESS_KEY_ID'
-    causes.push({ cause: `${missing} ${absence(env, missing)} but its pair is`, fix: `set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither` })
+    causes.push({ code: 'config_missing_secret', cause: `${missing} ${absence(env, missing)} but its pair is`, fix: `set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither` })
   } else if (!hasId && config.settings.grantType === 'password') {
-    causes.push({ cause: 'CXONE_GRANT_TYPE=password needs an access key', fix: 'set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (a CXone user\'s access key), or use CXONE_GRANT_TYPE=client_credentials' })
+    causes.push({ code: 'config_missing_secret', cause: 'CXONE_GRANT_TYPE=password needs an access key', fix: 'set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (a CXone user\'s access key), or use CXONE_GRANT_TYPE=client_credentials' })
   }
   return causes
 }
@@ -101,11 +101,21 @@ function suspicions (config: Config): string[] {
   return warnings
 }
 
-/** A configuration that does not load at all: the loader's messages already name each field and its fix. */
+/** Fixes beyond the one the loader's message names, by ConfigError code. */
+const CONFIG_FIXES: Partial<Record<ConfigErrorCode, string>> = {
+  config_unsafe: 'use the https:// URL (CXone\'s endpoints are all https); plain http is allowed only for loopback test servers, and a PROXY_HOST off loopback needs PROXY_API_KEYS'
+}
+
+/**
+ * A configuration that does not load at all: the loader's messages already name each field and its fix; each
+ * cause's code is its error's, so no advice depends on the message's words.
+ */
 export function configErrorJudgement (problems: readonly ConfigError[]): ConfigJudgement {
-  const causes: Cause[] = problems.map(({ message, code }) => code === 'config_unsafe' && /plain http/.test(message)
-    ? { cause: message, fix: 'use the https:// URL (CXone\'s endpoints are all https); plain http is allowed only for loopback test servers' }
-    : { cause: message, fix: 'correct the setting the message names, then run `cxone-auth-proxy check` again' })
+  const causes: Cause[] = problems.map((err) => ({
+    code: err.code,
+    cause: err.message,
+    fix: CONFIG_FIXES[err.code] ?? 'correct the setting the message names, then run `cxone-auth-proxy check` again'
+  }))
   return {
     step: step('configuration', 'fail', `invalid: ${problems.map((p) => p.message).join('; ')}`),
     warnings: [],

@@ -21,15 +21,15 @@ export function judgeApiCall (url: string, obs: Observation, net: NetworkContext
   }
   if (obs.status === 401) {
     return failed(line, [
-      { cause: 'the API host does not accept this tenant\'s token: it belongs to another region or cluster', fix: 'unset CXONE_API_URL so the API host is discovered for the tenant, or set it to the api_endpoint of {issuer}/.well-known/cxone-configuration?tenantId=…' },
-      { cause: 'the token was revoked as soon as it was issued', fix: 'run check again; if it persists, ask your CXone administrator' }
+      { code: 'api_host_wrong_region', cause: 'the API host does not accept this tenant\'s token: it belongs to another region or cluster', fix: 'unset CXONE_API_URL so the API host is discovered for the tenant, or set it to the api_endpoint of {issuer}/.well-known/cxone-configuration?tenantId=…' },
+      { code: 'token_revoked', cause: 'the token was revoked as soon as it was issued', fix: 'run check again; if it persists, ask your CXone administrator' }
     ])
   }
   if (obs.status === 403) {
-    return failed(line, [{ cause: 'the token is valid but not allowed this API', fix: 'ask your CXone administrator to grant the app registration and the access key\'s user access to the Admin / Real-time APIs' }])
+    return failed(line, [{ code: 'api_permission_missing', cause: 'the token is valid but not allowed this API', fix: 'ask your CXone administrator to grant the app registration and the access key\'s user access to the Admin / Real-time APIs' }])
   }
   if (obs.status >= 300 && obs.status < 400) return failed(line, redirectCauses(url, obs.location, net.urlVar))
   if (obs.status === 429 || obs.status >= 500) return failed(line, serverFailingCauses(obs.status, obs.retryAfter))
   const kind = bodyKind(obs.contentType, obs.text)
-  return failed(line, wrongUrlCauses('a CXone API host', url, net.urlVar), kind === 'html' || kind === 'other' ? { excerpt: excerpt(obs.text) } : {})
+  return failed(line, wrongUrlCauses('not_an_api_host', 'a CXone API host', url, net.urlVar), kind === 'html' || kind === 'other' ? { excerpt: excerpt(obs.text) } : {})
 }

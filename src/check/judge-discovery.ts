@@ -1,6 +1,6 @@
 import { isSafeOrigin } from '../core/net.js'
 import { answerLine, bodyKind, excerpt, oauthFields, parseObject } from './answer.js'
-import { networkCauses, redirectCauses, serverFailingCauses, wrongUrlCauses, type NetworkContext } from './causes.js'
+import { networkCauses, redirectCauses, serverFailingCauses, wrongUrlCauses, type NetworkContext, type WrongUrlCode } from './causes.js'
 import type { Observation } from './http.js'
 import { step, type Cause, type Detail, type Diagnosis, type Step, type StepName } from './report.js'
 
@@ -20,11 +20,11 @@ export interface IssuerDoc {
 type Net = Omit<NetworkContext, 'url' | 'urlVar'>
 
 export function judgeIssuerDiscovery (url: string, obs: Observation, net: Net): Judged<IssuerDoc> {
-  const doc = readDoc('issuer discovery', url, obs, { ...net, url, urlVar: 'CXONE_ISSUER' }, 'a CXone issuer (no OpenID discovery document)', 'CXONE_ISSUER')
+  const doc = readDoc('issuer discovery', url, obs, { ...net, url, urlVar: 'CXONE_ISSUER' }, 'not_an_issuer', 'a CXone issuer (no OpenID discovery document)', 'CXONE_ISSUER')
   if (doc.body === undefined) return { step: doc.failed as Step, value: undefined, diagnosis: doc.diagnosis }
   const endpoint = doc.body.token_endpoint
   if (typeof endpoint !== 'string') {
-    return fail('issuer discovery', `GET ${url} → ${doc.status}, but no token_endpoint`, {}, 'issuer discovery found no token endpoint', wrongUrlCauses('a CXone issuer', url, 'CXONE_ISSUER'))
+    return fail('issuer discovery', `GET ${url} → ${doc.status}, but no token_endpoint`, {}, 'issuer discovery found no token endpoint', wrongUrlCauses('not_an_issuer', 'a CXone issuer', url, 'CXONE_ISSUER'))
   }
   const unsafe = unsafeUrl(endpoint, 'token_endpoint', 'CXONE_TOKEN_URL')
   if (unsafe !== undefined) return fail('issuer discovery', `GET ${url} → ${doc.status}: ${unsafe.cause}`, { tokenEndpoint: endpoint }, 'the discovered token endpoint cannot be used', [unsafe])
@@ -37,11 +37,11 @@ export function judgeIssuerDiscovery (url: string, obs: Observation, net: Net): 
 }
 
 export function judgeApiDiscovery (url: string, tenantId: string, obs: Observation, net: Net): Judged<string> {
-  const doc = readDoc('API discovery', url, obs, { ...net, url, urlVar: 'CXONE_ISSUER' }, 'CXone\'s cxone-configuration document', 'CXONE_API_URL')
+  const doc = readDoc('API discovery', url, obs, { ...net, url, urlVar: 'CXONE_ISSUER' }, 'not_an_api_discovery_document', 'CXone\'s cxone-configuration document', 'CXONE_API_URL')
   if (doc.body === undefined) {
     if (obs.kind === 'answer' && obs.status === 404 && oauthFields(obs.text).error === 'tenant_not_found') {
       return fail('API discovery', `GET ${url} → 404 tenant_not_found`, {}, 'the issuer does not know the token\'s tenant', [
-        { cause: `tenant ${tenantId} is not served by this issuer (another region or cloud)`, fix: 'check CXONE_ISSUER is your tenant\'s region, or set CXONE_API_URL to your API host (for example https://api-na1.niceincontact.com)' }
+        { code: 'issuer_wrong_region', cause: `tenant ${tenantId} is not served by this issuer (another region or cloud)`, fix: 'check CXONE_ISSUER is your tenant\'s region, or set CXONE_API_URL to your API host (for example https://api-na1.niceincontact.com)' }
       ])
     }
     return { step: doc.failed as Step, value: undefined, diagnosis: doc.diagnosis }
@@ -49,7 +49,7 @@ export function judgeApiDiscovery (url: string, tenantId: string, obs: Observati
   const endpoint = doc.body.api_endpoint
   if (typeof endpoint !== 'string') {
     return fail('API discovery', `GET ${url} → ${doc.status}, but no api_endpoint`, {}, 'API discovery found no API host', [
-      { cause: 'the discovery document has no api_endpoint for this tenant', fix: 'set CXONE_API_URL (for example https://api-na1.niceincontact.com)' }
+      { code: 'no_api_endpoint', cause: 'the discovery document has no api_endpoint for this tenant', fix: 'set CXONE_API_URL (for example https://api-na1.niceincontact.com)' }
     ])
   }
   const unsafe = unsafeUrl(endpoint, 'api_endpoint', 'CXONE_API_URL')
@@ -60,6 +60,13 @@ export function judgeApiDiscovery (url: string, tenantId: string, obs: Observati
   return { step: step('API discovery', 'ok', `GET ${url} → ${doc.status}`, details), value: new URL(endpoint).origin, diagnosis: undefined }
 }
 
+/** A token without a tenantId claim: API discovery has no tenant to ask for. */
+export function judgeNoTenant (): Judged<never> {
+  return fail('API discovery', 'the access token carries no tenantId claim', {}, 'the API host cannot be discovered', [
+    { code: 'no_tenant_claim', cause: 'the token is not a CXone JWT with a tenantId claim, so discovery has no tenant to ask for', fix: 'set CXONE_API_URL (for example https://api-na1.niceincontact.com)' }
+  ])
+}
+
 interface DocRead {
   status: number
   body: Record<string, unknown> | undefined
@@ -68,7 +75,7 @@ interface DocRead {
 }
 
 /** A discovery GET that must answer 200 with a JSON object; anything else fails with its causes. */
-function readDoc (name: StepName, url: string, obs: Observation, net: NetworkContext, what: string, urlVar: string): DocRead {
+function readDoc (name: StepName, url: string, obs: Observation, net: NetworkContext, code: WrongUrlCode, what: string, urlVar: string): DocRead {
   const problem = `${name} failed`
   const failed = (summary: string, causes: Cause[], details: Record<string, Detail> = {}): DocRead => {
     const j = fail(name, `GET ${url} → ${summary}`, details, problem, causes)
@@ -82,7 +89,7 @@ function readDoc (name: StepName, url: string, obs: Observation, net: NetworkCon
   if (body === undefined) {
     const kind = bodyKind(obs.contentType, obs.text)
     const details: Record<string, Detail> = kind === 'html' || kind === 'other' ? { excerpt: excerpt(obs.text) } : {}
-    return failed(line, wrongUrlCauses(what, url, urlVar), details)
+    return failed(line, wrongUrlCauses(code, what, url, urlVar), details)
   }
   return { status: obs.status, body, failed: undefined, diagnosis: undefined }
 }
@@ -97,10 +104,10 @@ function unsafeUrl (value: string, field: string, overrideVar: string): Cause | 
   try {
     url = new URL(value)
   } catch {
-    return { cause: `${field}="${value}" is not a URL`, fix: `set ${overrideVar} to the right https:// URL` }
+    return { code: 'discovered_url_invalid', cause: `${field}="${value}" is not a URL`, fix: `set ${overrideVar} to the right https:// URL` }
   }
   if (isSafeOrigin(url)) return undefined
-  return { cause: `${field}=${value} is a plain-http endpoint off loopback: credentials would travel unencrypted`, fix: `set ${overrideVar} to the https:// URL` }
+  return { code: 'discovered_url_plain_http', cause: `${field}=${value} is a plain-http endpoint off loopback: credentials would travel unencrypted`, fix: `set ${overrideVar} to the https:// URL` }
 }
 
 function stringList (value: unknown): string[] | undefined {

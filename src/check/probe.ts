@@ -99,10 +99,12 @@ export function refineDiagnosis (diagnosis: Diagnosis | undefined, probe: ProbeR
   const winner = probe.attempts.find((a) => !a.configured && GOOD.has(a.outcome))
   if (winner !== undefined && probe.use !== undefined) {
     const settings = Object.entries(probe.use).map(([k, v]) => `${k}=${v}`).join(' ')
-    const what = winner.clientAuth !== auth.clientAuth
+    const methodDiffers = winner.clientAuth !== auth.clientAuth
+    const code = methodDiffers ? 'client_auth_method_mismatch' : 'basic_encoding_mismatch'
+    const what = methodDiffers
       ? `the app is registered for ${winner.clientAuth}, not ${auth.clientAuth}`
       : `the server decodes the Basic header ${winner.basicEncoding === 'raw' ? 'raw (it does not form-decode, against RFC 6749 §2.3.1)' : 'as RFC 6749 §2.3.1 says (form-decoding)'}`
-    return { problem: diagnosis.problem, causes: [{ cause: `${what}: the probe's ${label(winner)} request was accepted`, fix: `set ${settings}` }] }
+    return { problem: diagnosis.problem, causes: [{ code, cause: `${what}: the probe's ${label(winner)} request was accepted`, fix: `set ${settings}` }] }
   }
   const allRejected = probe.attempts.every((a) => a.outcome === 'client_rejected' || a.outcome === 'duplicate')
   if (allRejected) return { problem: diagnosis.problem, causes: invalidClientCauses(auth, true) }

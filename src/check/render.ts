@@ -74,7 +74,7 @@ export function tailLines (r: Report): string[] {
   if (r.diagnosis !== undefined) {
     lines.push('', `likely causes of "${r.diagnosis.problem}", most likely first:`)
     r.diagnosis.causes.forEach((c, i) => {
-      lines.push(`  ${i + 1}. ${c.cause}`, `     fix: ${c.fix}`)
+      lines.push(`  ${i + 1}. [${c.code}] ${c.cause}`, `     fix: ${c.fix}`)
     })
   }
   if (r.probe !== undefined) lines.push(...probeLines(r.probe))
