@@ -4,6 +4,7 @@ import type { FetchFn } from '../core/http-clients.js'
 
 export type { FetchFn } from '../core/http-clients.js'
 import { basicAuthorization, type BasicEncoding, type ClientAuthMethod } from './client-auth.js'
+import { AnswerTooLargeError, MAX_AUTH_ANSWER_BYTES, readTextCapped } from './capped-body.js'
 
 export type GrantType = 'password' | 'client_credentials'
 
@@ -73,8 +74,11 @@ export async function sendTokenRequest (req: TokenRequest, fetchFn: FetchFn, tim
   }
   let text: string
   try {
-    text = await res.text()
+    text = await readTextCapped(res, MAX_AUTH_ANSWER_BYTES)
   } catch (err) {
+    if (err instanceof AnswerTooLargeError) {
+      throw new ProxyError('token_invalid_response', `token endpoint ${req.url} answered ${res.status} with more than ${err.limit / 1024} KiB (a token answer is a few KB), so the answer was not read: check CXONE_ISSUER / CXONE_TOKEN_URL point at the token endpoint`, { cause: err })
+    }
     throw new ProxyError('token_unavailable', `token endpoint ${req.url} broke off its answer: ${describeNetworkError(err, timeoutMs)}`, { cause: err })
   }
   return {
