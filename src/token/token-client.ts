@@ -133,6 +133,10 @@ export function parseTokenResponse (raw: RawResponse, receivedAt: number, sentAt
   if (typeof accessToken !== 'string' || accessToken === '') {
     throw new ProxyError('token_invalid_response', 'token endpoint answered 200 without an access_token: check CXONE_TOKEN_URL points at the token endpoint')
   }
+  const bad = firstNonB64TokenChar(accessToken)
+  if (bad !== undefined) {
+    throw new ProxyError('token_invalid_response', `token endpoint sent an access_token (fingerprint ${fingerprint(accessToken)}) containing ${bad}, which a bearer token cannot carry (RFC 6750 §2.1 allows letters, digits, - . _ ~ + / and a trailing =): check CXONE_TOKEN_URL points at the token endpoint`)
+  }
   const tokenType = typeof body.token_type === 'string' ? body.token_type : 'Bearer'
   if (tokenType.toLowerCase() !== 'bearer') {
     throw new ProxyError('token_invalid_response', `token endpoint issued a "${tokenType}" token; only Bearer tokens are supported`)
@@ -151,6 +155,20 @@ export function parseTokenResponse (raw: RawResponse, receivedAt: number, sentAt
   Object.defineProperty(set, 'accessToken', { value: accessToken, enumerable: false })
   return Object.freeze(set as TokenSet)
 }
+
+/** RFC 6750 §2.1 b64token: what an `Authorization: Bearer` header can carry. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+
+/** The first character outside b64token, named by its code point (never the token itself); undefined when valid. */
+function firstNonB64TokenChar (token: string): string | undefined {
+  if (B64TOKEN.test(token)) return undefined
+  const body = token.replace(/=+$/, '')
+  const ch = [...body].find((c) => !/[A-Za-z0-9\-._~+/]/.test(c)) ?? '='
+  const name = CHAR_NAMES[ch]
+  return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}${name === undefined ? '' : ` (${name})`}`
+}
+
+const CHAR_NAMES: Record<string, string> = { '\r': 'CR', '\n': 'LF', '\0': 'NUL', '\t': 'TAB', ' ': 'space', '\u2028': 'line separator', '\u2029': 'paragraph separator', '=': 'an = before the end' }
 
 function parseExpiresIn (value: unknown): number {
   if (value === undefined || value === null) return DEFAULT_EXPIRES_IN_SEC
