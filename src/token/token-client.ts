@@ -113,6 +113,11 @@ export interface TokenSet {
 }
 
 export const DEFAULT_EXPIRES_IN_SEC = 300
+/**
+ * The shortest lifetime acted on. A token living less cannot be refreshed in time: issue 17 saw expires_in=0.001
+ * cause ~330 token requests per second. CXone's tokens live an hour; tokens of a few seconds still work.
+ */
+export const MIN_EXPIRES_IN_SEC = 1
 const WHOLE_SECOND_MS = 1000
 
 const CONFIG_ERRORS = new Set(['invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_request'])
@@ -175,6 +180,9 @@ function parseExpiresIn (value: unknown): number {
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN
   if (!Number.isFinite(n) || n <= 0) {
     throw new ProxyError('token_invalid_response', `token endpoint sent expires_in=${JSON.stringify(value)}, not a positive number of seconds`)
+  }
+  if (n < MIN_EXPIRES_IN_SEC) {
+    throw new ProxyError('token_invalid_response', `token endpoint sent expires_in=${JSON.stringify(value)}: a token living under ${MIN_EXPIRES_IN_SEC} s cannot be used, so the endpoint is misconfigured; fix its token lifetime (CXone issues 3600 s tokens) or check CXONE_TOKEN_URL points at the token endpoint`)
   }
   return n
 }
