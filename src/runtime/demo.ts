@@ -1,5 +1,5 @@
 import { loadConfig } from '../core/config.js'
-import { startProxy } from './server.js'
+import { startProxy, type RunningProxy } from './server.js'
 import { CxoneSimulator, DEMO_CREDENTIALS } from '../simulator/simulator.js'
 
 export interface DemoOptions {
@@ -22,7 +22,7 @@ export function demoEnv (env: NodeJS.ProcessEnv, issuer: string): NodeJS.Process
 }
 
 /** Starts the CXone simulator and the same proxy `start` runs, wired to it; prints calls to paste. */
-export async function runDemo (opts: DemoOptions): Promise<{ shutdown: (reason: string) => Promise<void> }> {
+export async function runDemo (opts: DemoOptions): Promise<RunningProxy> {
   const sim = await new CxoneSimulator().start()
   let running
   try {
@@ -59,6 +59,7 @@ export async function runDemo (opts: DemoOptions): Promise<{ shutdown: (reason: 
     ''
   ].join('\n'))
   return {
+    ...running,
     shutdown: async (reason) => {
       await running.shutdown(reason)
       await sim.stop()
