@@ -37,20 +37,27 @@ export interface CliIO {
 }
 
 /**
- * Signal handling for a running proxy. SIGTERM/SIGINT drain and exit 0; a second one during the drain stops at
- * once (waiting callers get 503 shutting_down) and exits 128 + the signal's number, as a shell reports a kill.
+ * A stop signal this soon after the first is the same request delivered twice: Ctrl-C under `npm start` reaches
+ * node from the terminal and again from npm, which forwards SIGINT to its child.
+ */
+export const REPEAT_SIGNAL_WINDOW_MS = 1_000
+
+/**
+ * Signal handling for a running proxy. SIGTERM/SIGINT drain and exit 0; a second one during the drain (after
+ * REPEAT_SIGNAL_WINDOW_MS) stops at once (waiting callers get 503 shutting_down) and exits 128 + the signal's number, as a shell reports a kill.
  * SIGHUP is logged and ignored until reload exists. SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code
  * execution for any local process): a listener keeps Node from doing so.
  */
 export function exitOnSignals (running: Pick<RunningProxy, 'shutdown' | 'stopNow'>, log: Pick<Logger, 'info' | 'warn'>): void {
-  let draining = false
+  let drainingSince: number | undefined
   let stopping = false
   const onStop = (signal: NodeJS.Signals): void => {
-    if (!draining) {
-      draining = true
+    if (drainingSince === undefined) {
+      drainingSince = performance.now()
       running.shutdown(signal).then(() => process.exit(0), () => process.exit(1))
       return
     }
+    if (performance.now() - drainingSince < REPEAT_SIGNAL_WINDOW_MS) return
     const code = 128 + (constants.signals[signal] ?? 0)
     if (stopping) process.exit(code)
     stopping = true

@@ -72,7 +72,7 @@ export async function startProxy (config: Config, deps: AppDeps = {}): Promise<R
   const cut = async (why: string): Promise<void> => {
     cutting ??= (async () => {
       const answered = await answerOpenResponses(open, new ProxyError('shutting_down', `${why} before the API answered: retry; the call may have reached the API`, { retryAfterSec: 1 }))
-      proxy.logger.warn({ answered }, `closing the connections still open: ${answered} waiting caller(s) answered 503 shutting_down`)
+      proxy.logger.warn({ answered }, `${answered} caller(s) still waiting answered 503 shutting_down; cutting every connection`)
       proxy.abort()
     })()
     await cutting
