@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ManualClock, settle } from './helpers/manual-clock.js'
 import { ScriptedEndpoint, providerFor } from './helpers/fake-tokens.js'
 import { API, startStack, type Stack } from './helpers/harness.js'
+import { MIN_REQUEST_INTERVAL_MS } from '../src/token/token-provider.js'
 
 describe('invalidate', () => {
   it('drops the token only while it is still the current one', async () => {
@@ -9,6 +10,7 @@ describe('invalidate', () => {
     const endpoint = new ScriptedEndpoint(clock, [{ kind: 'token', lifetimeSec: 3600 }])
     const provider = providerFor(clock, endpoint)
     const first = await provider.getToken()
+    await clock.advance(MIN_REQUEST_INTERVAL_MS)
     expect(provider.invalidate(first.accessToken)).toBe(true)
     const second = await provider.getToken()
     expect(second.accessToken).toBe('token-2')
@@ -24,6 +26,7 @@ describe('invalidate', () => {
     await settle()
     await clock.advance(100)
     const stale = await p
+    await clock.advance(MIN_REQUEST_INTERVAL_MS)
     const storm = Array.from({ length: 100 }, async () => {
       provider.invalidate(stale.accessToken)
       return await provider.getToken()

@@ -163,6 +163,14 @@ export const ERRORS = {
     retryAfterSec: 1,
     remedy: 'too many requests are in flight upstream (PROXY_MAX_CONCURRENT_UPSTREAM): retry after Retry-After'
   },
+  shutting_down: {
+    status: 503,
+    proxyStatus: 'http_response_timeout',
+    log: 'warn',
+    rejection: false,
+    retryAfterSec: 1,
+    remedy: 'the proxy stopped (grace period over, or a second signal) before the API answered: retry; the call may have reached the API'
+  },
   internal_error: {
     status: 500,
     proxyStatus: 'proxy_internal_error',

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
+import { constants } from 'node:os'
 import { parseArgs } from 'node:util'
+import type { Logger } from 'pino'
 import { loadConfig } from '../core/config.js'
 import { ConfigError } from '../core/errors.js'
 import { startProxy, type RunningProxy } from './server.js'
@@ -35,15 +37,40 @@ export interface CliIO {
   stderr: (line: string) => void
 }
 
-/** Installs SIGTERM/SIGINT handlers that drain the proxy and exit 0. */
-export function exitOnSignals (stop: (reason: string) => Promise<void>): void {
-  const handler = (signal: NodeJS.Signals): void => {
-    process.removeListener('SIGTERM', handler)
-    process.removeListener('SIGINT', handler)
-    stop(signal).then(() => process.exit(0), () => process.exit(1))
+/**
+ * A stop signal this soon after the first is the same request delivered twice: Ctrl-C under `npm start` reaches
+ * node from the terminal and again from npm, which forwards SIGINT to its child.
+ */
+export const REPEAT_SIGNAL_WINDOW_MS = 1_000
+
+/**
+ * Signal handling for a running proxy. SIGTERM/SIGINT drain and exit 0; a second one during the drain (after
+ * REPEAT_SIGNAL_WINDOW_MS) stops at once (waiting callers get 503 shutting_down) and exits 128 + the signal's number, as a shell reports a kill.
+ * SIGHUP is logged and ignored until reload exists. SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code
+ * execution for any local process): a listener keeps Node from doing so.
+ */
+export function exitOnSignals (running: Pick<RunningProxy, 'shutdown' | 'stopNow'>, log: Pick<Logger, 'info' | 'warn'>): void {
+  let drainingSince: number | undefined
+  let stopping = false
+  const onStop = (signal: NodeJS.Signals): void => {
+    if (drainingSince === undefined) {
+      drainingSince = performance.now()
+      running.shutdown(signal).then(() => process.exit(0), () => process.exit(1))
+      return
+    }
+    if (performance.now() - drainingSince < REPEAT_SIGNAL_WINDOW_MS) return
+    const code = 128 + (constants.signals[signal] ?? 0)
+    if (stopping) process.exit(code)
+    stopping = true
+    log.warn({ signal, exitCode: code }, `${signal} received during the drain: stopping now`)
+    running.stopNow(signal).finally(() => process.exit(code))
   }
-  process.on('SIGTERM', handler)
-  process.on('SIGINT', handler)
+  process.on('SIGTERM', onStop)
+  process.on('SIGINT', onStop)
+  process.on('SIGHUP', () => { log.info({ signal: 'SIGHUP' }, 'SIGHUP received: reload is not supported yet; ignoring') })
+  if (process.platform !== 'win32') {
+    process.on('SIGUSR1', () => { log.warn({ signal: 'SIGUSR1' }, 'SIGUSR1 received: the inspector stays closed (start node with --inspect to debug); ignoring') })
+  }
 }
 
 /**
@@ -94,13 +121,13 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
     if (command === 'check') {
       return await runCheck({ env: io.env, configPath: values.config, probe: values.probe === true, json: values.json === true, out: io.stdout })
     }
-    let running: RunningProxy | { shutdown: (reason: string) => Promise<void> }
+    let running: RunningProxy
     if (command === 'demo') {
       running = await runDemo({ env: io.env, configPath: values.config, out: io.stdout, entry: process.argv[1] })
     } else {
       running = await startProxy(loadConfig({ env: io.env, configPath: values.config }), { env: io.env })
     }
-    exitOnSignals(running.shutdown)
+    exitOnSignals(running, running.proxy.logger)
     if (io.env.npm_lifecycle_event !== undefined) exitWithParent(running.shutdown)
     return undefined
   } catch (err) {

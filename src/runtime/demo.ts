@@ -1,7 +1,7 @@
 import { relative } from 'node:path'
 import { loadConfig } from '../core/config.js'
 import type { SettingKey } from '../core/settings.js'
-import { startProxy } from './server.js'
+import { startProxy, type RunningProxy } from './server.js'
 import { CxoneSimulator, DEMO_CREDENTIALS } from '../simulator/simulator.js'
 
 export interface DemoOptions {
@@ -39,7 +39,7 @@ export function checkCommand (env: NodeJS.ProcessEnv, entry: string | undefined)
  * Starts the CXone simulator and the same proxy `start` runs, with the same proxy settings (config file,
  * PROXY_* variables) and the CXone side pointed at the simulator; prints calls to paste.
  */
-export async function runDemo (opts: DemoOptions): Promise<{ shutdown: (reason: string) => Promise<void> }> {
+export async function runDemo (opts: DemoOptions): Promise<RunningProxy> {
   const sim = await new CxoneSimulator().start()
   let running
   let config
@@ -83,6 +83,7 @@ export async function runDemo (opts: DemoOptions): Promise<{ shutdown: (reason: 
     ''
   ].join('\n'))
   return {
+    ...running,
     shutdown: async (reason) => {
       await running.shutdown(reason)
       await sim.stop()

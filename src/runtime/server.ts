@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../core/config.js'
-import { ConfigError } from '../core/errors.js'
+import { ConfigError, ProxyError } from '../core/errors.js'
 import { buildApp, type AppDeps, type ProxyApp } from './compose.js'
 import { SECRET_VARS, SETTINGS, type SettingKey } from '../core/settings.js'
 import { FASTIFY_LISTEN_TEXT } from '../core/log.js'
+import { answerOpenResponses, trackOpenResponses } from './unanswered.js'
 
 export interface RunningProxy {
   proxy: ProxyApp
@@ -11,6 +12,8 @@ export interface RunningProxy {
   adminUrl: string | undefined
   /** Stops accepting, lets in-flight requests finish within the grace period, closes everything. */
   shutdown: (reason: string) => Promise<void>
+  /** Ends the drain now (a second signal): requests not yet answered get 503 shutting_down, then everything is cut. */
+  stopNow: (reason: string) => Promise<void>
 }
 
 async function listen (app: FastifyInstance, host: string, port: number, name: string): Promise<string> {
@@ -65,13 +68,24 @@ export async function startProxy (config: Config, deps: AppDeps = {}): Promise<R
   const apiOrigin = s.apiUrl === undefined ? 'discovered from the token (cxone-configuration)' : new URL(s.apiUrl).origin
   proxy.logger.info({ url, adminUrl, apiOrigin, settings: effectiveSettings(config) }, `cxone-auth-proxy listening on ${url}`)
 
+  const open = trackOpenResponses(proxy.app.server)
+  let cutting: Promise<void> | undefined
+  const cut = async (why: string): Promise<void> => {
+    cutting ??= (async () => {
+      const answered = await answerOpenResponses(open, new ProxyError('shutting_down', `${why} before the API answered: retry; the call may have reached the API`, { retryAfterSec: 1 }))
+      proxy.logger.warn({ answered }, `${answered} caller(s) still waiting answered 503 shutting_down; cutting every connection`)
+      proxy.abort()
+    })()
+    await cutting
+  }
+
   let closing: Promise<void> | undefined
   const shutdown = async (reason: string): Promise<void> => {
     closing ??= (async () => {
       proxy.logger.info({ reason, graceMs: s.shutdownGraceMs }, 'shutting down: no new requests, finishing those in flight')
       const force = setTimeout(() => {
         proxy.logger.warn({ graceMs: s.shutdownGraceMs }, 'grace period over: closing the connections still open')
-        proxy.abort()
+        void cut(`the proxy is shutting down and its grace period (PROXY_SHUTDOWN_GRACE_MS=${s.shutdownGraceMs}) ended`)
       }, s.shutdownGraceMs)
       force.unref()
       await proxy.close()
@@ -81,5 +95,9 @@ export async function startProxy (config: Config, deps: AppDeps = {}): Promise<R
     })()
     await closing
   }
-  return { proxy, url, adminUrl, shutdown }
+  const stopNow = async (reason: string): Promise<void> => {
+    void shutdown(reason)
+    await cut(`the proxy was stopped (${reason} during the drain)`)
+  }
+  return { proxy, url, adminUrl, shutdown, stopNow }
 }

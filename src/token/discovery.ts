@@ -3,6 +3,7 @@ import { ProxyError, type ErrorCode } from '../core/errors.js'
 import { isSafeOrigin } from '../core/net.js'
 import type { FetchFn } from '../core/http-clients.js'
 import { describeNetworkError } from '../core/net-errors.js'
+import { AnswerTooLargeError, MAX_AUTH_ANSWER_BYTES, readTextCapped } from './capped-body.js'
 
 export interface DiscoveryOptions {
   issuer: string
@@ -86,7 +87,9 @@ export class Discovery {
     if (tenantId === undefined) {
       throw new ProxyError('discovery_failed', 'the access token carries no tenantId claim, so the API host cannot be discovered: set CXONE_API_URL (for example https://api-na1.niceincontact.com)')
     }
-    const origin = await this.#apiOrigins.fetch(tenantId)
+    // Only a known (stale) origin may hide a failed look-up; without one the caller gets the look-up's reason.
+    const known = this.#apiOrigins.peek(tenantId, { allowStale: true }) !== undefined
+    const origin = await this.#apiOrigins.fetch(tenantId, { allowStaleOnFetchRejection: known })
     if (origin === undefined) throw new ProxyError('discovery_failed', 'API discovery returned nothing: set CXONE_API_URL')
     return origin
   }
@@ -138,8 +141,11 @@ export class Discovery {
         redirect: 'manual',
         signal: AbortSignal.timeout(this.#opts.timeoutMs)
       })
-      text = await res.text()
+      text = await readTextCapped(res, MAX_AUTH_ANSWER_BYTES)
     } catch (err) {
+      if (err instanceof AnswerTooLargeError) {
+        throw new ProxyError(code === 'token_unavailable' ? 'token_invalid_response' : code, `${what} at ${url} answered with more than ${err.limit / 1024} KiB (a discovery document is a few KB), so the answer was not read; ${fix}`, { cause: err })
+      }
       throw new ProxyError(code, `${what} at ${url} failed: ${describeNetworkError(err, this.#opts.timeoutMs)}; ${fix}`, { cause: err })
     }
     if (res.status !== 200) {

@@ -5,6 +5,7 @@ import { describeNetworkError } from '../core/net-errors.js'
 
 export type { FetchFn } from '../core/http-clients.js'
 import { basicAuthorization, type BasicEncoding, type ClientAuthMethod } from './client-auth.js'
+import { AnswerTooLargeError, MAX_AUTH_ANSWER_BYTES, readTextCapped } from './capped-body.js'
 
 export type GrantType = 'password' | 'client_credentials'
 
@@ -74,8 +75,11 @@ export async function sendTokenRequest (req: TokenRequest, fetchFn: FetchFn, tim
   }
   let text: string
   try {
-    text = await res.text()
+    text = await readTextCapped(res, MAX_AUTH_ANSWER_BYTES)
   } catch (err) {
+    if (err instanceof AnswerTooLargeError) {
+      throw new ProxyError('token_invalid_response', `token endpoint ${req.url} answered ${res.status} with more than ${err.limit / 1024} KiB (a token answer is a few KB), so the answer was not read: check CXONE_ISSUER / CXONE_TOKEN_URL point at the token endpoint`, { cause: err })
+    }
     throw new ProxyError('token_unavailable', `token endpoint ${req.url} broke off its answer: ${describeNetworkError(err, timeoutMs)}`, { cause: err })
   }
   return {
@@ -98,6 +102,11 @@ export interface TokenSet {
 }
 
 export const DEFAULT_EXPIRES_IN_SEC = 300
+/**
+ * The shortest lifetime acted on. A token living less cannot be refreshed in time: issue 17 saw expires_in=0.001
+ * cause ~330 token requests per second. CXone's tokens live an hour; tokens of a few seconds still work.
+ */
+export const MIN_EXPIRES_IN_SEC = 1
 const WHOLE_SECOND_MS = 1000
 
 const CONFIG_ERRORS = new Set(['invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_request'])
@@ -118,6 +127,10 @@ export function parseTokenResponse (raw: RawResponse, receivedAt: number, sentAt
   if (typeof accessToken !== 'string' || accessToken === '') {
     throw new ProxyError('token_invalid_response', 'token endpoint answered 200 without an access_token: check CXONE_TOKEN_URL points at the token endpoint')
   }
+  const bad = firstNonB64TokenChar(accessToken)
+  if (bad !== undefined) {
+    throw new ProxyError('token_invalid_response', `token endpoint sent an access_token (fingerprint ${fingerprint(accessToken)}) containing ${bad}, which a bearer token cannot carry (RFC 6750 §2.1 allows letters, digits, - . _ ~ + / and a trailing =): check CXONE_TOKEN_URL points at the token endpoint`)
+  }
   const tokenType = typeof body.token_type === 'string' ? body.token_type : 'Bearer'
   if (tokenType.toLowerCase() !== 'bearer') {
     throw new ProxyError('token_invalid_response', `token endpoint issued a "${tokenType}" token; only Bearer tokens are supported`)
@@ -137,11 +150,28 @@ export function parseTokenResponse (raw: RawResponse, receivedAt: number, sentAt
   return Object.freeze(set as TokenSet)
 }
 
+/** RFC 6750 §2.1 b64token: what an `Authorization: Bearer` header can carry. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+
+/** The first character outside b64token, named by its code point (never the token itself); undefined when valid. */
+function firstNonB64TokenChar (token: string): string | undefined {
+  if (B64TOKEN.test(token)) return undefined
+  const body = token.replace(/=+$/, '')
+  const ch = [...body].find((c) => !/[A-Za-z0-9\-._~+/]/.test(c)) ?? '='
+  const name = CHAR_NAMES[ch]
+  return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}${name === undefined ? '' : ` (${name})`}`
+}
+
+const CHAR_NAMES: Record<string, string> = { '\r': 'CR', '\n': 'LF', '\0': 'NUL', '\t': 'TAB', ' ': 'space', '\u2028': 'line separator', '\u2029': 'paragraph separator', '=': 'an = before the end' }
+
 function parseExpiresIn (value: unknown): number {
   if (value === undefined || value === null) return DEFAULT_EXPIRES_IN_SEC
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN
   if (!Number.isFinite(n) || n <= 0) {
     throw new ProxyError('token_invalid_response', `token endpoint sent expires_in=${JSON.stringify(value)}, not a positive number of seconds`)
+  }
+  if (n < MIN_EXPIRES_IN_SEC) {
+    throw new ProxyError('token_invalid_response', `token endpoint sent expires_in=${JSON.stringify(value)}: a token living under ${MIN_EXPIRES_IN_SEC} s cannot be used, so the endpoint is misconfigured; fix its token lifetime (CXone issues 3600 s tokens) or check CXONE_TOKEN_URL points at the token endpoint`)
   }
   return n
 }

@@ -33,6 +33,11 @@ export interface TokenProviderOptions {
 }
 
 export const BACKOFF_BASE_MS = 1000
+/**
+ * The least time between the starts of two token requests, whatever asks for them (refresh, 401s, readiness):
+ * a bound on what a misbehaving token endpoint or API can make the proxy send (issue 17: a storm of ~330/s).
+ */
+export const MIN_REQUEST_INTERVAL_MS = 500
 export const BACKOFF_MAX_MS = 60_000
 const MAX_SKEW_MS = 30_000
 const SKEW_FRACTION = 0.05
@@ -65,6 +70,8 @@ export class TokenProvider {
   #stopped = false
   /** How long the last successful token request took. */
   #lastFetchMs = 0
+  /** When the last token request started. */
+  #lastRequestAt = -Infinity
 
   constructor (opts: TokenProviderOptions) {
     this.#o = {
@@ -151,7 +158,10 @@ export class TokenProvider {
   #fetch (): Promise<TokenSet> {
     const attempt = (async () => {
       try {
+        const wait = this.#lastRequestAt + MIN_REQUEST_INTERVAL_MS - this.#o.clock.now()
+        if (wait > 0) await new Promise<void>((resolve) => { this.#o.clock.setTimeout(resolve, wait) })
         const started = this.#o.clock.now()
+        this.#lastRequestAt = started
         const t = await this.#o.obtain()
         this.#lastFetchMs = this.#o.clock.now() - started
         this.#current = t

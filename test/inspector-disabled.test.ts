@@ -1,0 +1,40 @@
+import { connect } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CxoneSimulator } from '../src/simulator/simulator.js'
+import { startCli } from './helpers/cli.js'
+import { simulatorEnv } from './helpers/harness.js'
+import { closedPort } from './helpers/run-process.js'
+
+async function listening (port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => { socket.destroy(); resolve(true) })
+    socket.once('error', () => { resolve(false) })
+  })
+}
+
+describe('SIGUSR1 does not open the inspector', () => {
+  let sim: CxoneSimulator
+  beforeAll(async () => { sim = await new CxoneSimulator().start() })
+  afterAll(async () => { await sim.stop() })
+
+  it('logs a line, opens no inspector port and keeps serving', async () => {
+    // Node's inspector would listen on 127.0.0.1:9229; a free port instead, so parallel runs cannot collide.
+    const port = await closedPort()
+    const proxy = startCli(['start'], simulatorEnv(sim, { NODE_OPTIONS: `--inspect-port=127.0.0.1:${port}` }))
+    try {
+      const url = (JSON.parse(await proxy.waitFor(/listening on/)) as { url: string }).url
+      proxy.child.kill('SIGUSR1')
+      const line = await proxy.waitFor(/SIGUSR1 received|Debugger listening/)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(await listening(port)).toBe(false)
+      expect(proxy.output()).not.toContain('Debugger listening')
+      expect(JSON.parse(line)).toMatchObject({ level: 40, signal: 'SIGUSR1', msg: 'SIGUSR1 received: the inspector stays closed (start node with --inspect to debug); ignoring' })
+      const health = await fetch(`${url}/_proxy/healthz`)
+      expect(health.status).toBe(200)
+    } finally {
+      const result = await proxy.stop('SIGTERM')
+      expect(result.code).toBe(0)
+    }
+  })
+})
