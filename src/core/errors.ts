@@ -72,6 +72,11 @@ export const ERRORS = {
     proxyStatus: 'http_request_denied',
     remedy: 'browser pages may call the proxy only from an origin listed in PROXY_CORS_ORIGINS'
   },
+  forbidden_caller: {
+    status: 403,
+    proxyStatus: 'http_request_denied',
+    remedy: 'only a caller on this machine (a loopback address) may stop the proxy: run `cxone-auth-proxy shutdown` next to it'
+  },
   forbidden_route: {
     status: 403,
     proxyStatus: 'http_request_denied',

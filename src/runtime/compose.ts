@@ -8,6 +8,9 @@ import type { Config } from '../core/config.js'
 import { ERRORS, ProxyError, errorBody, proxyStatusHeader } from '../core/errors.js'
 import { createLogger } from '../core/log.js'
 import { adminRoutes } from '../ops/health.js'
+import { quitRoute, quitSignal } from '../ops/quit.js'
+import { statusProfile, statusRoutes } from '../ops/status.js'
+import { effectiveSettings } from './effective-settings.js'
 import { Metrics, routeClass } from '../ops/metrics.js'
 import { createDispatcher, createTokenFetch } from '../core/http-clients.js'
 import { forwardPlugin } from '../proxy/forward.js'
@@ -37,6 +40,8 @@ export interface ProxyApp {
   discovery: Discovery
   metrics: Metrics
   logger: Logger
+  /** Resolves when POST /_proxy/quitquitquit asks the process to drain and exit. */
+  quitRequested: Promise<string>
   /** Stops the token timers, both servers and the upstream pool, letting requests in flight finish. */
   close: () => Promise<void>
   /** Cuts what is still open: every connection, in and out. */
@@ -64,7 +69,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     onDiscovered: (what, value) => { logger.info({ [what === 'token_endpoint' ? 'tokenUrl' : 'apiUrl']: { value, from: 'discovered' } }, `${what === 'token_endpoint' ? 'token endpoint' : 'API origin'} discovered from ${s.issuer}`) }
   })
   // The gauges read the provider lazily, at scrape time.
-  const metrics: Metrics = new Metrics(() => provider)
+  const metrics: Metrics = new Metrics(() => provider, clock.now)
   const provider: TokenProvider = new TokenProvider({
     obtain: createObtain(s, config.credentials, discovery, fetchFn, clock.now, (err) => {
       logger.warn({ code: (err as ProxyError).code }, `a token was obtained but requests cannot be forwarded: ${(err as Error).message}`)
@@ -82,6 +87,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     metrics: async () => await metrics.text(),
     metricsContentType: metrics.contentType
   }
+  const status = { now: clock.now, settings: () => effectiveSettings(config), profiles: () => [statusProfile('default', provider, discovery, metrics.activity, s.apiUrl !== undefined)] }
+  const quit = quitSignal()
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -121,6 +128,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     done()
   })
   await app.register(adminRoutes, adminOptions)
+  await app.register(statusRoutes, status)
+  await app.register(quitRoute, { signal: quit, graceMs: s.shutdownGraceMs })
   app.all('/_proxy/*', async () => {
     throw new ProxyError('not_found', 'no such proxy endpoint: use /_proxy/healthz, /_proxy/readyz or /_proxy/metrics')
   })
@@ -141,6 +150,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     admin = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), genReqId: () => randomUUID(), forceCloseConnections: true })
     decorate(admin, metrics)
     await admin.register(adminRoutes, adminOptions)
+    await admin.register(statusRoutes, status)
     admin.all('/*', async () => {
       throw new ProxyError('not_found', 'the admin listener serves only /_proxy/healthz, /_proxy/readyz and /_proxy/metrics; it never forwards')
     })
@@ -153,6 +163,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     discovery,
     metrics,
     logger,
+    quitRequested: quit.requested,
     close: async () => {
       provider.stop()
       // Keep-alive sockets that go idle while draining are closed at once, not after keepAliveTimeout.
@@ -192,6 +203,7 @@ function logRequest (request: FastifyRequest, reply: FastifyReply, metrics: Metr
   const ctx = (request as FastifyRequest & { proxyCtx?: { upstreamMs?: number, token?: { fingerprint: string } } | null }).proxyCtx
   metrics.request(request.method, cls, reply.statusCode, ctx?.upstreamMs)
   if (cls === 'admin') return
+  metrics.activity.request(reply.statusCode)
   request.log.info({
     reqId: request.id,
     method: request.method,
@@ -234,6 +246,7 @@ function sendError (err: ProxyError, request: FastifyRequest, reply: FastifyRepl
   if (err.code === 'internal_error') request.log.error({ err: err.cause ?? err, reqId: request.id }, err.message)
   else if (err.status >= 500 && !TOKEN_CODES.has(err.code)) request.log.warn({ code: err.code, reqId: request.id, cause: causeCode(err.cause) }, err.message)
   if (err.status < 500 || err.code === 'too_busy') metrics.rejected(err.code)
+  metrics.activity.error({ reqId: request.id, method: request.method, path: pathOf(request.raw.url ?? ''), status: err.status, code: err.code, message: err.message })
   if (reply.sent || reply.raw.headersSent) {
     // The answer already started: break it rather than present a short body as complete.
     reply.raw.destroy(err)

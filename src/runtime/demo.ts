@@ -22,7 +22,7 @@ export function demoEnv (env: NodeJS.ProcessEnv, issuer: string): NodeJS.Process
 }
 
 /** Starts the CXone simulator and the same proxy `start` runs, wired to it; prints calls to paste. */
-export async function runDemo (opts: DemoOptions): Promise<{ shutdown: (reason: string) => Promise<void> }> {
+export async function runDemo (opts: DemoOptions): Promise<{ shutdown: (reason: string) => Promise<void>, quitRequested: Promise<string> }> {
   const sim = await new CxoneSimulator().start()
   let running
   try {
@@ -59,6 +59,7 @@ export async function runDemo (opts: DemoOptions): Promise<{ shutdown: (reason: 
     ''
   ].join('\n'))
   return {
+    quitRequested: running.quitRequested,
     shutdown: async (reason) => {
       await running.shutdown(reason)
       await sim.stop()
