@@ -205,7 +205,7 @@ export const STATUS_JS = String.raw`'use strict';
       if (key === 'secrets') {
         Object.keys(v).forEach(function (name) { row(table, name, '•••••• (from ' + v[name] + ')', 'secret'); });
       } else if (key === 'inboundKeys') {
-        row(table, 'PROXY_API_KEYS', v + ' key' + (v === 1 ? '' : 's') + ' (values hidden)', 'secret');
+        row(table, 'inbound keys', v + ' (values hidden)', 'secret');
       } else if (v !== null && typeof v === 'object' && 'value' in v) {
         var shown = typeof v.value === 'object' ? JSON.stringify(v.value) : String(v.value);
         row(table, key, shown + '  (' + v.from + ')', 'setting');

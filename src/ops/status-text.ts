@@ -34,7 +34,7 @@ function profileLines (p: ProfileStatus, now: number): string[] {
   ]
   const busy = p.traffic.minutes.filter((m) => m.requests > 0 || Object.keys(m.errors).length > 0)
   const total = busy.reduce((n, m) => n + m.requests, 0)
-  lines.push(`  traffic, last ${p.traffic.windowMinutes} min: ${total} requests${busy.length === 0 ? '' : ', by minute:'}`)
+  lines.push(`  traffic, last ${p.traffic.windowMinutes} min: ${total} request${total === 1 ? '' : 's'}${busy.length === 0 ? '' : ', by minute:'}`)
   for (const m of busy) {
     const errors = counts(m.errors)
     lines.push(`    ${m.start.slice(11, 16)}  ${String(m.requests).padStart(5)}  ${counts(m.statuses)}${errors === '' ? '' : `  errors: ${errors}`}`)
@@ -52,7 +52,7 @@ function settingLines (settings: Record<string, unknown>): string[] {
     if (key === 'secrets') {
       for (const [name, from] of Object.entries(v as Record<string, string>)) lines.push(`  ${name.padEnd(24)} ****** (from ${from})`)
     } else if (key === 'inboundKeys') {
-      lines.push(`  ${'PROXY_API_KEYS'.padEnd(24)} ${String(v)} key(s), values hidden`)
+      lines.push(`  ${'inbound keys'.padEnd(24)} ${String(v)}, values hidden`)
     } else if (v !== null && typeof v === 'object' && 'value' in v) {
       const s = v as { value: unknown, from: string }
       lines.push(`  ${key.padEnd(24)} ${typeof s.value === 'object' ? JSON.stringify(s.value) : String(s.value)} (${s.from})`)
