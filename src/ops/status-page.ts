@@ -22,10 +22,10 @@ export const STATUS_HTML = `<!doctype html>
 </header>
 <p id="problem" class="banner" hidden></p>
 <main id="profiles"></main>
-<section class="card" id="settings-card">
-<h2>Effective settings</h2>
-<div class="scroll"><table id="settings" class="kv"></table></div>
-</section>
+<details class="card" id="settings-card">
+<summary><h2>Effective settings</h2> <span class="muted">secrets masked</span></summary>
+<table id="settings" class="kv settings"></table>
+</details>
 <noscript><p>This page needs JavaScript; the same data is at <a href="/_proxy/status.json">/_proxy/status.json</a>.</p></noscript>
 </body>
 </html>
@@ -43,13 +43,13 @@ code { font: 0.9em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; ove
 .muted { color: var(--muted); margin: 0; }
 .banner { background: var(--bad); color: #fff; padding: 0.5rem 0.75rem; border-radius: 6px; }
 .profile { margin: 0.75rem 0; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 0.75rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 0.75rem; margin-bottom: 0.75rem; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 0.75rem; margin-bottom: 0.75rem; min-width: 0; }
 .grid .card { margin-bottom: 0; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 0.25rem 0.5rem 0.25rem 0; border-bottom: 1px solid var(--line); }
-.kv th { font-weight: 500; color: var(--muted); width: 40%; }
+.kv th { font-weight: 500; color: var(--muted); width: 38%; overflow-wrap: anywhere; }
 td { overflow-wrap: anywhere; }
 .num { text-align: right; white-space: nowrap; }
 .badge { font-size: 0.8rem; font-weight: 600; padding: 0.1rem 0.5rem; border-radius: 999px; color: #fff; }
@@ -57,7 +57,15 @@ td { overflow-wrap: anywhere; }
 .badge.fetching { background: var(--warn); }
 .badge.failing { background: var(--bad); }
 .countdown { font-variant-numeric: tabular-nums; font-weight: 600; }
-.bar { display: block; height: 0.5rem; min-width: 1px; background: var(--bar); border-radius: 2px; margin-top: 0.35rem; }
+.chart { display: flex; align-items: flex-end; gap: 2px; height: 3.5rem; margin: 0.5rem 0 0.2rem; border-bottom: 1px solid var(--line); }
+.col { flex: 1; background: var(--bar); border-radius: 2px 2px 0 0; }
+.col.has-errors { background: var(--bad); }
+.axis { display: flex; justify-content: space-between; color: var(--muted); font-size: 0.8rem; margin-bottom: 0.4rem; }
+summary { cursor: pointer; display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.5rem; }
+summary h2 { display: inline; margin: 0; }
+details[open] summary { margin-bottom: 0.5rem; }
+.settings th { width: auto; }
+.settings td { width: 55%; }
 .bad { color: var(--bad); }
 ol.errors { list-style: none; margin: 0; padding: 0; }
 ol.errors li { border-bottom: 1px solid var(--line); padding: 0.4rem 0; }
@@ -153,18 +161,30 @@ export const STATUS_JS = String.raw`'use strict';
       if (m.requests > max) max = m.requests;
     });
     card.appendChild(el('h3', null, 'Traffic, last ' + tr.windowMinutes + ' minutes'));
-    var summary = el('p', 'muted', total + ' requests, ' + errors + ' proxy errors');
+    var summary = el('p', 'muted', total + ' request' + (total === 1 ? '' : 's') + ', ' + errors + ' proxy error' + (errors === 1 ? '' : 's'));
     summary.setAttribute('data-field', 'traffic-summary');
     card.appendChild(summary);
+    var chart = el('div', 'chart');
+    tr.minutes.forEach(function (m) {
+      var col = el('span', Object.keys(m.errors).length > 0 ? 'col has-errors' : 'col');
+      col.style.height = Math.max(2, Math.round((m.requests / max) * 100)) + '%';
+      col.title = clock(m.start).slice(0, 5) + ': ' + m.requests + ' requests';
+      chart.appendChild(col);
+    });
+    card.appendChild(chart);
+    var axis = el('div', 'axis');
+    axis.appendChild(el('span', null, clock(tr.minutes[0].start).slice(0, 5)));
+    axis.appendChild(el('span', null, 'now'));
+    card.appendChild(axis);
+    var busy = tr.minutes.filter(function (m) { return m.requests > 0 || Object.keys(m.errors).length > 0; });
+    if (busy.length === 0) return card;
     var wrap = el('div', 'scroll'), table = el('table', 'minutes'), head = el('tr');
     ['Minute', 'Requests', 'Statuses', 'Proxy errors'].forEach(function (h) { head.appendChild(el('th', null, h)); });
     table.appendChild(head);
-    tr.minutes.slice().reverse().forEach(function (m) {
-      var r = el('tr'), req = el('td', 'num', m.requests), bar = el('span', 'bar');
-      bar.style.width = Math.round((m.requests / max) * 100) + '%';
-      if (m.requests > 0) req.appendChild(bar);
+    busy.reverse().forEach(function (m) {
+      var r = el('tr');
       r.appendChild(el('td', null, clock(m.start).slice(0, 5)));
-      r.appendChild(req);
+      r.appendChild(el('td', 'num', m.requests));
       r.appendChild(el('td', null, counts(m.statuses)));
       r.appendChild(el('td', 'bad', counts(m.errors)));
       table.appendChild(r);
@@ -207,8 +227,10 @@ export const STATUS_JS = String.raw`'use strict';
       } else if (key === 'inboundKeys') {
         row(table, 'inbound keys', v + ' (values hidden)', 'secret');
       } else if (v !== null && typeof v === 'object' && 'value' in v) {
-        var shown = typeof v.value === 'object' ? JSON.stringify(v.value) : String(v.value);
-        row(table, key, shown + '  (' + v.from + ')', 'setting');
+        var cell = el('span');
+        cell.appendChild(code(typeof v.value === 'object' ? JSON.stringify(v.value) : String(v.value)));
+        cell.appendChild(el('span', 'muted', ' (' + v.from + ')'));
+        row(table, key, cell, 'setting');
       } else {
         row(table, key, v === null ? 'none' : String(v), 'setting');
       }
