@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { STATUS_CSS, STATUS_HTML, STATUS_JS } from '../src/ops/status-page.js'
+import { STATUS_CSS, STATUS_HTML } from '../src/ops/status-page.js'
+import { STATUS_JS } from '../src/ops/status-script.js'
 import { startStack, type Stack } from './helpers/harness.js'
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Discovery } from '../token/discovery.js'
 import type { TokenProvider } from '../token/token-provider.js'
 import type { Activity, ActivitySnapshot, ErrorEntry, MinuteCounts } from './activity.js'
-import { STATUS_CSS, STATUS_HTML, STATUS_JS } from './status-page.js'
+import { STATUS_CSS, STATUS_HTML } from './status-page.js'
+import { STATUS_JS } from './status-script.js'
 
 /** One credential set (today `default`; business-unit profiles will add more) and what it talks to. */
 export interface ProfileSource {
