@@ -12,7 +12,7 @@ export interface AnswerHooks {
   /** A refusal by the proxy (the table's `rejection`), for the rejected-requests metric. */
   rejected?: (code: string) => void
   /** Every error answered, for the status page's error list. */
-  answered?: (err: ProxyError, requestId: string) => void
+  answered?: (err: ProxyError, request: FastifyRequest) => void
 }
 
 function spec (err: ProxyError): ErrorSpec {
@@ -25,7 +25,7 @@ export function sendError (err: ProxyError, request: FastifyRequest, reply: Fast
   if (policy.log === 'error') request.log.error({ err: err.cause ?? err, reqId: request.id }, err.message)
   else if (policy.log === 'warn') request.log.warn({ code: err.code, reqId: request.id, cause: innermostCode(err.cause) }, err.message)
   if (policy.rejection) hooks.rejected?.(err.code)
-  hooks.answered?.(err, request.id)
+  hooks.answered?.(err, request)
   if (reply.sent || reply.raw.headersSent) {
     // The answer already started: break it rather than present a short body as complete.
     reply.raw.destroy(err)

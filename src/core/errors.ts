@@ -113,6 +113,13 @@ export const ERRORS = {
     rejection: true,
     remedy: 'browser pages may call the proxy only from an origin listed in PROXY_CORS_ORIGINS'
   },
+  forbidden_caller: {
+    status: 403,
+    proxyStatus: 'http_request_denied',
+    log: 'none',
+    rejection: true,
+    remedy: 'only a caller on this machine (a loopback address) may stop the proxy: run `cxone-auth-proxy shutdown` next to it'
+  },
   forbidden_route: {
     status: 403,
     proxyStatus: 'http_request_denied',

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Logger } from 'pino'
 import { sendError, toProxyError, type AnswerHooks } from '../core/answer.js'
 import { ProxyError } from '../core/errors.js'
-import { adminRoutes, type AdminOptions } from './health.js'
 import type { AnsweredRequest } from './observability.js'
 
-/** The optional admin listener: /_proxy/healthz, readyz and metrics only; it never forwards. */
-export async function createAdminListener (logger: Logger, routes: AdminOptions, hooks: AnswerHooks, requestDone: (r: AnsweredRequest) => void): Promise<FastifyInstance> {
+/** The optional admin listener: /_proxy/ health, readiness, metrics and the status page only; it never forwards. */
+export async function createAdminListener (logger: Logger, routes: FastifyPluginAsync, hooks: AnswerHooks, requestDone: (r: AnsweredRequest) => void): Promise<FastifyInstance> {
   const admin = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -16,12 +15,12 @@ export async function createAdminListener (logger: Logger, routes: AdminOptions,
   })
   admin.setErrorHandler((err: Error, request, reply) => { sendError(toProxyError(err, request), request, reply, hooks) })
   admin.setNotFoundHandler(async () => {
-    throw new ProxyError('not_found', 'the admin listener serves only /_proxy/healthz, /_proxy/readyz and /_proxy/metrics; it never forwards')
+    throw new ProxyError('not_found', 'the admin listener serves only /_proxy/healthz, /_proxy/readyz, /_proxy/metrics and the status page /_proxy/; it never forwards')
   })
   admin.addHook('onResponse', (request, reply, done) => {
     requestDone({ reqId: request.id, method: request.method, path: request.url.split('?', 1)[0] as string, status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: undefined, token: undefined })
     done()
   })
-  await admin.register(adminRoutes, routes)
+  await admin.register(routes)
   return admin
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { TokenProvider, TokenOutcome } from '../token/token-provider.js'
+import { Activity } from './activity.js'
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 const FAMILIES = new Set(['skills', 'agents', 'contacts', 'server-time', 'teams', 'users', 'wfm-data', 'media-types', 'business-unit', 'points-of-contact', 'campaigns', 'dispositions', 'lists', 'scripts', 'report-jobs', 'interactions'])
@@ -19,6 +20,8 @@ export function routeClass (path: string): string {
 
 export class Metrics {
   readonly registry = new Registry()
+  /** Recent traffic and errors for the status page (bounded, in memory). */
+  readonly activity: Activity
   readonly #requests: Counter<'method' | 'route_class' | 'status'>
   readonly #upstream: Histogram<'route_class'>
   readonly #tokenRequests: Counter<'outcome' | 'oauth_error'>
@@ -29,7 +32,8 @@ export class Metrics {
   readonly #requestChildren = new Map<string, { inc: () => void }>()
   readonly #upstreamChildren = new Map<string, { observe: (v: number) => void }>()
 
-  constructor (provider: TokenProvider | (() => TokenProvider)) {
+  constructor (provider: TokenProvider | (() => TokenProvider), now: () => number = Date.now) {
+    this.activity = new Activity(now)
     const r = this.registry
     const getProvider = typeof provider === 'function' ? provider : () => provider
     collectDefaultMetrics({ register: r, prefix: 'cxone_proxy_' })

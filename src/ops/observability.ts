@@ -23,14 +23,15 @@ export interface Observability {
 
 const round1 = (n: number): number => Math.round(n * 10) / 10
 
-export function createObservability (logger: Logger, provider: () => TokenProvider): Observability {
-  const metrics = new Metrics(provider)
+export function createObservability (logger: Logger, provider: () => TokenProvider, now: () => number): Observability {
+  const metrics = new Metrics(provider, now)
   return {
     metrics,
     requestDone: (r) => {
       const cls = routeClass(r.path)
       metrics.request(r.method, cls, r.status, r.upstreamMs)
       // Probes answered (health, readiness, metrics every few seconds) are debug; refused or unknown ones are info.
+      if (cls !== 'admin') metrics.activity.request(r.status)
       const probe = cls === 'admin' && (r.status < 400 || r.status === 503)
       logger[probe ? 'debug' : 'info']({
         reqId: r.reqId,

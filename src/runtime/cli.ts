@@ -7,6 +7,8 @@ import { ConfigError } from '../core/errors.js'
 import { startProxy, type RunningProxy } from './server.js'
 import { runDemo } from './demo.js'
 import { runCheck } from '../check/check.js'
+import { runShutdown, runStatus } from './client-commands.js'
+import { exitOnQuit } from './quit.js'
 
 export const USAGE = `Usage: cxone-auth-proxy [command] [options]
 
@@ -14,12 +16,15 @@ Commands:
   start            run the proxy (the default)
   check            diagnose the token call step by step (--probe tries other client authentications, --json for a report)
   demo             run the proxy against the built-in CXone simulator
+  shutdown         ask the proxy on this machine to drain and exit (POST /_proxy/quitquitquit; exit 3: nothing listens)
+  status           print the proxy's status page as text (--json for its JSON)
   help             this help
 
 Options:
   --config <file>  the config file (default ./proxy.config.json, or PROXY_CONFIG)
   --probe          (check) try client_secret_basic (rfc6749, raw) and client_secret_post
-  --json           (check) print a machine-readable report
+  --json           (check, status) print a machine-readable report
+  --port <n>       (shutdown, status) the proxy's port (default PROXY_PORT or the config file's, else 8080)
   -h, --help       this help
   -v, --version    the version
 
@@ -101,6 +106,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
         config: { type: 'string' },
         probe: { type: 'boolean' },
         json: { type: 'boolean' },
+        port: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' }
       }
@@ -113,13 +119,16 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
   if (values.help === true || (positionals.length === 1 && positionals[0] === 'help')) { io.stdout(USAGE); return 0 }
   if (values.version === true) { io.stdout(version()); return 0 }
   const command = positionals[0] ?? 'start'
-  if (positionals.length > 1 || !['start', 'check', 'demo'].includes(command)) {
-    io.stderr(`cxone-auth-proxy: unknown command "${positionals.join(' ')}": use start, check, demo or help\n\n${USAGE}`)
+  if (positionals.length > 1 || !['start', 'check', 'demo', 'shutdown', 'status'].includes(command)) {
+    io.stderr(`cxone-auth-proxy: unknown command "${positionals.join(' ')}": use start, check, demo, shutdown, status or help\n\n${USAGE}`)
     return 2
   }
   try {
     if (command === 'check') {
       return await runCheck({ env: io.env, configPath: values.config, probe: values.probe === true, json: values.json === true, out: io.stdout })
+    }
+    if (command === 'shutdown' || command === 'status') {
+      return await (command === 'shutdown' ? runShutdown : runStatus)({ env: io.env, configPath: values.config, port: values.port, json: values.json === true, out: io.stdout, err: io.stderr })
     }
     let running: RunningProxy
     if (command === 'demo') {
@@ -129,6 +138,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
     }
     exitOnSignals(running, running.proxy.logger)
     if (io.env.npm_lifecycle_event !== undefined) exitWithParent(running.shutdown)
+    exitOnQuit(running.quitRequested, running.shutdown)
     return undefined
   } catch (err) {
     if (err instanceof ConfigError) {

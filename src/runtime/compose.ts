@@ -15,6 +15,9 @@ import { createObservability } from '../ops/observability.js'
 import { createAdminListener } from '../ops/admin-listener.js'
 import { adminRoutes, type AdminOptions } from '../ops/health.js'
 import type { Metrics } from '../ops/metrics.js'
+import { quitRoute, quitSignal } from '../ops/quit.js'
+import { statusProfile, statusRoutes, type StatusOptions } from '../ops/status.js'
+import { effectiveSettings } from './effective-settings.js'
 import { compileRules } from '../proxy/admission.js'
 import { BodyBuffer } from '../proxy/body.js'
 import { UpstreamGate } from '../proxy/gate.js'
@@ -40,6 +43,8 @@ export interface ProxyApp {
   discovery: Discovery
   metrics: Metrics
   logger: Logger
+  /** Resolves when POST /_proxy/quitquitquit asks the process to drain and exit. */
+  quitRequested: Promise<string>
   /** Starts the token's first fetch in the background. */
   start: () => void
   /** Stops the token timers, both servers and the upstream pool, letting requests in flight finish. */
@@ -61,21 +66,33 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const tokenFetch = deps.fetch !== undefined ? { fetch: deps.fetch, close: async () => {} } : createTokenFetch(env)
   const dispatcher = deps.dispatcher ?? createDispatcher(s, env)
 
-  const observability = createObservability(logger, () => tokens.provider)
+  const clock = deps.clock ?? systemClock
+  const observability = createObservability(logger, () => tokens.provider, clock.now)
   const { metrics } = observability
   const tokens = createTokenLayer(s, config.credentials, {
     fetch: tokenFetch.fetch,
-    clock: deps.clock ?? systemClock,
+    clock,
     logger,
     onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError) }
   })
-  const hooks: AnswerHooks = { rejected: (code) => { metrics.rejected(code) } }
+  const hooks: AnswerHooks = {
+    rejected: (code) => { metrics.rejected(code) },
+    answered: (err, request) => {
+      metrics.activity.error({ reqId: request.id, method: request.method, path: (request.raw.url ?? '').split('?', 1)[0] as string, status: err.status, code: err.code, message: err.message })
+    }
+  }
   const routes: AdminOptions = {
     provider: tokens.provider,
     apiProblem: async (tenantId) => await tokens.discovery.apiOriginProblem(tenantId),
     metrics: async () => await metrics.text(),
     metricsContentType: metrics.contentType
   }
+  const status: StatusOptions = {
+    now: clock.now,
+    settings: () => effectiveSettings(config),
+    profiles: () => [statusProfile('default', tokens.provider, tokens.discovery, metrics.activity, s.apiUrl !== undefined)]
+  }
+  const quit = quitSignal()
 
   const places = Math.min(s.maxConcurrentUpstream, s.upstreamConnections)
   const app = await createProxyListener(logger, {
@@ -92,11 +109,20 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       onUpstream401: () => { metrics.upstream401() },
       onReplay: () => { metrics.replay() }
     },
-    ownRoutes: async (scope) => { await scope.register(adminRoutes, routes) },
+    ownRoutes: async (scope) => {
+      await scope.register(adminRoutes, routes)
+      await scope.register(statusRoutes, status)
+      await scope.register(quitRoute, { signal: quit, graceMs: s.shutdownGraceMs })
+    },
     hooks,
     requestDone: observability.requestDone
   })
-  const admin = s.adminPort === undefined ? undefined : await createAdminListener(logger, routes, hooks, observability.requestDone)
+  // Never quitquitquit on the admin listener: it may listen off loopback.
+  const adminOwnRoutes = async (scope: FastifyInstance): Promise<void> => {
+    await scope.register(adminRoutes, routes)
+    await scope.register(statusRoutes, status)
+  }
+  const admin = s.adminPort === undefined ? undefined : await createAdminListener(logger, adminOwnRoutes, hooks, observability.requestDone)
 
   return {
     app,
@@ -105,6 +131,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     discovery: tokens.discovery,
     metrics,
     logger,
+    quitRequested: quit.requested,
     start: () => { tokens.start() },
     close: async () => {
       tokens.close()

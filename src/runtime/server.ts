@@ -2,9 +2,11 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../core/config.js'
 import { ConfigError, ProxyError } from '../core/errors.js'
 import { buildApp, type AppDeps, type ProxyApp } from './compose.js'
-import { SECRET_VARS, SETTINGS, type SettingKey } from '../core/settings.js'
 import { FASTIFY_LISTEN_TEXT } from '../core/log.js'
 import { answerOpenResponses, trackOpenResponses } from './unanswered.js'
+import { effectiveSettings } from './effective-settings.js'
+
+export { effectiveSettings }
 
 export interface RunningProxy {
   proxy: ProxyApp
@@ -14,6 +16,8 @@ export interface RunningProxy {
   shutdown: (reason: string) => Promise<void>
   /** Ends the drain now (a second signal): requests not yet answered get 503 shutting_down, then everything is cut. */
   stopNow: (reason: string) => Promise<void>
+  /** Resolves when POST /_proxy/quitquitquit asks for the same drain as SIGTERM. */
+  quitRequested: Promise<string>
 }
 
 async function listen (app: FastifyInstance, host: string, port: number, name: string): Promise<string> {
@@ -30,25 +34,6 @@ async function listen (app: FastifyInstance, host: string, port: number, name: s
   if (addr === null || typeof addr === 'string') return `http://${host}:${port}`
   const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   return `http://${h}:${addr.port}`
-}
-
-/** The effective settings and where each came from, for the start-up line. Never a secret. */
-export function effectiveSettings (config: Config): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
-    const value = config.settings[key]
-    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue
-    out[key] = { value, from: config.sources[key] }
-  }
-  const secrets: Record<string, string> = {}
-  for (const [key, name] of Object.entries(SECRET_VARS)) {
-    const origin = config.credentials.origins[key as keyof typeof SECRET_VARS]
-    if (origin !== 'unset') secrets[name] = origin === 'file' ? `${name}_FILE` : 'env'
-  }
-  out.secrets = secrets
-  if (config.credentials.apiKeys.length > 0) out.inboundKeys = config.credentials.apiKeys.length
-  out.configFile = config.configPath ?? null
-  return out
 }
 
 /** Builds the proxy, listens, starts the token's first fetch in the background. */
@@ -99,5 +84,5 @@ export async function startProxy (config: Config, deps: AppDeps = {}): Promise<R
     void shutdown(reason)
     await cut(`the proxy was stopped (${reason} during the drain)`)
   }
-  return { proxy, url, adminUrl, shutdown, stopNow }
+  return { proxy, url, adminUrl, shutdown, stopNow, quitRequested: proxy.quitRequested }
 }

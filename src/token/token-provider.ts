@@ -52,6 +52,12 @@ export interface TokenStatus {
   failures: number
   nextAttemptInSec: number | undefined
   lastError: { code: string, message: string } | undefined
+  /** Epoch ms, for the status page: when the held token arrived, expires and is due for refresh. */
+  obtainedAt: number | undefined
+  expiresAt: number | undefined
+  refreshAt: number | undefined
+  /** Epoch ms of the last failed token request, while its error is the current one. */
+  lastErrorAt: number | undefined
 }
 
 /**
@@ -65,6 +71,7 @@ export class TokenProvider {
   #failures = 0
   #nextAttemptAt = 0
   #lastError: ProxyError | undefined
+  #lastErrorAt: number | undefined
   #lastLoggedKey: string | undefined
   #timer: unknown
   #stopped = false
@@ -138,7 +145,11 @@ export class TokenProvider {
       ageSec: t === undefined ? undefined : (now - t.obtainedAt) / 1000,
       failures: this.#failures,
       nextAttemptInSec: this.#nextAttemptAt > now ? (this.#nextAttemptAt - now) / 1000 : undefined,
-      lastError: this.#lastError === undefined ? undefined : { code: this.#lastError.code, message: this.#lastError.message }
+      lastError: this.#lastError === undefined ? undefined : { code: this.#lastError.code, message: this.#lastError.message },
+      obtainedAt: t?.obtainedAt,
+      expiresAt: t?.expiresAt,
+      refreshAt: t === undefined ? undefined : this.#refreshAt(t),
+      lastErrorAt: this.#lastError === undefined ? undefined : this.#lastErrorAt
     }
   }
 
@@ -178,6 +189,7 @@ export class TokenProvider {
         const delay = this.#backoff(err)
         this.#nextAttemptAt = this.#o.clock.now() + delay
         this.#lastError = err
+        this.#lastErrorAt = this.#o.clock.now()
         this.#o.onOutcome?.(outcomeOf(err), err.oauthError)
         this.#logFailure(err, delay)
         this.#schedule(this.#nextAttemptAt)
