@@ -1,13 +1,16 @@
 // The things under test: the upstream, the token simulator, the proxy (a child process) and nginx.
 import { chmodSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { CxoneSimulator, DEMO_CREDENTIALS } from '../../dist/simulator/simulator.js'
 import { childPids } from './procstat.mjs'
 import { firstLine, freePort, start, stop, waitUntil } from './procs.mjs'
 
+import { BENCH_TOKEN } from './bench-token.mjs'
+
+export { BENCH_TOKEN }
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-export const BENCH_TOKEN = 'bench-fixed-token-0123456789abcdef'
 
 async function ok (url, expect = 200) {
   const res = await fetch(url, { signal: AbortSignal.timeout(2_000) })
@@ -32,8 +35,9 @@ export async function startTokenSource () {
  * The proxy as production runs it: `node dist/main.js start` in the repository (so proxy.config.json is read),
  * token injection against the simulator, metrics on, its log at `logLevel` to `logPath` (/dev/null by default).
  * `root` is another build to run instead (a directory with dist/, package.json and a reachable node_modules).
+ * Returns at once, before it listens: `startProxy` waits for readiness, bench/lib/startup.mjs times it.
  */
-export async function startProxy ({ issuer, apiOrigin, logLevel = 'info', logPath = '/dev/null', nodeArgs = [], name = 'proxy', root = ROOT }) {
+export async function spawnProxy ({ issuer, apiOrigin, logLevel = 'info', logPath = '/dev/null', nodeArgs = [], name = 'proxy', root = ROOT }) {
   const port = await freePort()
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
     !/^(CXONE_|PROXY_|LOG_LEVEL$|NODE_OPTIONS$|https?_proxy$|HTTPS?_PROXY$|NO_PROXY$|no_proxy$)/.test(k)))
@@ -50,14 +54,22 @@ export async function startProxy ({ issuer, apiOrigin, logLevel = 'info', logPat
     LOG_LEVEL: logLevel
   })
   const fd = openSync(logPath, 'a')
+  const spawnedAt = performance.now()
   const entry = start(name, process.execPath, [...nodeArgs, join(root, 'dist/main.js'), 'start'], { cwd: root, env, stdio: ['ignore', fd, 'pipe'] })
   closeSync(fd)
   const url = `http://127.0.0.1:${port}`
-  await waitUntil(`${name} on ${url}`, async () => {
-    if (entry.exited) throw new Error(`${name} exited: ${entry.stderr}`)
-    return await ok(`${url}/_proxy/readyz`)
+  return { entry, pid: entry.child.pid, url, spawnedAt, stop: async () => await stop(entry) }
+}
+
+/** `spawnProxy`, then waits until /_proxy/readyz answers 200 (listening, token held). */
+export async function startProxy (options) {
+  const proxy = await spawnProxy(options)
+  const name = options.name ?? 'proxy'
+  await waitUntil(`${name} on ${proxy.url}`, async () => {
+    if (proxy.entry.exited) throw new Error(`${name} exited: ${proxy.entry.stderr}`)
+    return await ok(`${proxy.url}/_proxy/readyz`)
   })
-  return { entry, pid: entry.child.pid, url, stop: async () => await stop(entry) }
+  return proxy
 }
 
 export function nginxConfig ({ dir, port, upstreamPort, logPath }) {
@@ -115,9 +127,11 @@ export async function startNginx ({ nginx, tmp, upstreamOrigin, logPath = '/dev/
   return { entry, pid: worker, url, stop: async () => await stop(entry, 'SIGQUIT') }
 }
 
-/** One of bench/reference-proxy.mjs's minimal proxies (context for the profile, not a product column). */
+/** One of bench/reference-proxy.mjs's baselines, in its own process (`pid` is measured like the proxy's). */
 export async function startReference (kind, upstreamOrigin) {
+  const spawnedAt = performance.now()
   const entry = start(`reference ${kind}`, process.execPath, [join(ROOT, 'bench/reference-proxy.mjs'), kind, upstreamOrigin])
   const { port } = JSON.parse(await firstLine(entry))
-  return { entry, pid: entry.child.pid, url: `http://127.0.0.1:${port}`, stop: async () => await stop(entry) }
+  const listeningMs = performance.now() - spawnedAt
+  return { entry, pid: entry.child.pid, url: `http://127.0.0.1:${port}`, listeningMs, stop: async () => await stop(entry) }
 }

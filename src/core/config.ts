@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ConfigError } from './errors.js'
-import { SECRET_VARS, SETTINGS, type SettingKey, type SettingSpec } from './settings.js'
+import { CONFIG_FILE_VAR, DEFAULT_CONFIG_FILE, SECRET_VARS, SETTINGS, type SettingKey, type SettingSpec } from './settings.js'
 import { readCredentials, type Credentials } from './secrets.js'
 import { isLoopbackHost } from './net.js'
 
@@ -73,7 +73,7 @@ export interface LoadOptions {
   envOnly?: readonly SettingKey[]
 }
 
-export const DEFAULT_CONFIG_FILE = 'proxy.config.json'
+export { DEFAULT_CONFIG_FILE } from './settings.js'
 
 /** What a valid value looks like, for the "not a URL" hint of each URL setting. */
 const URL_EXAMPLES: Partial<Record<SettingKey, string>> = {
@@ -109,11 +109,11 @@ export function collect<T> (problems: ConfigError[], fn: () => T): T | undefined
 export function loadConfig (opts: LoadOptions): Config {
   const { env } = opts
   const cwd = opts.cwd ?? process.cwd()
-  const explicit = opts.configPath ?? nonEmpty(env.PROXY_CONFIG)
+  const explicit = opts.configPath ?? nonEmpty(env[CONFIG_FILE_VAR])
   const configPath = explicit !== undefined ? resolve(cwd, explicit) : resolve(cwd, DEFAULT_CONFIG_FILE)
   const file = explicit === undefined && opts.skipDefaultFile === true
     ? { path: configPath, data: undefined }
-    : readConfigFile(configPath, explicit !== undefined, opts.configPath !== undefined ? '--config' : 'PROXY_CONFIG')
+    : readConfigFile(configPath, explicit !== undefined, opts.configPath !== undefined ? '--config' : CONFIG_FILE_VAR)
 
   const problems: ConfigError[] = []
   if (file.data !== undefined) checkKeys(file.path, file.data, problems)

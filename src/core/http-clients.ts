@@ -1,5 +1,6 @@
 import { Agent, EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici'
 import type { Settings } from './config.js'
+import { OUTBOUND_VARS } from './settings.js'
 
 /** The fetch the token layer and discovery use: injectable, so tests can pass their own. */
 export type FetchFn = (input: string, init: RequestInit) => Promise<Response>
@@ -12,9 +13,9 @@ function envValue (env: NodeJS.ProcessEnv, name: string): string | undefined {
 /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the given environment, for undici's EnvHttpProxyAgent. */
 function proxyOptions (env: NodeJS.ProcessEnv): { httpProxy?: string, httpsProxy?: string, noProxy?: string } {
   const out: { httpProxy?: string, httpsProxy?: string, noProxy?: string } = {}
-  const http = envValue(env, 'HTTP_PROXY')
-  const https = envValue(env, 'HTTPS_PROXY')
-  const no = envValue(env, 'NO_PROXY')
+  const http = envValue(env, OUTBOUND_VARS.http)
+  const https = envValue(env, OUTBOUND_VARS.https)
+  const no = envValue(env, OUTBOUND_VARS.no)
   if (http !== undefined) out.httpProxy = http
   if (https !== undefined) out.httpsProxy = https
   if (no !== undefined) out.noProxy = no
@@ -23,8 +24,17 @@ function proxyOptions (env: NodeJS.ProcessEnv): { httpProxy?: string, httpsProxy
 
 /** True when the environment names an outbound HTTP(S) proxy (any case, as curl and undici read it). */
 export function hasEnvProxy (env: NodeJS.ProcessEnv): boolean {
-  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((k) => (env[k] ?? '') !== '')
+  return [OUTBOUND_VARS.https, OUTBOUND_VARS.http].some((k) => envValue(env, k) !== undefined)
 }
+
+/** An idle upstream connection is kept this long, unless the API's Keep-Alive header says less. */
+const UPSTREAM_KEEP_ALIVE_MS = 30_000
+/** The longest an API's Keep-Alive hint may keep a connection. */
+const UPSTREAM_KEEP_ALIVE_MAX_MS = 600_000
+/** A connection this close to the API's idle timeout is not reused (it might close under the request). */
+const UPSTREAM_KEEP_ALIVE_THRESHOLD_MS = 2_000
+/** Largest response header block accepted from the API. */
+const UPSTREAM_MAX_HEADER_BYTES = 64 * 1024
 
 /**
  * The upstream connection pool. Every option is set explicitly: TLS is verified (reply-from's own
@@ -34,13 +44,13 @@ export function createDispatcher (s: Pick<Settings, 'upstreamConnections' | 'ups
   const options = {
     connections: s.upstreamConnections,
     pipelining: 1,
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 600_000,
-    keepAliveTimeoutThreshold: 2_000,
+    keepAliveTimeout: UPSTREAM_KEEP_ALIVE_MS,
+    keepAliveMaxTimeout: UPSTREAM_KEEP_ALIVE_MAX_MS,
+    keepAliveTimeoutThreshold: UPSTREAM_KEEP_ALIVE_THRESHOLD_MS,
     headersTimeout: s.upstreamTimeoutMs,
     bodyTimeout: s.upstreamTimeoutMs,
     connectTimeout: s.connectTimeoutMs,
-    maxHeaderSize: 64 * 1024,
+    maxHeaderSize: UPSTREAM_MAX_HEADER_BYTES,
     allowH2: false,
     connect: { rejectUnauthorized: true, timeout: s.connectTimeoutMs }
   }

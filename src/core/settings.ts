@@ -64,6 +64,13 @@ export const SETTINGS = {
 
 export type SettingKey = keyof typeof SETTINGS
 
+/** Where the settings file is: `--config`, else this variable, else DEFAULT_CONFIG_FILE in the working folder. */
+export const CONFIG_FILE_VAR = 'PROXY_CONFIG'
+export const DEFAULT_CONFIG_FILE = 'proxy.config.json'
+
+/** The outbound proxy for the token endpoint, discovery and the API, read as curl and undici read them (any case). */
+export const OUTBOUND_VARS = { http: 'HTTP_PROXY', https: 'HTTPS_PROXY', no: 'NO_PROXY' } as const
+
 /** Secrets come only from the environment, each also as NAME_FILE. */
 export const SECRET_VARS = {
   clientId: 'CXONE_CLIENT_ID',

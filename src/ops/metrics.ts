@@ -1,7 +1,10 @@
+import { LRUCache } from 'lru-cache'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { TokenProvider, TokenOutcome } from '../token/token-provider.js'
 import { Activity } from './activity.js'
 
+/** Cached label children at most: methods × route classes × status codes seen. */
+const LABEL_CHILDREN_MAX = 4096
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 const FAMILIES = new Set(['skills', 'agents', 'contacts', 'server-time', 'teams', 'users', 'wfm-data', 'media-types', 'business-unit', 'points-of-contact', 'campaigns', 'dispositions', 'lists', 'scripts', 'report-jobs', 'interactions'])
 const API_PATH = /^\/inContactAPI\/services\/v\d+\.0\/([^/?]+)/
@@ -28,9 +31,10 @@ export class Metrics {
   readonly #upstream401: Counter
   readonly #replays: Counter
   readonly #rejected: Counter<'reason'>
-  // Bounded: methods × route classes × status codes.
-  readonly #requestChildren = new Map<string, { inc: () => void }>()
-  readonly #upstreamChildren = new Map<string, { observe: (v: number) => void }>()
+  readonly #reloads: Counter<'outcome'>
+  // Label children, cached: prom-client would otherwise hash the label object on every call.
+  readonly #requestChildren = new LRUCache<string, { inc: () => void }>({ max: LABEL_CHILDREN_MAX })
+  readonly #upstreamChildren = new LRUCache<string, { observe: (v: number) => void }>({ max: LABEL_CHILDREN_MAX })
 
   constructor (provider: TokenProvider | (() => TokenProvider), now: () => number = Date.now) {
     this.activity = new Activity(now)
@@ -42,6 +46,7 @@ export class Metrics {
     this.#tokenRequests = new Counter({ name: 'cxone_proxy_token_requests_total', help: 'Token requests, by outcome and OAuth error code', labelNames: ['outcome', 'oauth_error'], registers: [r] })
     this.#upstream401 = new Counter({ name: 'cxone_proxy_upstream_401_total', help: 'Upstream 401 answers that invalidated the token and triggered a refresh', registers: [r] })
     this.#replays = new Counter({ name: 'cxone_proxy_replays_total', help: 'Requests replayed once with a new token after an upstream 401', registers: [r] })
+    this.#reloads = new Counter({ name: 'cxone_proxy_config_reloads_total', help: 'Configuration reloads, by outcome (applied, unchanged, failed)', labelNames: ['outcome'], registers: [r] })
     this.#rejected = new Counter({ name: 'cxone_proxy_rejected_total', help: 'Requests refused by the proxy, by error code (limits, access rules)', labelNames: ['reason'], registers: [r] })
     new Gauge({
       name: 'cxone_proxy_token_expires_in_seconds',
@@ -92,6 +97,10 @@ export class Metrics {
 
   replay (): void {
     this.#replays.inc()
+  }
+
+  reload (outcome: 'applied' | 'unchanged' | 'failed'): void {
+    this.#reloads.inc({ outcome })
   }
 
   rejected (code: string): void {

@@ -10,7 +10,8 @@ import { forwardPlugin, type ForwardOptions } from './forward.js'
 
 export interface ListenerOptions {
   settings: Settings
-  rules: AdmissionRules
+  /** The admission rules in force (a reload may replace them). */
+  rules: () => AdmissionRules
   forward: Omit<ForwardOptions, 'publicOrigin'>
   /** The proxy's own endpoints (/_proxy/healthz, readyz, metrics), served before forwarding. */
   ownRoutes: FastifyPluginAsync
@@ -70,7 +71,7 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
     reply.header('x-request-id', request.id)
     let verdict
     try {
-      verdict = admit({ method: request.method, url: request.raw.url ?? '', headers: request.headers, rawHeaders: request.raw.rawHeaders }, o.rules)
+      verdict = admit({ method: request.method, url: request.raw.url ?? '', headers: request.headers, rawHeaders: request.raw.rawHeaders }, o.rules())
     } catch (err) {
       done(err as Error)
       return
@@ -92,6 +93,6 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
   app.all('/_proxy/*', async () => {
     throw new ProxyError('not_found', 'no such proxy endpoint: use /_proxy/healthz, /_proxy/readyz or /_proxy/metrics')
   })
-  await app.register(forwardPlugin, { ...o.forward, publicOrigin: (request) => publicOriginOf(o.rules, request.headers.host) })
+  await app.register(forwardPlugin, { ...o.forward, publicOrigin: (request) => publicOriginOf(o.rules(), request.headers.host) })
   return app
 }

@@ -3,6 +3,7 @@ import { constants } from 'node:os'
 import { parseArgs } from 'node:util'
 import type { Logger } from 'pino'
 import { loadConfig } from '../core/config.js'
+import { SETTINGS } from '../core/settings.js'
 import { ConfigError } from '../core/errors.js'
 import { startProxy, type RunningProxy } from './server.js'
 import { runDemo } from './demo.js'
@@ -51,10 +52,10 @@ export const REPEAT_SIGNAL_WINDOW_MS = 1_000
 /**
  * Signal handling for a running proxy. SIGTERM/SIGINT drain and exit 0; a second one during the drain (after
  * REPEAT_SIGNAL_WINDOW_MS) stops at once (waiting callers get 503 shutting_down) and exits 128 + the signal's number, as a shell reports a kill.
- * SIGHUP is logged and ignored until reload exists. SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code
+ * SIGHUP reloads the configuration and the secret files. SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code
  * execution for any local process): a listener keeps Node from doing so.
  */
-export function exitOnSignals (running: Pick<RunningProxy, 'shutdown' | 'stopNow'>, log: Pick<Logger, 'info' | 'warn'>): void {
+export function exitOnSignals (running: Pick<RunningProxy, 'shutdown' | 'stopNow' | 'reload'>, log: Pick<Logger, 'info' | 'warn'>): void {
   let drainingSince: number | undefined
   let stopping = false
   const onStop = (signal: NodeJS.Signals): void => {
@@ -72,7 +73,9 @@ export function exitOnSignals (running: Pick<RunningProxy, 'shutdown' | 'stopNow
   }
   process.on('SIGTERM', onStop)
   process.on('SIGINT', onStop)
-  process.on('SIGHUP', () => { log.info({ signal: 'SIGHUP' }, 'SIGHUP received: reload is not supported yet; ignoring') })
+  process.on('SIGHUP', () => {
+    running.reload('SIGHUP').catch((err: unknown) => { log.warn({ err }, 'reload after SIGHUP failed') })
+  })
   if (process.platform !== 'win32') {
     process.on('SIGUSR1', () => { log.warn({ signal: 'SIGUSR1' }, 'SIGUSR1 received: the inspector stays closed (start node with --inspect to debug); ignoring') })
   }
@@ -134,7 +137,8 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
     if (command === 'demo') {
       running = await runDemo({ env: io.env, configPath: values.config, out: io.stdout, entry: process.argv[1] })
     } else {
-      running = await startProxy(loadConfig({ env: io.env, configPath: values.config }), { env: io.env })
+      const load = (): ReturnType<typeof loadConfig> => loadConfig({ env: io.env, configPath: values.config })
+      running = await startProxy(load(), { env: io.env }, { load, env: io.env, configPath: values.config })
     }
     exitOnSignals(running, running.proxy.logger)
     if (io.env.npm_lifecycle_event !== undefined) exitWithParent(running.shutdown)
@@ -146,7 +150,8 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
       return 2
     }
     io.stderr(`cxone-auth-proxy: ${(err as Error).message}`)
-    if (io.env.LOG_LEVEL === 'debug' || io.env.LOG_LEVEL === 'trace') io.stderr(String((err as Error).stack))
+    const level = io.env[SETTINGS.logLevel.env]
+    if (level === 'debug' || level === 'trace') io.stderr(String((err as Error).stack))
     return 1
   }
 }

@@ -7,7 +7,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
-import type { Config } from '../core/config.js'
+import type { Config, Settings } from '../core/config.js'
+import { SECRET_VARS, SETTINGS, type SettingKey } from '../core/settings.js'
 import { createLogger } from '../core/log.js'
 import { createDispatcher, createTokenFetch, type FetchFn } from '../core/http-clients.js'
 import type { AnswerHooks } from '../core/answer.js'
@@ -47,11 +48,26 @@ export interface ProxyApp {
   quitRequested: Promise<string>
   /** Starts the token's first fetch in the background. */
   start: () => void
+  /** Applies what a reload may change from `next`; says what changed and what needs a restart. */
+  reload: (next: Config) => ReloadResult
   /** Stops the token timers, both servers and the upstream pool, letting requests in flight finish. */
   close: () => Promise<void>
   /** Cuts what is still open: every connection, in and out. */
   abort: () => void
 }
+
+export interface ReloadResult {
+  /** Names of the settings and secrets that changed and were applied (never their values). */
+  applied: string[]
+  /** Names of the settings that changed but need a restart; left as they are. */
+  restartNeeded: string[]
+}
+
+/** Settings a reload applies to the token layer (with the credentials). */
+const TOKEN_KEYS: readonly SettingKey[] = ['issuer', 'tokenUrl', 'apiUrl', 'grantType', 'clientAuth', 'basicEncoding', 'scope', 'tokenTimeoutMs']
+/** Settings a reload applies to admission (with the inbound keys). */
+const ADMISSION_KEYS: readonly SettingKey[] = ['publicUrl', 'allowedHosts', 'corsOrigins', 'readOnly', 'routes']
+const CREDENTIAL_KEYS = ['clientId', 'clientSecret', 'accessKeyId', 'accessKeySecret'] as const
 
 /** Requests waiting for a place upstream at most: a cold-start burst waits its turn, a flood is refused at once. */
 const MAX_QUEUED = 4096
@@ -89,15 +105,17 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   }
   const status: StatusOptions = {
     now: clock.now,
-    settings: () => effectiveSettings(config),
+    settings: () => effectiveSettings(current),
     profiles: () => [statusProfile('default', tokens.provider, tokens.discovery, metrics.activity, s.apiUrl !== undefined)]
   }
   const quit = quitSignal()
 
+  let current = config
+  let rules = compileRules(s, config.credentials.apiKeys)
   const places = Math.min(s.maxConcurrentUpstream, s.upstreamConnections)
   const app = await createProxyListener(logger, {
     settings: s,
-    rules: compileRules(s, config.credentials.apiKeys),
+    rules: () => rules,
     forward: {
       provider: tokens.provider,
       discovery: tokens.discovery,
@@ -133,6 +151,25 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     logger,
     quitRequested: quit.requested,
     start: () => { tokens.start() },
+    reload: (next) => {
+      const changed = (Object.keys(SETTINGS) as SettingKey[]).filter((k) => JSON.stringify(next.settings[k]) !== JSON.stringify(current.settings[k]))
+      const credentialsChanged = CREDENTIAL_KEYS.filter((k) => next.credentials[k] !== current.credentials[k])
+      const keysChanged = next.credentials.apiKeys.join('\n') !== current.credentials.apiKeys.join('\n')
+      const reloadable = new Set<SettingKey>([...TOKEN_KEYS, ...ADMISSION_KEYS, 'logLevel'])
+      const restartNeeded = changed.filter((k) => !reloadable.has(k))
+      // What needs a restart keeps its running value; everything else comes from `next`.
+      const settings = { ...next.settings } as Settings
+      for (const k of restartNeeded) (settings as unknown as Record<string, unknown>)[k] = current.settings[k]
+      const merged: Config = { ...next, settings: Object.freeze(settings) }
+      if (changed.some((k) => TOKEN_KEYS.includes(k)) || credentialsChanged.length > 0) tokens.reconfigure(settings, next.credentials)
+      if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) rules = compileRules(settings, next.credentials.apiKeys)
+      if (settings.logLevel !== current.settings.logLevel) logger.level = settings.logLevel
+      current = merged
+      return {
+        applied: [...changed.filter((k) => reloadable.has(k)), ...credentialsChanged.map((k) => SECRET_VARS[k]), ...(keysChanged ? [SECRET_VARS.apiKeys] : [])],
+        restartNeeded
+      }
+    },
     close: async () => {
       tokens.close()
       // Keep-alive sockets that go idle while draining are closed at once, not after keepAliveTimeout.

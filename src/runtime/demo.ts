@@ -44,8 +44,10 @@ export async function runDemo (opts: DemoOptions): Promise<RunningProxy> {
   let running
   let config
   try {
-    config = loadConfig({ env: demoEnv(opts.env, sim.issuer), configPath: opts.configPath, envOnly: SIMULATED_SETTINGS })
-    running = await startProxy(config, { env: opts.env })
+    const env = demoEnv(opts.env, sim.issuer)
+    const load = (): ReturnType<typeof loadConfig> => loadConfig({ env, configPath: opts.configPath, envOnly: SIMULATED_SETTINGS })
+    config = load()
+    running = await startProxy(config, { env: opts.env }, { load, env, configPath: opts.configPath })
   } catch (err) {
     await sim.stop()
     throw err

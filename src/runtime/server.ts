@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../core/config.js'
 import { ConfigError, ProxyError } from '../core/errors.js'
 import { buildApp, type AppDeps, type ProxyApp } from './compose.js'
+import { hasEnvProxy } from '../core/http-clients.js'
+import { startReloader } from './reload.js'
 import { FASTIFY_LISTEN_TEXT } from '../core/log.js'
 import { answerOpenResponses, trackOpenResponses } from './unanswered.js'
 import { effectiveSettings } from './effective-settings.js'
@@ -18,6 +20,15 @@ export interface RunningProxy {
   stopNow: (reason: string) => Promise<void>
   /** Resolves when POST /_proxy/quitquitquit asks for the same drain as SIGTERM. */
   quitRequested: Promise<string>
+  /** Reads the configuration again and applies what may change without a restart (SIGHUP); a no-op without `reload`. */
+  reload: (reason: string) => Promise<void>
+}
+
+export interface ReloadSource {
+  /** Reads the configuration as at start; throws ConfigError. */
+  load: () => Config
+  env: NodeJS.ProcessEnv
+  configPath: string | undefined
 }
 
 async function listen (app: FastifyInstance, host: string, port: number, name: string): Promise<string> {
@@ -37,7 +48,7 @@ async function listen (app: FastifyInstance, host: string, port: number, name: s
 }
 
 /** Builds the proxy, listens, starts the token's first fetch in the background. */
-export async function startProxy (config: Config, deps: AppDeps = {}): Promise<RunningProxy> {
+export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom?: ReloadSource): Promise<RunningProxy> {
   const proxy = await buildApp(config, deps)
   const s = config.settings
   let url: string
@@ -51,7 +62,12 @@ export async function startProxy (config: Config, deps: AppDeps = {}): Promise<R
   }
   proxy.start()
   const apiOrigin = s.apiUrl === undefined ? 'discovered from the token (cxone-configuration)' : new URL(s.apiUrl).origin
-  proxy.logger.info({ url, adminUrl, apiOrigin, settings: effectiveSettings(config) }, `cxone-auth-proxy listening on ${url}`)
+  // Everything that changes behaviour, never a secret: settings and their sources, the config file, an outbound proxy.
+  proxy.logger.info({ url, adminUrl, apiOrigin, outboundProxy: hasEnvProxy(deps.env ?? process.env), settings: effectiveSettings(config) }, `cxone-auth-proxy listening on ${url}`)
+
+  const reloader = reloadFrom === undefined
+    ? undefined
+    : await startReloader({ proxy, metrics: proxy.metrics, logger: proxy.logger, load: reloadFrom.load, env: reloadFrom.env, configPath: reloadFrom.configPath })
 
   const open = trackOpenResponses(proxy.app.server)
   let cutting: Promise<void> | undefined
@@ -67,6 +83,7 @@ export async function startProxy (config: Config, deps: AppDeps = {}): Promise<R
   let closing: Promise<void> | undefined
   const shutdown = async (reason: string): Promise<void> => {
     closing ??= (async () => {
+      reloader?.close()
       proxy.logger.info({ reason, graceMs: s.shutdownGraceMs }, 'shutting down: no new requests, finishing those in flight')
       const force = setTimeout(() => {
         proxy.logger.warn({ graceMs: s.shutdownGraceMs }, 'grace period over: closing the connections still open')
@@ -84,5 +101,9 @@ export async function startProxy (config: Config, deps: AppDeps = {}): Promise<R
     void shutdown(reason)
     await cut(`the proxy was stopped (${reason} during the drain)`)
   }
-  return { proxy, url, adminUrl, shutdown, stopNow, quitRequested: proxy.quitRequested }
+  const reload = async (reason: string): Promise<void> => {
+    if (reloader === undefined) proxy.logger.info({ reason }, `${reason}: this proxy reloads nothing (started without a configuration source)`)
+    else await reloader.reload(reason)
+  }
+  return { proxy, url, adminUrl, shutdown, stopNow, quitRequested: proxy.quitRequested, reload }
 }

@@ -25,10 +25,10 @@ const API_ORIGIN_TTL_MS = 60 * 60 * 1000
  * concurrent lookups share one request.
  */
 export class Discovery {
-  readonly #opts: DiscoveryOptions
+  #opts: DiscoveryOptions
   #tokenEndpoint: Promise<string> | undefined
   readonly #apiOrigins: LRUCache<string, string>
-  readonly #staticApiOrigin: string | undefined
+  #staticApiOrigin: string | undefined
 
   constructor (opts: DiscoveryOptions) {
     this.#opts = opts
@@ -48,6 +48,14 @@ export class Discovery {
 
   get issuer (): string {
     return this.#opts.issuer
+  }
+
+  /** New endpoints (a reload): what was discovered from the old ones is forgotten. */
+  reconfigure (endpoints: Pick<DiscoveryOptions, 'issuer' | 'tokenUrl' | 'apiUrl'>): void {
+    this.#opts = { ...this.#opts, ...endpoints }
+    this.#staticApiOrigin = endpoints.apiUrl === undefined ? undefined : new URL(endpoints.apiUrl).origin
+    this.#tokenEndpoint = undefined
+    this.#apiOrigins.clear()
   }
 
   async tokenEndpoint (): Promise<string> {

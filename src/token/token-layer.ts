@@ -5,6 +5,7 @@ import type { ProxyError } from '../core/errors.js'
 import { Discovery } from './discovery.js'
 import { createObtain } from './obtain.js'
 import { TokenProvider, type Clock, type TokenOutcome } from './token-provider.js'
+import type { TokenSet } from './token-client.js'
 
 export interface TokenLayerDeps {
   fetch: FetchFn
@@ -19,6 +20,8 @@ export interface TokenLayer {
   readonly discovery: Discovery
   /** Starts the first fetch in the background. */
   start: () => void
+  /** New credentials or endpoints (a reload): a token is fetched with them while the current one keeps serving. */
+  reconfigure: (s: Settings, credentials: Credentials) => void
   /** Stops the refresh timers. */
   close: () => void
 }
@@ -36,10 +39,11 @@ export function createTokenLayer (s: Settings, credentials: Credentials, deps: T
       logger.info({ [field]: { value, from: 'discovered' } }, `${what === 'token_endpoint' ? 'token endpoint' : 'API origin'} discovered from ${s.issuer}`)
     }
   })
+  const obtainWith = (settings: Settings, c: Credentials): () => Promise<TokenSet> => createObtain(settings, c, discovery, deps.fetch, deps.clock.now, (err) => {
+    logger.warn({ code: (err as ProxyError).code }, `a token was obtained but requests cannot be forwarded: ${(err as Error).message}`)
+  })
   const provider = new TokenProvider({
-    obtain: createObtain(s, credentials, discovery, deps.fetch, deps.clock.now, (err) => {
-      logger.warn({ code: (err as ProxyError).code }, `a token was obtained but requests cannot be forwarded: ${(err as Error).message}`)
-    }),
+    obtain: obtainWith(s, credentials),
     clock: deps.clock,
     log: logger,
     refreshAhead: s.refreshAhead,
@@ -50,6 +54,10 @@ export function createTokenLayer (s: Settings, credentials: Credentials, deps: T
     provider,
     discovery,
     start: () => { provider.start() },
+    reconfigure: (settings, c) => {
+      discovery.reconfigure({ issuer: settings.issuer, tokenUrl: settings.tokenUrl, apiUrl: settings.apiUrl })
+      provider.replaceObtain(obtainWith(settings, c))
+    },
     close: () => { provider.stop() }
   }
 }

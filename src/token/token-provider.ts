@@ -122,6 +122,21 @@ export class TokenProvider {
     return await this.#fetch()
   }
 
+  /**
+   * A new way to obtain tokens (rotated credentials, new endpoints): a token is fetched with it at once while the
+   * current one keeps serving, and replaces it when it arrives. If it is refused, the current token stays in use
+   * while it is valid, and the failure is reported (logs, readiness once the token expires) as any other.
+   */
+  replaceObtain (obtain: () => Promise<TokenSet>): void {
+    this.#o.obtain = obtain
+    this.#failures = 0
+    this.#nextAttemptAt = 0
+    this.#lastLoggedKey = undefined
+    // A request already on its way used the old way: the new one goes as soon as it is back.
+    if (this.#inflight !== undefined) this.#inflight.then(() => { this.#refreshInBackground() }, () => { this.#refreshInBackground() })
+    else this.#refreshInBackground()
+  }
+
   /** Drops `accessToken` if it is still the current one (an upstream answered 401 to it). */
   invalidate (accessToken: string): boolean {
     if (this.#current === undefined || this.#current.accessToken !== accessToken) return false

@@ -4,7 +4,7 @@ import { startCli } from './helpers/cli.js'
 import { API, simulatorEnv } from './helpers/harness.js'
 import { startUpstream, type Upstream } from './helpers/upstream.js'
 
-describe('SIGHUP does not stop the proxy (reload is not supported yet)', () => {
+describe('SIGHUP reloads the configuration and never stops the proxy', () => {
   let sim: CxoneSimulator
   let slow: Upstream
   beforeAll(async () => {
@@ -18,7 +18,7 @@ describe('SIGHUP does not stop the proxy (reload is not supported yet)', () => {
     await sim.stop()
   })
 
-  it('logs one info line, keeps the call in flight and keeps serving', async () => {
+  it('logs one reload line, keeps the call in flight and keeps serving', async () => {
     const proxy = startCli(['start'], simulatorEnv(sim, { CXONE_API_URL: slow.url }))
     try {
       const url = (JSON.parse(await proxy.waitFor(/listening on/)) as { url: string }).url
@@ -27,7 +27,7 @@ describe('SIGHUP does not stop the proxy (reload is not supported yet)', () => {
       await new Promise((resolve) => setTimeout(resolve, 200))
       proxy.child.kill('SIGHUP')
       const line = JSON.parse(await proxy.waitFor(/SIGHUP/)) as Record<string, unknown>
-      expect(line).toMatchObject({ level: 30, signal: 'SIGHUP', msg: 'SIGHUP received: reload is not supported yet; ignoring' })
+      expect(line).toMatchObject({ level: 30, reason: 'SIGHUP', outcome: 'unchanged', changed: [], msg: 'configuration reloaded: nothing to change' })
       const r = await inFlight
       expect({ status: r.status, body: await r.json() }).toEqual({ status: 200, body: { done: true } })
       const health = await fetch(`${url}/_proxy/healthz`)
