@@ -44,6 +44,7 @@ export interface Settings {
   keepAliveTimeoutMs: number
   upstreamConnections: number
   maxConcurrentUpstream: number
+  redisCommandTimeoutMs: number
   shutdownGraceMs: number
   logLevel: string
 }

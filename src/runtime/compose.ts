@@ -19,6 +19,8 @@ import { Discovery } from '../token/discovery.js'
 import { createObtain } from '../token/obtain.js'
 import type { FetchFn } from '../token/token-client.js'
 import { TokenProvider, systemClock, type Clock } from '../token/token-provider.js'
+import { readRedisTarget } from '../token/fleet/redis-url.js'
+import { fleetMetrics } from '../ops/fleet-metrics.js'
 
 export interface AppDeps {
   fetch?: FetchFn
@@ -65,15 +67,22 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   })
   // The gauges read the provider lazily, at scrape time.
   const metrics: Metrics = new Metrics(() => provider)
+  const obtain = createObtain(s, config.credentials, discovery, fetchFn, clock.now, (err) => {
+    logger.warn({ code: (err as ProxyError).code }, `a token was obtained but requests cannot be forwarded: ${(err as Error).message}`)
+  })
+  // Fleet hook (issue 14): with REDIS_URL the token is shared through Redis; the Redis client is loaded only then.
+  const redisTarget = readRedisTarget(env)
+  const fleet = redisTarget === undefined
+    ? undefined
+    : (await import('../token/fleet/fleet.js')).startFleet({ target: redisTarget, settings: s, credentials: config.credentials, tokenEndpoint: async () => await discovery.tokenEndpoint(), obtain, now: clock.now, log: logger, observer: fleetMetrics(metrics.registry) })
   const provider: TokenProvider = new TokenProvider({
-    obtain: createObtain(s, config.credentials, discovery, fetchFn, clock.now, (err) => {
-      logger.warn({ code: (err as ProxyError).code }, `a token was obtained but requests cannot be forwarded: ${(err as Error).message}`)
-    }),
+    obtain: fleet?.obtain ?? obtain,
     clock,
     log: logger,
     refreshAhead: s.refreshAhead,
     configErrorRetryMs: s.configErrorRetrySec * 1000,
-    onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError) }
+    onOutcome: (outcome, oauthError, t) => { if (t === undefined || fleet?.fromFleet(t) !== true) metrics.tokenOutcome(outcome, oauthError) },
+    onInvalidate: fleet?.invalidate
   })
   const guard = createAccessGuard(s, config.credentials.apiKeys)
   const adminOptions = {
@@ -155,6 +164,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     logger,
     close: async () => {
       provider.stop()
+      fleet?.close()
       // Keep-alive sockets that go idle while draining are closed at once, not after keepAliveTimeout.
       const sweep = setInterval(() => { app.server.closeIdleConnections() }, 100)
       try {
