@@ -18,11 +18,13 @@ export class RedisUnavailable extends Error {
   override readonly name = 'RedisUnavailable'
 }
 
-export const CONNECT_TIMEOUT_MS = 1000
+export const CONNECT_TIMEOUT_MS = 3000
 export const RECONNECT_BASE_MS = 100
 export const RECONNECT_MAX_MS = 5000
-/** A new replica waits this long for its first connection before fetching a token on its own. */
-export const FIRST_CONNECT_WAIT_MS = 1000
+/** A new replica waits up to this long for its first connection before fetching a token on its own. */
+export const FIRST_CONNECT_WAIT_MS = 2000
+/** Errors that say Redis is not there at all: a new replica stops waiting for it at once. */
+const NOT_THERE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'])
 
 export type RedisClient = RedisClientType
 
@@ -44,7 +46,8 @@ export class RedisLink {
   readonly #o: RedisLinkOptions
   readonly #client: RedisClient
   #up: boolean | undefined
-  #firstAttempt: Promise<void>
+  /** Settles once the first connection is made, refused, or FIRST_CONNECT_WAIT_MS has passed since first needed. */
+  #firstAttempt: Promise<void> | undefined
   #closed = false
 
   constructor (opts: RedisLinkOptions) {
@@ -65,22 +68,28 @@ export class RedisLink {
     }) as RedisClient
     this.#client.on('error', (err: Error) => { this.#down('connection', err) })
     this.#client.on('ready', () => { this.#setUp() })
-    let settle: () => void = () => {}
-    this.#firstAttempt = new Promise<void>((resolve) => { settle = resolve })
-    this.#client.once('ready', settle)
-    this.#client.once('error', settle)
     this.#client.connect().catch(() => { /* reported through 'error'; reconnection goes on */ })
   }
 
   /** True when commands can be sent; a new link waits (bounded) for its first connection attempt. */
   async usable (): Promise<boolean> {
     if (this.#client.isReady) return true
-    if (this.#up === undefined && !this.#closed) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([this.#firstAttempt, new Promise<void>((resolve) => { timer = setTimeout(resolve, FIRST_CONNECT_WAIT_MS) })])
-      clearTimeout(timer)
-    }
+    if (!this.#closed && this.#up === undefined) await (this.#firstAttempt ??= this.#waitForFirstConnection())
     return this.#client.isReady
+  }
+
+  async #waitForFirstConnection (): Promise<void> {
+    await new Promise<void>((resolve) => {
+      // A connection timeout on a busy machine is retried within the wait; a refusal ends it at once.
+      const onError = (err: NodeJS.ErrnoException): void => { if (err.code !== undefined && NOT_THERE.has(err.code)) done() }
+      const done = (): void => {
+        clearTimeout(timer)
+        this.#client.off('error', onError).off('ready', done)
+        resolve()
+      }
+      const timer = setTimeout(done, FIRST_CONNECT_WAIT_MS)
+      this.#client.on('error', onError).on('ready', done)
+    })
   }
 
   /** Runs one command under the deadline; any failure becomes RedisUnavailable (counted, logged on change). */

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createClient } from '@redis/client'
+import { closedPort } from './run-process.js'
+
+export interface RedisServer {
+  port: number
+  url: string
+  /** The process id (tests pause it with SIGSTOP to make it slow). */
+  pid: () => number | undefined
+  /** Stops the server (SIGKILL: nothing is saved, like a crash). */
+  stop: () => Promise<void>
+  /** Starts it again on the same port, empty. */
+  restart: () => Promise<void>
+  /** A raw GET, as anyone who can read Redis would see it. */
+  get: (key: string) => Promise<string | null>
+  set: (key: string, value: string) => Promise<void>
+  keys: (pattern: string) => Promise<string[]>
+}
+
+/** A real redis-server on a free loopback port, no persistence; `stop()` it in afterEach/afterAll. */
+export async function startRedis (): Promise<RedisServer> {
+  const port = await closedPort()
+  let child: ChildProcess | undefined
+  const launch = async (): Promise<void> => {
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    child = proc
+    await new Promise<void>((resolve, reject) => {
+      let out = ''
+      const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`redis-server did not start:\n${out}`)) }, 10_000)
+      proc.stdout?.on('data', (d: Buffer) => {
+        out += d.toString()
+        if (out.includes('Ready to accept connections')) { clearTimeout(timer); resolve() }
+      })
+      proc.on('error', (err) => { clearTimeout(timer); reject(new Error(`redis-server cannot be started (is the redis-server package installed?): ${err.message}`)) })
+      proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited with ${code}:\n${out}`)) })
+    })
+  }
+  const kill = async (): Promise<void> => {
+    const proc = child
+    child = undefined
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => { resolve() }))
+    proc.kill('SIGCONT')
+    proc.kill('SIGKILL')
+    await exited
+  }
+  const open = async () => {
+    const c = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false } })
+    c.on('error', () => {})
+    await c.connect()
+    return c
+  }
+  await launch()
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    pid: () => child?.pid,
+    stop: kill,
+    restart: async () => { await kill(); await launch() },
+    get: async (key) => {
+      const c = await open()
+      try { return await c.get(key) } finally { c.destroy() }
+    },
+    set: async (key, value) => {
+      const c = await open()
+      try { await c.set(key, value) } finally { c.destroy() }
+    },
+    keys: async (pattern) => {
+      const c = await open()
+      try { return await c.keys(pattern) } finally { c.destroy() }
+    }
+  }
+}
