@@ -1,5 +1,8 @@
 import { startCli, type RunningCli } from './cli.js'
-import { simulatorEnv } from './harness.js'
+import { LogCapture, simulatorEnv } from './harness.js'
+import { loadConfig } from '../../src/core/config.js'
+import { createLogger } from '../../src/core/log.js'
+import { startProxy, type RunningProxy } from '../../src/runtime/server.js'
 import type { CxoneSimulator } from '../../src/simulator/simulator.js'
 
 /**
@@ -36,4 +39,26 @@ function listeningUrl (line: string): string {
 export function metric (text: string, name: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
   return line === undefined ? 0 : Number(line.split(' ').pop())
+}
+
+export interface InProcessReplica {
+  running: RunningProxy
+  url: string
+  logs: LogCapture
+  metrics: () => Promise<string>
+  close: () => Promise<void>
+}
+
+/** One proxy in this process on the fleet's Redis: its logs and provider can be read directly. */
+export async function startReplica (sim: CxoneSimulator, redisUrl: string, env: Record<string, string> = {}): Promise<InProcessReplica> {
+  const config = loadConfig({ env: simulatorEnv(sim, { ...FLEET_TEST_ENV, ...env }), skipDefaultFile: true })
+  const logs = new LogCapture()
+  const running = await startProxy(config, { env: { REDIS_URL: redisUrl }, logger: createLogger(config.settings.logLevel, logs) })
+  return {
+    running,
+    url: running.url,
+    logs,
+    metrics: async () => await running.proxy.metrics.text(),
+    close: async () => { await running.proxy.close() }
+  }
 }

@@ -15,6 +15,7 @@ export interface RedisServer {
   get: (key: string) => Promise<string | null>
   set: (key: string, value: string) => Promise<void>
   keys: (pattern: string) => Promise<string[]>
+  pttl: (key: string) => Promise<number>
 }
 
 /** A real redis-server on a free loopback port, no persistence; `stop()` it in afterEach/afterAll. */
@@ -64,6 +65,10 @@ export async function startRedis (): Promise<RedisServer> {
     set: async (key, value) => {
       const c = await open()
       try { await c.set(key, value) } finally { c.destroy() }
+    },
+    pttl: async (key) => {
+      const c = await open()
+      try { return await c.pTTL(key) } finally { c.destroy() }
     },
     keys: async (pattern) => {
       const c = await open()
