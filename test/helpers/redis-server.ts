@@ -19,11 +19,11 @@ export interface RedisServer {
 }
 
 /** A real redis-server on a free loopback port, no persistence; `stop()` it in afterEach/afterAll. */
-export async function startRedis (): Promise<RedisServer> {
+export async function startRedis (opts: { password?: string } = {}): Promise<RedisServer> {
   const port = await closedPort()
   let child: ChildProcess | undefined
   const launch = async (): Promise<void> => {
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', ...(opts.password !== undefined ? ['--requirepass', opts.password] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
     child = proc
     await new Promise<void>((resolve, reject) => {
       let out = ''
@@ -46,7 +46,7 @@ export async function startRedis (): Promise<RedisServer> {
     await exited
   }
   const open = async () => {
-    const c = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false } })
+    const c = createClient({ url: `redis://127.0.0.1:${port}`, password: opts.password, socket: { reconnectStrategy: false } })
     c.on('error', () => {})
     await c.connect()
     return c
