@@ -49,7 +49,7 @@ describe('a fleet of 5 proxy processes with tokens living a few seconds', () => 
     // Each token is refreshed before its end: at 80% of its lifetime, or earlier when the token request is slow
     // (here, on a loaded machine, as early as ~4 s of 8). One request per refresh for the whole fleet, plus one at
     // the edge; without sharing it would be one per replica per refresh (5 times as many).
-    expect(made).toBeGreaterThanOrEqual(Math.floor(lifetimes))
+    expect(made).toBeGreaterThanOrEqual(Math.floor(lifetimes) - 1)
     expect(made).toBeLessThanOrEqual(Math.ceil(elapsed / 4000) + 1)
     const texts = await Promise.all(replicas.map(async (r) => await (await fetch(`${r.url}/_proxy/metrics`)).text()))
     expect(texts.reduce((n, t) => n + metric(t, 'cxone_proxy_token_requests_total'), 0)).toBe(sim.tokenRequests)

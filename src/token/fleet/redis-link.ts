@@ -46,6 +46,7 @@ export class RedisLink {
   readonly #o: RedisLinkOptions
   readonly #client: RedisClient
   #up: boolean | undefined
+  #everReady = false
   /** Settles once the first connection is made, refused, or FIRST_CONNECT_WAIT_MS has passed since first needed. */
   #firstAttempt: Promise<void> | undefined
   #closed = false
@@ -74,7 +75,8 @@ export class RedisLink {
   /** True when commands can be sent; a new link waits (bounded) for its first connection attempt. */
   async usable (): Promise<boolean> {
     if (this.#client.isReady) return true
-    if (!this.#closed && this.#up === undefined) await (this.#firstAttempt ??= this.#waitForFirstConnection())
+    // Only once, and only before the first connection: later, a Redis that is away costs a request nothing.
+    if (!this.#closed && !this.#everReady) await (this.#firstAttempt ??= this.#waitForFirstConnection())
     return this.#client.isReady
   }
 
@@ -120,6 +122,7 @@ export class RedisLink {
   }
 
   #setUp (): void {
+    this.#everReady = true
     if (this.#up === true) return
     const was = this.#up
     this.#up = true
