@@ -19,11 +19,20 @@ export interface RedisServer {
 }
 
 /** A real redis-server on a free loopback port, no persistence; `stop()` it in afterEach/afterAll. */
-export async function startRedis (opts: { password?: string } = {}): Promise<RedisServer> {
+export interface RedisOptions {
+  password?: string
+  /** TLS only (`rediss://`), with this certificate and key (PEM files); no client certificates asked. */
+  tls?: { certFile: string, keyFile: string }
+}
+
+export async function startRedis (opts: RedisOptions = {}): Promise<RedisServer> {
   const port = await closedPort()
   let child: ChildProcess | undefined
   const launch = async (): Promise<void> => {
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', ...(opts.password !== undefined ? ['--requirepass', opts.password] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const listen = opts.tls === undefined
+      ? ['--port', String(port)]
+      : ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.certFile, '--tls-key-file', opts.tls.keyFile, '--tls-auth-clients', 'no']
+    const proc = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', ...(opts.password !== undefined ? ['--requirepass', opts.password] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
     child = proc
     await new Promise<void>((resolve, reject) => {
       let out = ''
@@ -54,7 +63,7 @@ export async function startRedis (opts: { password?: string } = {}): Promise<Red
   await launch()
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${opts.tls === undefined ? 'redis' : 'rediss'}://127.0.0.1:${port}`,
     pid: () => child?.pid,
     stop: kill,
     restart: async () => { await kill(); await launch() },
