@@ -6,7 +6,7 @@ import { ConfigError } from '../src/core/errors.js'
 import { CxoneSimulator } from '../src/simulator/simulator.js'
 import { readRedisTarget } from '../src/token/fleet/redis-url.js'
 import { runCli } from './helpers/cli.js'
-import { simulatorEnv, startStack } from './helpers/harness.js'
+import { simulatorEnv } from './helpers/harness.js'
 import { metric, startReplica, type InProcessReplica } from './helpers/fleet.js'
 import { startRedis, type RedisServer } from './helpers/redis-server.js'
 
@@ -83,17 +83,5 @@ describe('REDIS_URL', () => {
       expect(warns.map((e) => e.reason)).toEqual(['authentication refused: check the user and password in REDIS_URL'])
       expect(a.logs.text()).not.toContain(PASSWORD)
     })
-  })
-
-  it('unset: no Redis, no fleet metrics', async () => {
-    const stack = await startStack()
-    try {
-      const text = await stack.running.proxy.metrics.text()
-      expect(text).not.toContain('cxone_proxy_redis_up')
-      expect(text).not.toContain('cxone_proxy_fleet_')
-      expect(stack.logs.text()).not.toContain('fleet mode')
-    } finally {
-      await stack.close()
-    }
   })
 })
