@@ -49,10 +49,10 @@ describe('an upstream 401 in a fleet', () => {
     const a = await startReplica(sim, redis.url)
     replicas.push(a)
     await a.running.proxy.provider.getToken()
-    expect(await redis.keys('cxone-auth-proxy:v1:token:*')).toHaveLength(1)
+    expect(await redis.tokenKeys()).toHaveLength(1)
     sim.revokeAll()
     sim.tokenFault = { kind: 'status', status: 503 }
     expect((await fetch(`${a.url}${API}/server-time`)).status).toBe(503)
-    expect(await redis.keys('cxone-auth-proxy:v1:token:*')).toEqual([])
+    expect(await redis.tokenKeys()).toEqual([])
   })
 })

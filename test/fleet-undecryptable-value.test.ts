@@ -26,7 +26,7 @@ describe('a shared value that does not decrypt', () => {
     const first = await startReplica(sim, redis.url)
     replicas.push(first)
     await first.running.proxy.provider.getToken()
-    const key = (await redis.keys('cxone-auth-proxy:v1:token:*'))[0] as string
+    const key = (await redis.tokenKeys())[0] as string
     await redis.set(key, spoil(await redis.get(key) as string))
 
     const second = await startReplica(sim, redis.url)

@@ -16,6 +16,8 @@ export interface RedisServer {
   set: (key: string, value: string) => Promise<void>
   keys: (pattern: string) => Promise<string[]>
   pttl: (key: string) => Promise<number>
+  /** The proxies' shared-token keys (not their short-lived lock keys). */
+  tokenKeys: () => Promise<string[]>
 }
 
 /** A real redis-server on a free loopback port, no persistence; `stop()` it in afterEach/afterAll. */
@@ -74,6 +76,10 @@ export async function startRedis (opts: RedisOptions = {}): Promise<RedisServer>
     set: async (key, value) => {
       const c = await open()
       try { await c.set(key, value) } finally { c.destroy() }
+    },
+    tokenKeys: async () => {
+      const c = await open()
+      try { return (await c.keys('cxone-auth-proxy:v1:token:*')).filter((k) => !k.endsWith(':lock')) } finally { c.destroy() }
     },
     pttl: async (key) => {
       const c = await open()
