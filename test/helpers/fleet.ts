@@ -17,8 +17,12 @@ export interface Replica {
 }
 
 /** Spawns `count` proxy processes (the built CLI) against one simulator and one Redis; each its own process. */
+/** Every process started here, so that a start cut short by a hook's timeout still ends in stopReplicas. */
+const spawned = new Set<RunningCli>()
+
 export async function startReplicas (sim: CxoneSimulator, redisUrl: string, count: number, env: Record<string, string> = {}): Promise<Replica[]> {
   const clis = Array.from({ length: count }, () => startCli(['start'], simulatorEnv(sim, { REDIS_URL: redisUrl, LOG_LEVEL: 'info', ...env })))
+  for (const cli of clis) spawned.add(cli)
   try {
     return await Promise.all(clis.map(async (cli) => ({ cli, url: listeningUrl(await cli.waitFor(/listening on/, 30_000)) })))
   } catch (err) {
@@ -27,8 +31,11 @@ export async function startReplicas (sim: CxoneSimulator, redisUrl: string, coun
   }
 }
 
+/** Stops these replicas, and any other this file started that is still running. */
 export async function stopReplicas (replicas: Replica[]): Promise<void> {
-  await Promise.all(replicas.map(async (r) => await r.cli.stop('SIGTERM')))
+  const all = new Set([...replicas.map((r) => r.cli), ...spawned])
+  spawned.clear()
+  await Promise.all([...all].map(async (cli) => await cli.stop('SIGTERM')))
 }
 
 function listeningUrl (line: string): string {
