@@ -48,6 +48,7 @@ export interface Settings {
   upstreamConnections: number
   maxConcurrentUpstream: number
   queueTimeoutMs: number
+  redisCommandTimeoutMs: number
   shutdownGraceMs: number
   logLevel: string
 }

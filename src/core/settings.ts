@@ -58,6 +58,7 @@ export const SETTINGS = {
   upstreamConnections: { env: 'PROXY_UPSTREAM_CONNECTIONS', type: { kind: 'int', min: 1, max: 100_000 }, default: 512 },
   maxConcurrentUpstream: { env: 'PROXY_MAX_CONCURRENT_UPSTREAM', type: { kind: 'int', min: 1, max: 100_000 }, default: 512 },
   queueTimeoutMs: { env: 'PROXY_QUEUE_TIMEOUT_MS', type: { kind: 'int', min: 0, max: 60_000 }, default: 2_000 },
+  redisCommandTimeoutMs: { env: 'PROXY_REDIS_COMMAND_TIMEOUT_MS', type: { kind: 'int', min: 5, max: 10_000 }, default: 50 },
   shutdownGraceMs: { env: 'PROXY_SHUTDOWN_GRACE_MS', type: { kind: 'int', min: 0, max: 600_000 }, default: 30_000 },
   logLevel: { env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info' }
 } as const satisfies Record<string, SettingSpec>

@@ -13,6 +13,7 @@ import { createLogger } from '../core/log.js'
 import { createDispatcher, createTokenFetch, type FetchFn } from '../core/http-clients.js'
 import type { AnswerHooks } from '../core/answer.js'
 import { createObservability } from '../ops/observability.js'
+import { fleetMetrics } from '../ops/fleet-metrics.js'
 import { createAdminListener } from '../ops/admin-listener.js'
 import { adminRoutes, type AdminOptions } from '../ops/health.js'
 import type { Metrics } from '../ops/metrics.js'
@@ -85,10 +86,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const clock = deps.clock ?? systemClock
   const observability = createObservability(logger, () => tokens.provider, clock.now)
   const { metrics } = observability
-  const tokens = createTokenLayer(s, config.credentials, {
+  const tokens = await createTokenLayer(s, config.credentials, {
     fetch: tokenFetch.fetch,
     clock,
     logger,
+    env,
+    fleetObserver: () => fleetMetrics(metrics.registry),
     onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError) }
   })
   const hooks: AnswerHooks = {

@@ -6,11 +6,17 @@ import { Discovery } from './discovery.js'
 import { createObtain } from './obtain.js'
 import { TokenProvider, type Clock, type TokenOutcome } from './token-provider.js'
 import type { TokenSet } from './token-client.js'
+import type { Fleet, FleetObserver } from './fleet/fleet.js'
+import { readRedisTarget } from './fleet/redis-url.js'
 
 export interface TokenLayerDeps {
   fetch: FetchFn
   clock: Clock
   logger: Logger
+  /** The environment, for REDIS_URL: with it the token is shared by a fleet through Redis. */
+  env: NodeJS.ProcessEnv
+  /** The fleet's metrics (Redis up, shared-token hits, lock waits and takeovers): registered only when a fleet starts. */
+  fleetObserver: () => FleetObserver
   onOutcome?: (outcome: TokenOutcome, oauthError: string | undefined) => void
 }
 
@@ -22,11 +28,11 @@ export interface TokenLayer {
   start: () => void
   /** New credentials or endpoints (a reload): a token is fetched with them while the current one keeps serving. */
   reconfigure: (s: Settings, credentials: Credentials) => void
-  /** Stops the refresh timers. */
+  /** Stops the refresh timers and the fleet's Redis link. */
   close: () => void
 }
 
-export function createTokenLayer (s: Settings, credentials: Credentials, deps: TokenLayerDeps): TokenLayer {
+export async function createTokenLayer (s: Settings, credentials: Credentials, deps: TokenLayerDeps): Promise<TokenLayer> {
   const { logger } = deps
   const discovery = new Discovery({
     issuer: s.issuer,
@@ -42,13 +48,25 @@ export function createTokenLayer (s: Settings, credentials: Credentials, deps: T
   const obtainWith = (settings: Settings, c: Credentials): () => Promise<TokenSet> => createObtain(settings, c, discovery, deps.fetch, deps.clock.now, (err) => {
     logger.warn({ code: (err as ProxyError).code }, `a token was obtained but requests cannot be forwarded: ${(err as Error).message}`)
   })
+  // With REDIS_URL the token is shared through Redis (issue 14); the Redis client is loaded only then.
+  const redisTarget = readRedisTarget(deps.env)
+  const kit = redisTarget === undefined
+    ? undefined
+    : { fleet: await import('./fleet/fleet.js'), target: redisTarget, observer: deps.fleetObserver() }
+  const fleetWith = (settings: Settings, c: Credentials, obtain: () => Promise<TokenSet>): Fleet | undefined => kit?.fleet.startFleet({
+    target: kit.target, settings, credentials: c, tokenEndpoint: async () => await discovery.tokenEndpoint(), obtain, now: deps.clock.now, log: logger, observer: kit.observer
+  })
+  const firstObtain = obtainWith(s, credentials)
+  let fleet = fleetWith(s, credentials, firstObtain)
   const provider = new TokenProvider({
-    obtain: obtainWith(s, credentials),
+    obtain: fleet?.obtain ?? firstObtain,
     clock: deps.clock,
     log: logger,
     refreshAhead: s.refreshAhead,
     configErrorRetryMs: s.configErrorRetrySec * 1000,
-    ...(deps.onOutcome !== undefined ? { onOutcome: deps.onOutcome } : {})
+    // A token taken from the fleet's Redis was not requested by this replica: it is not counted as a token request.
+    onOutcome: (outcome, oauthError, t) => { if (t === undefined || fleet?.fromFleet(t) !== true) deps.onOutcome?.(outcome, oauthError) },
+    onInvalidate: (t) => { fleet?.invalidate(t) }
   })
   return {
     provider,
@@ -56,8 +74,15 @@ export function createTokenLayer (s: Settings, credentials: Credentials, deps: T
     start: () => { provider.start() },
     reconfigure: (settings, c) => {
       discovery.reconfigure({ issuer: settings.issuer, tokenUrl: settings.tokenUrl, apiUrl: settings.apiUrl })
-      provider.replaceObtain(obtainWith(settings, c))
+      // New credentials are a new fleet key: the old link is closed, the new one shares among the replicas that have them.
+      fleet?.close()
+      const obtain = obtainWith(settings, c)
+      fleet = fleetWith(settings, c, obtain)
+      provider.replaceObtain(fleet?.obtain ?? obtain)
     },
-    close: () => { provider.stop() }
+    close: () => {
+      provider.stop()
+      fleet?.close()
+    }
   }
 }

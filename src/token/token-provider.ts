@@ -29,7 +29,9 @@ export interface TokenProviderOptions {
   backoffBaseMs?: number
   backoffMaxMs?: number
   random?: () => number
-  onOutcome?: (outcome: TokenOutcome, oauthError: string | undefined) => void
+  onOutcome?: (outcome: TokenOutcome, oauthError: string | undefined, token?: TokenSet) => void
+  /** Called with the token `invalidate` dropped (fleet hook: drop the shared copy too). */
+  onInvalidate?: (t: TokenSet) => void
 }
 
 export const BACKOFF_BASE_MS = 1000
@@ -65,7 +67,7 @@ export interface TokenStatus {
  * A token is handed out only while it is valid (with a small skew for the request's travel time).
  */
 export class TokenProvider {
-  readonly #o: Required<Omit<TokenProviderOptions, 'onOutcome'>> & Pick<TokenProviderOptions, 'onOutcome'>
+  readonly #o: Required<Omit<TokenProviderOptions, 'onOutcome' | 'onInvalidate'>> & Pick<TokenProviderOptions, 'onOutcome' | 'onInvalidate'>
   #current: TokenSet | undefined
   #inflight: Promise<TokenSet> | undefined
   #failures = 0
@@ -141,6 +143,7 @@ export class TokenProvider {
   invalidate (accessToken: string): boolean {
     if (this.#current === undefined || this.#current.accessToken !== accessToken) return false
     this.#o.log.warn({ token: this.#current.fingerprint }, 'upstream rejected the token: fetching a new one')
+    this.#o.onInvalidate?.(this.#current)
     this.#current = undefined
     return true
   }
@@ -195,7 +198,7 @@ export class TokenProvider {
         this.#nextAttemptAt = 0
         this.#lastError = undefined
         this.#lastLoggedKey = undefined
-        this.#o.onOutcome?.('success', undefined)
+        this.#o.onOutcome?.('success', undefined, t)
         this.#o.log.info({ token: t.fingerprint, expiresInSec: t.lifetimeSec, tenantId: t.tenantId }, 'token obtained')
         this.#schedule(this.#refreshAt(t))
         return t
