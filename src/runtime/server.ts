@@ -60,14 +60,13 @@ export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom
     await proxy.close()
     throw err
   }
+  const reloader = reloadFrom === undefined
+    ? undefined
+    : await startReloader({ proxy, metrics: proxy.metrics, logger: proxy.logger, load: reloadFrom.load, env: reloadFrom.env, configPath: reloadFrom.configPath })
   proxy.start()
   const apiOrigin = s.apiUrl === undefined ? 'discovered from the token (cxone-configuration)' : new URL(s.apiUrl).origin
   // Everything that changes behaviour, never a secret: settings and their sources, the config file, an outbound proxy.
   proxy.logger.info({ url, adminUrl, apiOrigin, outboundProxy: hasEnvProxy(deps.env ?? process.env), settings: effectiveSettings(config) }, `cxone-auth-proxy listening on ${url}`)
-
-  const reloader = reloadFrom === undefined
-    ? undefined
-    : await startReloader({ proxy, metrics: proxy.metrics, logger: proxy.logger, load: reloadFrom.load, env: reloadFrom.env, configPath: reloadFrom.configPath })
 
   const open = trackOpenResponses(proxy.app.server)
   let cutting: Promise<void> | undefined
