@@ -72,6 +72,17 @@ describe('header lines', () => {
     expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'expectation_failed' } })
   })
 
+  it.each([
+    ['the request line', (h: string) => `GET ${API}/skills HTTP/1.1\nHost: ${h}\r\n\r\n`],
+    ['every line', (h: string) => `GET ${API}/skills HTTP/1.1\nHost: ${h}\nX-A: 1\n\n`]
+  ])('bare LF ending %s: 400 with the JSON shape, never forwarded', async (_name, build) => {
+    const before = stack.api.seen.length
+    const r = await rawRequest(stack.url, build(host()))
+    expect(r.status).toBe(400)
+    expect(r.headers['proxy-status']).toBe('cxone-auth-proxy; error=http_request_error; details="bad_request"')
+    expect(stack.api.seen.length).toBe(before)
+  })
+
   it('caller cookies are not forwarded to CXone', async () => {
     const r = await fetch(`${stack.url}${API}/skills`, { headers: { cookie: 'session=abc' } })
     expect(await r.json()).toMatchObject({ cookie: null })
