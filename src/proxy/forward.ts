@@ -232,7 +232,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     upstream: '',
     proxyPayloads: false,
     // reply-from is registered by http-proxy but never called: give it our pool so it builds none of its own.
-    undici: opts.dispatcher as unknown as Record<string, unknown>,
+    undici: opts.dispatcher,
     disableRequestLogging: true,
     internalRewriteLocationHeader: false,
     httpMethods: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],

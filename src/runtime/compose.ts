@@ -161,8 +161,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       const reloadable = new Set<SettingKey>([...TOKEN_KEYS, ...ADMISSION_KEYS, 'logLevel'])
       const restartNeeded = changed.filter((k) => !reloadable.has(k))
       // What needs a restart keeps its running value; everything else comes from `next`.
-      const settings = { ...next.settings } as Settings
-      for (const k of restartNeeded) (settings as unknown as Record<string, unknown>)[k] = current.settings[k]
+      const settings: Settings = { ...next.settings }
+      for (const k of restartNeeded) Object.assign(settings, { [k]: current.settings[k] })
       const merged: Config = { ...next, settings: Object.freeze(settings) }
       if (changed.some((k) => TOKEN_KEYS.includes(k)) || credentialsChanged.length > 0) tokens.reconfigure(settings, next.credentials)
       if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) rules = compileRules(settings, next.credentials.apiKeys)
