@@ -11,7 +11,7 @@ import { API_PATH } from './upstream.mjs'
 import { IDLE_SETTLE_MS, idleMemory, runRounds, verify } from './lib/measure.mjs'
 import { machine } from './lib/procstat.mjs'
 import { installCleanup, interrupted } from './lib/procs.mjs'
-import { METRICS, RATIOS, allRatios, summarise, table, targets } from './lib/report.mjs'
+import { METRICS, RATIOS, allRatios, pairedRps, summarise, table, targets } from './lib/report.mjs'
 import { startupTable, timeToReady } from './lib/startup.mjs'
 import { startNginx, startProxy, startReference, startTokenSource, startUpstream } from './lib/targets.mjs'
 import { ensureTools, version } from './lib/tools.mjs'
@@ -119,7 +119,8 @@ function print (result, columns, file, log) {
   log(`anonymous RSS (RssAnon) leaves out the mapped node binary and libraries; under load it is sampled every 200 ms; at idle`)
   log(`it is read once, ${IDLE_SETTLE_MS / 1000} s after every server has started and before any request.\n`)
   log(table(result.summary, columns))
-  log('')
+  const paired = Object.entries(result.pairedRps).map(([k, v]) => `${RATIOS.find((r) => r.key === k).label} ${v.map((x) => `${x.toFixed(2)}×`).join(', ')}`)
+  log(`\nreq/s ratios round by round (the table's are ratios of medians): ${paired.join('; ')}\n`)
   if (result.startup !== null) { log(startupTable(result.startup)); log('') }
   for (const t of result.targets) log(`${t.met === true ? 'MET   ' : t.met === false ? 'MISSED' : 'n/a   '} ${t.target}: ${t.value}`)
   log(`\nthe proxy's /_proxy/metrics counted ${result.proxyRequestsCounted} api:skills requests (metrics on)`)
@@ -179,6 +180,7 @@ async function main () {
       ratioColumns: RATIOS,
       rounds,
       summary,
+      pairedRps: pairedRps(rounds),
       startup,
       targets: targets(summary, startup ?? undefined),
       proxyRequestsCounted: await countedByProxy(proxy)

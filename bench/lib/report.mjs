@@ -49,6 +49,17 @@ export function ratios (a, b = {}) {
   return out
 }
 
+/** req/s of the proxy over each baseline, round by round (same round, neighbouring runs): the spread behind a ratio of medians. */
+export function pairedRps (rounds) {
+  const out = {}
+  for (const r of RATIOS) {
+    const base = rounds[r.over]
+    if (base === undefined || r.over === 'direct') continue
+    out[r.key] = rounds.proxy.map((p, i) => p.rps / base[i].rps)
+  }
+  return out
+}
+
 /** Every ratio column, keyed as in RATIOS (NaN where the baseline did not run). */
 export function allRatios (summary) {
   return Object.fromEntries(RATIOS.map((r) => [r.key, ratios(summary.proxy, summary[r.over])]))

@@ -6,9 +6,6 @@ import { loadConfig } from '../core/config.js'
 import { SETTINGS } from '../core/settings.js'
 import { ConfigError } from '../core/errors.js'
 import { startProxy, type RunningProxy } from './server.js'
-import { runDemo } from './demo.js'
-import { runCheck } from '../check/check.js'
-import { runShutdown, runStatus } from './client-commands.js'
 import { exitOnQuit } from './quit.js'
 
 export const USAGE = `Usage: cxone-auth-proxy [command] [options]
@@ -128,13 +125,17 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
   }
   try {
     if (command === 'check') {
+      // Each verb loads only what it uses: `start` never loads the doctor, the simulator or the client commands.
+      const { runCheck } = await import('../check/check.js')
       return await runCheck({ env: io.env, configPath: values.config, probe: values.probe === true, json: values.json === true, out: io.stdout })
     }
     if (command === 'shutdown' || command === 'status') {
+      const { runShutdown, runStatus } = await import('./client-commands.js')
       return await (command === 'shutdown' ? runShutdown : runStatus)({ env: io.env, configPath: values.config, port: values.port, json: values.json === true, out: io.stdout, err: io.stderr })
     }
     let running: RunningProxy
     if (command === 'demo') {
+      const { runDemo } = await import('./demo.js')
       running = await runDemo({ env: io.env, configPath: values.config, out: io.stdout, entry: process.argv[1] })
     } else {
       const load = (): ReturnType<typeof loadConfig> => loadConfig({ env: io.env, configPath: values.config })
