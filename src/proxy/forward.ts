@@ -10,6 +10,7 @@
  * to undici directly: reply-from passes no abort signal (a caller's hang-up would leave the upstream request
  * running) and costs more per request than everything of ours.
  */
+import type { ServerResponse } from 'node:http'
 import httpProxy from '@fastify/http-proxy'
 import { LRUCache } from 'lru-cache'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -48,8 +49,8 @@ export interface RequestContext {
   replayed: boolean
   upstreamStart: number
   upstreamMs: number | undefined
-  /** Aborts the upstream request when the caller goes away. */
-  abort: AbortController
+  /** The caller's response: it emits `abort` (undici's signal) when the caller goes away before its answer. */
+  caller: CallerSignal
 }
 
 declare module 'fastify' {
@@ -76,6 +77,9 @@ export const REFRESH_ON_401_BURST = 3
 export const REFRESH_ON_401_INTERVAL_MS = 10_000
 
 type Done = (err?: Error) => void
+
+/** The caller's response as undici's abort signal: `aborted` is set and `abort` emitted when the caller has gone. */
+type CallerSignal = ServerResponse & { aborted?: boolean }
 
 export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOptions): Promise<void> {
   const { provider, discovery, gate, bodies } = opts
@@ -110,43 +114,48 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   // Callback style with a synchronous fast path: a place upstream, a valid token and a known origin cost no promise.
   function preHandler (request: FastifyRequest, reply: FastifyReply, done: Done): void {
     const body = request.body instanceof Buffer ? request.body : undefined
-    const abort = new AbortController()
+    // undici takes an EventEmitter as its abort signal: the caller's own response serves, so a request costs no
+    // AbortController (an EventTarget, measurably dear on this path).
+    const caller = reply.raw as CallerSignal
     const slot = { held: false }
     reply.raw.once('close', () => {
       if (slot.held) gate.leave()
       slot.held = false
       if (body !== undefined) bodies.release(body.length)
-      if (!reply.raw.writableFinished) abort.abort()
+      if (!reply.raw.writableFinished) {
+        caller.aborted = true
+        caller.emit('abort')
+      }
     })
     if (request.pipelineWait === undefined && gate.tryEnter()) {
       slot.held = true
       const token = provider.current()
       const origin = token === undefined ? undefined : discovery.knownApiOrigin(token.tenantId)
       if (token !== undefined && origin !== undefined) {
-        attach(request, token, origin, body, abort)
+        attach(request, token, origin, body, caller)
         done()
         return
       }
     }
-    prepareSlowly(request, body, abort, slot).then(() => { done() }, done)
+    prepareSlowly(request, body, caller, slot).then(() => { done() }, done)
   }
 
   /** The same steps, waiting where it must: for earlier pipelined requests, a place upstream, the token, the origin. */
-  async function prepareSlowly (request: FastifyRequest, body: Buffer | undefined, abort: AbortController, slot: { held: boolean }): Promise<void> {
+  async function prepareSlowly (request: FastifyRequest, body: Buffer | undefined, caller: CallerSignal, slot: { held: boolean }): Promise<void> {
     if (request.pipelineWait !== undefined) await request.pipelineWait
     if (!slot.held) {
       await gate.enter()
       // The caller may have gone while it waited: give the place back at once.
-      if (abort.signal.aborted) gate.leave()
+      if (caller.aborted === true) gate.leave()
       else slot.held = true
     }
     const token = provider.current() ?? await provider.getToken()
     const origin = discovery.knownApiOrigin(token.tenantId) ?? await discovery.apiOrigin(token.tenantId)
-    attach(request, token, origin, body, abort)
+    attach(request, token, origin, body, caller)
   }
 
-  function attach (request: FastifyRequest, token: TokenSet, origin: string, body: Buffer | undefined, abort: AbortController): void {
-    request.proxyCtx = { token, origin, body, replayed: false, upstreamStart: 0, upstreamMs: undefined, abort }
+  function attach (request: FastifyRequest, token: TokenSet, origin: string, body: Buffer | undefined, caller: CallerSignal): void {
+    request.proxyCtx = { token, origin, body, replayed: false, upstreamStart: 0, upstreamMs: undefined, caller }
   }
 
   function handler (request: FastifyRequest, reply: FastifyReply): void {
@@ -155,7 +164,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
 
   function send (request: FastifyRequest, reply: FastifyReply, ctx: RequestContext, attempt: number): void {
     // A caller who has gone is not served: nothing is sent for it (a retried POST would be a duplicate).
-    if (ctx.abort.signal.aborted) return
+    if (ctx.caller.aborted === true) return
     ctx.upstreamStart = performance.now()
     opts.dispatcher.request({
       origin: ctx.origin,
@@ -163,12 +172,12 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
       method: request.method as Dispatcher.HttpMethod,
       headers: upstreamRequestHeaders(request.headers, ctx.token.accessToken, hostOf(ctx.origin), request.id),
       body: ctx.body ?? null,
-      signal: ctx.abort.signal,
+      signal: ctx.caller,
       headersTimeout: opts.upstreamTimeoutMs,
       bodyTimeout: opts.upstreamTimeoutMs
     }, (err, res) => {
       if (err !== null) {
-        if (ctx.abort.signal.aborted) return
+        if (ctx.caller.aborted === true) return
         // A GET that meets a keep-alive socket the API already closed is sent once more.
         const code = (err as { code?: string }).code ?? ''
         if (attempt === 0 && STALE_SOCKET.has(code) && (request.method === 'GET' || request.method === 'HEAD')) {
