@@ -19,6 +19,14 @@ function spec (err: ProxyError): ErrorSpec {
   return ERRORS[err.code]
 }
 
+/** Removes what an upstream answer put on the reply, keeping the proxy's own CORS and request-id headers. */
+export function clearUpstreamHeaders (reply: Pick<FastifyReply, 'getHeaders' | 'removeHeader'>): void {
+  for (const name of Object.keys(reply.getHeaders())) {
+    if (name === 'x-request-id' || name === 'vary' || name.startsWith('access-control-')) continue
+    reply.removeHeader(name)
+  }
+}
+
 /** Answers `err` as `{"error":{code,message}}` with Proxy-Status and Retry-After; logs and counts it per the table. */
 export function sendError (err: ProxyError, request: FastifyRequest, reply: FastifyReply, hooks: AnswerHooks = {}): void {
   const policy = spec(err)
@@ -31,11 +39,7 @@ export function sendError (err: ProxyError, request: FastifyRequest, reply: Fast
     reply.raw.destroy(err)
     return
   }
-  for (const name of Object.keys(reply.getHeaders())) {
-    // Keep the proxy's own CORS and request-id headers; drop whatever an upstream answer had put there.
-    if (name === 'x-request-id' || name === 'vary' || name.startsWith('access-control-')) continue
-    reply.removeHeader(name)
-  }
+  clearUpstreamHeaders(reply)
   reply.code(err.status)
   reply.header('x-request-id', request.id)
   reply.header('proxy-status', proxyStatusHeader(err))

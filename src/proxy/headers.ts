@@ -54,11 +54,3 @@ export function downstreamResponseHeaders (incoming: IncomingHttpHeaders | Outgo
   }
   return out
 }
-
-/** Removes what an upstream answer put on the reply, keeping the proxy's own CORS and request-id headers. */
-export function clearUpstreamHeaders (reply: { getHeaders: () => Record<string, unknown>, removeHeader: (name: string) => unknown }): void {
-  for (const name of Object.keys(reply.getHeaders())) {
-    if (name === 'x-request-id' || name === 'vary' || name.startsWith('access-control-')) continue
-    reply.removeHeader(name)
-  }
-}
