@@ -35,4 +35,22 @@ describe('a caller who hangs up', () => {
     while (closedUpstream < 10 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
     expect(closedUpstream).toBe(10)
   })
+
+  it('while queued for a place upstream: it gives its place back, so no place leaks', async () => {
+    stack = await startApiStack((req, res) => {
+      const hold = (req.url ?? '').includes('/hold') ? 600 : 0
+      setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{}') }, hold)
+    }, { PROXY_UPSTREAM_CONNECTIONS: '2', PROXY_QUEUE_TIMEOUT_MS: '3000' })
+    const held = [1, 2].map(async (i) => await fetch(`${stack?.url ?? ''}${API}/hold/${i}`))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const queued = Array.from({ length: 10 }, async (_v, i) => await fetch(`${stack?.url ?? ''}${API}/queued/${i}`, { signal: AbortSignal.timeout(200) }).catch(() => 'gone'))
+    expect(await Promise.all(queued)).toEqual(Array(10).fill('gone'))
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200])
+    // Both places are free again: two calls at once go straight through, none waits out the queue.
+    const started = performance.now()
+    const after = await Promise.all([1, 2].map(async (i) => (await fetch(`${stack?.url ?? ''}${API}/after/${i}`)).status))
+    expect(after).toEqual([200, 200])
+    expect(performance.now() - started).toBeLessThan(1_000)
+    expect(stack.api.seen.filter((s) => s.url.includes('/queued/'))).toHaveLength(0)
+  })
 })

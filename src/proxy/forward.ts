@@ -57,9 +57,18 @@ export interface RequestContext {
 declare module 'fastify' {
   interface FastifyRequest {
     proxyCtx: RequestContext | null
-    /** Settles when the earlier requests this one must wait for on its pipelined connection are answered. */
-    pipelineWait: Promise<void> | undefined
+    passage: Passage | null
   }
+}
+
+/** What one request holds on its way upstream: released in one place, when its caller's response closes. */
+interface Passage {
+  /** Settles when the earlier requests this one must wait for on its pipelined connection are answered. */
+  readonly wait: Promise<void> | undefined
+  /** A place in the upstream gate is held. */
+  held: boolean
+  /** Body bytes held in the body buffer. */
+  bodyBytes: number
 }
 
 const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET'])
@@ -69,6 +78,8 @@ export const REPLAY_BODY_LIMIT = 64 * 1024
 export const REFUSED_COOLDOWN_MS = 30_000
 /** Distinct routes remembered for their cool-down (their 401s are about permissions, not the token). */
 const REFUSED_ROUTES_MAX = 1024
+/** API origins whose Host header is kept (configured, or discovered per tenant: few). */
+const ORIGINS_MAX = 64
 /**
  * Token requests that upstream 401s may cause: a burst, then one per interval. A revocation is noticed at the
  * first 401 while the budget lasts; 401s on many distinct paths (a missing permission, paths with ids) cannot
@@ -89,47 +100,59 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   const notAboutTheToken = new LRUCache<string, true>({ max: REFUSED_ROUTES_MAX, ttl: REFUSED_COOLDOWN_MS })
 
   const refreshBudget = new TokenBucket(REFRESH_ON_401_BURST, REFRESH_ON_401_INTERVAL_MS)
-  const hosts = new Map<string, string>()
+  const hosts = new LRUCache<string, string>({ max: ORIGINS_MAX })
   const hostOf = (origin: string): string => {
     let host = hosts.get(origin)
     if (host === undefined) {
       host = new URL(origin).host
-      if (hosts.size >= REFUSED_ROUTES_MAX) hosts.clear()
       hosts.set(origin, host)
     }
     return host
   }
 
   scope.decorateRequest('proxyCtx', null)
-  scope.decorateRequest('pipelineWait', undefined)
+  scope.decorateRequest('passage', null)
   scope.removeAllContentTypeParsers()
   scope.addContentTypeParser('*', bodies.parse)
-  // Pipelined order is taken as requests arrive, before their bodies are read: Node answers in that order.
+  // Pipelined order is taken as requests arrive, before their bodies are read: Node answers in that order. The one
+  // close listener gives back everything the request came to hold, and aborts upstream for a caller who left.
   scope.addHook('onRequest', (request, reply, done) => {
     const order = gate.order(request.raw.socket, request.method)
-    request.pipelineWait = order.wait
-    reply.raw.once('close', order.answered)
+    const passage: Passage = { wait: order.wait, held: false, bodyBytes: 0 }
+    request.passage = passage
+    // undici takes an EventEmitter as its abort signal: the caller's own response serves, so a request costs no
+    // AbortController (an EventTarget, measurably dear on this path).
+    const caller = reply.raw as CallerSignal
+    caller.once('close', () => {
+      order.answered()
+      if (passage.held) gate.leave()
+      passage.held = false
+      bodies.release(passage.bodyBytes)
+      passage.bodyBytes = 0
+      if (!caller.writableFinished) {
+        caller.aborted = true
+        caller.emit('abort')
+      }
+    })
     done()
   })
 
   // Callback style with a synchronous fast path: a place upstream, a valid token and a known origin cost no promise.
   function preHandler (request: FastifyRequest, reply: FastifyReply, done: Done): void {
     const body = request.body instanceof Buffer ? request.body : undefined
-    // undici takes an EventEmitter as its abort signal: the caller's own response serves, so a request costs no
-    // AbortController (an EventTarget, measurably dear on this path).
     const caller = reply.raw as CallerSignal
-    const slot = { held: false }
-    reply.raw.once('close', () => {
-      if (slot.held) gate.leave()
-      slot.held = false
-      if (body !== undefined) bodies.release(body.length)
-      if (!reply.raw.writableFinished) {
-        caller.aborted = true
-        caller.emit('abort')
-      }
-    })
-    if (request.pipelineWait === undefined && gate.tryEnter()) {
-      slot.held = true
+    const passage = request.passage as Passage
+    if (body !== undefined) {
+      // Gone while its body arrived: nothing more will be held for it, and its bytes go back now.
+      if (caller.aborted === true) bodies.release(body.length)
+      else passage.bodyBytes = body.length
+    }
+    if (caller.aborted === true) {
+      done()
+      return
+    }
+    if (passage.wait === undefined && gate.tryEnter()) {
+      passage.held = true
       const token = provider.current()
       const origin = token === undefined ? undefined : discovery.knownApiOrigin(token.tenantId)
       if (token !== undefined && origin !== undefined) {
@@ -138,17 +161,17 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
         return
       }
     }
-    prepareSlowly(request, body, caller, slot).then(() => { done() }, done)
+    prepareSlowly(request, body, caller, passage).then(() => { done() }, done)
   }
 
   /** The same steps, waiting where it must: for earlier pipelined requests, a place upstream, the token, the origin. */
-  async function prepareSlowly (request: FastifyRequest, body: Buffer | undefined, caller: CallerSignal, slot: { held: boolean }): Promise<void> {
-    if (request.pipelineWait !== undefined) await request.pipelineWait
-    if (!slot.held) {
+  async function prepareSlowly (request: FastifyRequest, body: Buffer | undefined, caller: CallerSignal, passage: Passage): Promise<void> {
+    if (passage.wait !== undefined) await passage.wait
+    if (!passage.held) {
       await gate.enter()
       // The caller may have gone while it waited: give the place back at once.
       if (caller.aborted === true) gate.leave()
-      else slot.held = true
+      else passage.held = true
     }
     const token = provider.current() ?? await provider.getToken()
     const origin = discovery.knownApiOrigin(token.tenantId) ?? await discovery.apiOrigin(token.tenantId)
@@ -160,6 +183,8 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   }
 
   function handler (request: FastifyRequest, reply: FastifyReply): void {
+    // A caller who left before its request was prepared gets nothing, and nothing is sent for it.
+    if (request.proxyCtx === null && (reply.raw as CallerSignal).aborted === true) return
     send(request, reply, ctxOf(request), 0)
   }
 
@@ -249,11 +274,11 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     preHandler,
     handler,
     // http-proxy checks the destination against this origin before it calls the handler.
-    replyOptions: { getUpstream: (request) => ctxOf(request).origin }
+    replyOptions: { getUpstream: (request) => request.proxyCtx?.origin ?? '' }
   })
 }
 
-function ctxOf (request: Pick<FastifyRequest, 'proxyCtx' | 'id'>): RequestContext {
+function ctxOf (request: FastifyRequest): RequestContext {
   if (request.proxyCtx === null) throw new ProxyError('internal_error', `request ${request.id} reached forwarding without a context`)
   return request.proxyCtx
 }
