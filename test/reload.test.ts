@@ -7,6 +7,7 @@ import { createLogger } from '../src/core/log.js'
 import { startProxy, type RunningProxy } from '../src/runtime/server.js'
 import { CxoneSimulator, DEMO_CREDENTIALS } from '../src/simulator/simulator.js'
 import { API, LogCapture } from './helpers/harness.js'
+import { startUpstream } from './helpers/upstream.js'
 
 // Issue 15: reload without a restart. Secrets rotate the way Kubernetes rotates a mounted Secret (a `..data`
 // symlink swapped), the config file is edited in place, and clients keep calling throughout.
@@ -157,5 +158,20 @@ describe('reload without a restart', () => {
     expect((await fetch(`${setup.url}/_proxy/healthz`)).status).toBe(200)
     // logLevel did apply: the info line about the reload itself is no longer written.
     expect(setup.running.proxy.logger.level).toBe('warn')
+  })
+
+  it('a new API URL in the file applies without a restart: the next call goes there, with the bearer', async () => {
+    setup = await start()
+    const api = await startUpstream()
+    try {
+      writeFileSync(join(setup.dir, 'proxy.config.json'), JSON.stringify({ readOnly: false, apiUrl: api.url }))
+      await until('the applied reload', () => logged(setup?.logs ?? new LogCapture(), 'configuration reloaded').length > 0)
+      expect(logged(setup.logs, 'configuration reloaded')[0]).toMatchObject({ outcome: 'applied', changed: ['apiUrl'] })
+      expect((await fetch(`${setup.url}${API}/skills/activity`)).status).toBe(200)
+      expect(api.seen.map((r) => r.url)).toEqual([`${API}/skills/activity`])
+      expect(api.seen[0]?.headers.authorization).toMatch(/^Bearer /)
+    } finally {
+      await api.close()
+    }
   })
 })

@@ -34,6 +34,7 @@ export interface TokenLayer {
 
 export async function createTokenLayer (s: Settings, credentials: Credentials, deps: TokenLayerDeps): Promise<TokenLayer> {
   const { logger } = deps
+  let endpoints = { issuer: s.issuer, tokenUrl: s.tokenUrl, apiUrl: s.apiUrl }
   const discovery = new Discovery({
     issuer: s.issuer,
     tokenUrl: s.tokenUrl,
@@ -73,7 +74,11 @@ export async function createTokenLayer (s: Settings, credentials: Credentials, d
     discovery,
     start: () => { provider.start() },
     reconfigure: (settings, c) => {
-      discovery.reconfigure({ issuer: settings.issuer, tokenUrl: settings.tokenUrl, apiUrl: settings.apiUrl })
+      // Rotated credentials keep what was discovered; new endpoints forget it.
+      if (settings.issuer !== endpoints.issuer || settings.tokenUrl !== endpoints.tokenUrl || settings.apiUrl !== endpoints.apiUrl) {
+        endpoints = { issuer: settings.issuer, tokenUrl: settings.tokenUrl, apiUrl: settings.apiUrl }
+        discovery.reconfigure(endpoints)
+      }
       // New credentials are a new fleet key: the old link is closed, the new one shares among the replicas that have them.
       fleet?.close()
       const obtain = obtainWith(settings, c)
