@@ -3,7 +3,9 @@ import { LogCapture, simulatorEnv } from './harness.js'
 import { loadConfig } from '../../src/core/config.js'
 import { createLogger } from '../../src/core/log.js'
 import { startProxy, type RunningProxy } from '../../src/runtime/server.js'
-import type { CxoneSimulator } from '../../src/simulator/simulator.js'
+import { afterEach, beforeEach } from 'vitest'
+import { CxoneSimulator } from '../../src/simulator/simulator.js'
+import { startRedis, type RedisServer } from './redis-server.js'
 
 /**
  * The tests share 2 cores with other work: a Redis answer can take longer than the 50 ms default, which would
@@ -67,5 +69,41 @@ export async function startReplica (sim: CxoneSimulator, redisUrl: string, env: 
     logs,
     metrics: async () => await running.proxy.metrics.text(),
     close: async () => { await running.proxy.close() }
+  }
+}
+
+export interface FleetTestbed {
+  readonly redis: RedisServer
+  readonly sim: CxoneSimulator
+  /** Starts an in-process replica on this Redis and simulator; it is closed after the test. */
+  replica: (env?: Record<string, string>) => Promise<InProcessReplica>
+}
+
+/** A fresh redis-server and CXone simulator for each test of the describe block that calls it, all stopped after. */
+export function fleetTestbed (): FleetTestbed {
+  let redis: RedisServer | undefined
+  let sim: CxoneSimulator | undefined
+  const replicas: InProcessReplica[] = []
+  beforeEach(async () => {
+    redis = await startRedis()
+    sim = await new CxoneSimulator().start()
+  })
+  afterEach(async () => {
+    await Promise.all(replicas.splice(0).map(async (r) => { await r.close() }))
+    await sim?.stop()
+    await redis?.stop()
+  })
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is started by beforeEach: use it inside a test`)
+    return value
+  }
+  return {
+    get redis () { return started(redis, 'redis') },
+    get sim () { return started(sim, 'the simulator') },
+    replica: async (env = {}) => {
+      const r = await startReplica(started(sim, 'the simulator'), started(redis, 'redis').url, env)
+      replicas.push(r)
+      return r
+    }
   }
 }
