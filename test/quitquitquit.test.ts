@@ -2,17 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CxoneSimulator } from '../src/simulator/simulator.js'
 import { startCli } from './helpers/cli.js'
 import { API, simulatorEnv } from './helpers/harness.js'
-import { startUpstream, type Upstream } from './helpers/upstream.js'
+import { heldForMs, startUpstream, type Upstream } from './helpers/upstream.js'
 
 describe('POST /_proxy/quitquitquit', () => {
   let sim: CxoneSimulator
   let slow: Upstream
   beforeAll(async () => {
     sim = await new CxoneSimulator().start()
-    slow = await startUpstream((req, res) => {
-      const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? 0)
-      setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"done":true}') }, ms)
-    })
+    slow = await startUpstream(heldForMs)
   })
   afterAll(async () => {
     await slow.close()

@@ -3,17 +3,14 @@ import { CxoneSimulator } from '../src/simulator/simulator.js'
 import { REPEAT_SIGNAL_WINDOW_MS } from '../src/runtime/cli.js'
 import { startCli } from './helpers/cli.js'
 import { API, simulatorEnv } from './helpers/harness.js'
-import { startUpstream, type Upstream } from './helpers/upstream.js'
+import { heldForMs, startUpstream, type Upstream } from './helpers/upstream.js'
 
 describe('graceful shutdown on SIGTERM', () => {
   let sim: CxoneSimulator
   let slow: Upstream
   beforeAll(async () => {
     sim = await new CxoneSimulator().start()
-    slow = await startUpstream((req, res) => {
-      const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? 0)
-      setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"done":true}') }, ms)
-    })
+    slow = await startUpstream(heldForMs)
   })
   afterAll(async () => {
     await slow.close()

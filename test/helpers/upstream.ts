@@ -50,3 +50,9 @@ export const echo: Handler = (req, res, body) => {
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
   res.end(text)
 }
+
+/** Answers `{"done":true}` after the `ms` query parameter's milliseconds: an API that holds its answer. */
+export const heldForMs: Handler = (req, res) => {
+  const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? 0)
+  setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"done":true}') }, ms)
+}
