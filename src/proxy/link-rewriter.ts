@@ -71,13 +71,14 @@ interface Match { at: number, needle: number }
  * The next match at or after `from`. `seen[i]` caches where needle i next occurs (-1: nowhere), so each needle
  * is searched again only once passed: the scan of a buffer stays linear however many links it holds.
  */
-function nextMatch (buf: Buffer, from: number, rw: Rewrite, seen: number[]): Match | undefined {
+function nextMatch (buf: Buffer, from: number, rw: Rewrite, seen: number[], work: { searches: number }): Match | undefined {
   let best: Match | undefined
   for (let i = 0; i < rw.needles.length; i++) {
     let at = seen[i] as number
     if (at !== -1 && at < from) {
       at = buf.indexOf(rw.needles[i] as Buffer, from)
       seen[i] = at
+      work.searches++
     }
     if (at !== -1 && (best === undefined || at < best.at)) best = { at, needle: i }
   }
@@ -86,21 +87,23 @@ function nextMatch (buf: Buffer, from: number, rw: Rewrite, seen: number[]): Mat
 
 /**
  * Replaces in `buf`; returns the output and how many trailing bytes must wait for more input
- * (a possible match cut by the chunk boundary). With `final`, nothing waits.
+ * (a possible match cut by the chunk boundary). With `final`, nothing waits. `searches` counts the scans of the
+ * buffer, which stay linear in the matches.
  */
-export function rewriteChunk (buf: Buffer, rw: Rewrite, final: boolean): { out: Buffer[], keep: number } {
+export function rewriteChunk (buf: Buffer, rw: Rewrite, final: boolean): { out: Buffer[], keep: number, searches: number } {
   const out: Buffer[] = []
   let pos = 0
   let from = 0
   const seen = rw.needles.map(() => -2)
+  const work = { searches: 0 }
   for (;;) {
-    const m = nextMatch(buf, from, rw, seen)
+    const m = nextMatch(buf, from, rw, seen, work)
     if (m === undefined) break
     const end = m.at + (rw.needles[m.needle] as Buffer).length
     if (end === buf.length && !final) {
       // Cannot see the terminator yet: wait for the next chunk.
       out.push(buf.subarray(pos, m.at))
-      return { out, keep: buf.length - m.at }
+      return { out, keep: buf.length - m.at, searches: work.searches }
     }
     if (end < buf.length && !TERMINATORS.has(buf[end] as number)) {
       from = m.at + 1
@@ -112,7 +115,7 @@ export function rewriteChunk (buf: Buffer, rw: Rewrite, final: boolean): { out: 
   }
   const keep = final ? 0 : Math.min(buf.length - pos, rw.window - 1)
   out.push(buf.subarray(pos, buf.length - keep))
-  return { out, keep }
+  return { out, keep, searches: work.searches }
 }
 
 /** A chunk at least this large is followed by a turn of the event loop. */
