@@ -78,8 +78,6 @@ export const REPLAY_BODY_LIMIT = 64 * 1024
 export const REFUSED_COOLDOWN_MS = 30_000
 /** Distinct routes remembered for their cool-down (their 401s are about permissions, not the token). */
 const REFUSED_ROUTES_MAX = 1024
-/** API origins whose Host header is kept (configured, or discovered per tenant: few). */
-const ORIGINS_MAX = 64
 /**
  * Token requests that upstream 401s may cause: a burst, then one per interval. A revocation is noticed at the
  * first 401 while the budget lasts; 401s on many distinct paths (a missing permission, paths with ids) cannot
@@ -100,14 +98,15 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   const notAboutTheToken = new LRUCache<string, true>({ max: REFUSED_ROUTES_MAX, ttl: REFUSED_COOLDOWN_MS })
 
   const refreshBudget = new TokenBucket(REFRESH_ON_401_BURST, REFRESH_ON_401_INTERVAL_MS)
-  const hosts = new LRUCache<string, string>({ max: ORIGINS_MAX })
+  // The Host of the last origin used: nearly every request goes to the same one, so one pair is the whole cache.
+  let lastOrigin = ''
+  let lastHost = ''
   const hostOf = (origin: string): string => {
-    let host = hosts.get(origin)
-    if (host === undefined) {
-      host = new URL(origin).host
-      hosts.set(origin, host)
+    if (origin !== lastOrigin) {
+      lastHost = new URL(origin).host
+      lastOrigin = origin
     }
-    return host
+    return lastHost
   }
 
   scope.decorateRequest('proxyCtx', null)
