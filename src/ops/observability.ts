@@ -13,6 +13,12 @@ export interface AnsweredRequest {
   upstreamMs: number | undefined
   /** The token's fingerprint, when one was attached. */
   token: string | undefined
+  /** The business unit (profile) whose listener answered. */
+  profile?: string | undefined
+  /** The named upstream the request was routed to. */
+  upstream?: string | undefined
+  /** How the quota was spared: coalesced, cache or shielded. */
+  quota?: string | undefined
 }
 
 export interface Observability {
@@ -40,7 +46,10 @@ export function createObservability (logger: Logger, provider: () => TokenProvid
         status: r.status,
         ms: round1(r.ms),
         upstreamMs: r.upstreamMs === undefined ? undefined : round1(r.upstreamMs),
-        token: r.token
+        token: r.token,
+        profile: r.profile,
+        upstream: r.upstream,
+        quota: r.quota
       }, 'request')
     }
   }

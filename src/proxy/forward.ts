@@ -29,6 +29,8 @@ import type { BodyBuffer } from './body.js'
 import type { UpstreamGate } from './gate.js'
 
 export interface ForwardOptions {
+  /** The business unit (profile) this listener serves: part of every per-request key (issue 12). */
+  profile: string
   provider: TokenProvider
   discovery: Discovery
   dispatcher: Dispatcher
@@ -44,6 +46,8 @@ export interface ForwardOptions {
 /** Everything the forwarding path knows about one request; typed, and read by the request log. */
 export interface RequestContext {
   token: TokenSet
+  /** The named upstream the routing table chose (`api`, `ui`, `digital` or a configured one). */
+  upstream: string
   origin: string
   /** The whole body (read by body.ts), kept for a replay after a 401. */
   body: Buffer | undefined
@@ -52,6 +56,8 @@ export interface RequestContext {
   upstreamMs: number | undefined
   /** The caller's response: it emits `abort` (undici's signal) when the caller goes away before its answer. */
   caller: CallerSignal
+  /** How the quota was spared for this request, for the log line: shared an answer in flight, cached, or shielded. */
+  quota: 'coalesced' | 'cache' | 'shielded' | undefined
 }
 
 declare module 'fastify' {
@@ -178,7 +184,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   }
 
   function attach (request: FastifyRequest, token: TokenSet, origin: string, body: Buffer | undefined, caller: CallerSignal): void {
-    request.proxyCtx = { token, origin, body, replayed: false, upstreamStart: 0, upstreamMs: undefined, caller }
+    request.proxyCtx = { token, upstream: 'api', origin, body, replayed: false, upstreamStart: 0, upstreamMs: undefined, caller, quota: undefined }
   }
 
   function handler (request: FastifyRequest, reply: FastifyReply): void {

@@ -17,7 +17,7 @@ export interface ListenerOptions {
   ownRoutes: FastifyPluginAsync
   hooks: AnswerHooks
   /** Told of every answered request, for the log line and metrics. */
-  requestDone: (r: { reqId: string, method: string, path: string, status: number, ms: number, upstreamMs: number | undefined, token: string | undefined }) => void
+  requestDone: (r: { reqId: string, method: string, path: string, status: number, ms: number, upstreamMs: number | undefined, token: string | undefined, profile: string, upstream: string | undefined, quota: string | undefined }) => void
 }
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
@@ -86,7 +86,7 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
   })
   app.addHook('onResponse', (request, reply, done) => {
     const ctx = request.proxyCtx
-    o.requestDone({ reqId: request.id, method: request.method, path: pathOf(request.raw.url ?? ''), status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: ctx?.upstreamMs, token: ctx?.token.fingerprint })
+    o.requestDone({ reqId: request.id, method: request.method, path: pathOf(request.raw.url ?? ''), status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: ctx?.upstreamMs, token: ctx?.token.fingerprint, profile: o.forward.profile, upstream: ctx?.upstream, quota: ctx?.quota })
     done()
   })
   await app.register(o.ownRoutes)

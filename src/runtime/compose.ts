@@ -120,6 +120,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     settings: s,
     rules: () => rules,
     forward: {
+      profile: 'default',
       provider: tokens.provider,
       discovery: tokens.discovery,
       dispatcher,
