@@ -7,6 +7,9 @@ import { judgeApiCall } from '../src/check/judge-api.js'
 import { judgeApiDiscovery, judgeIssuerDiscovery, judgeNoTenant } from '../src/check/judge-discovery.js'
 import { judgeTokenResponse } from '../src/check/judge-token.js'
 import { refineDiagnosis } from '../src/check/probe.js'
+import { judgeRouting } from '../src/check/judge-routing.js'
+import { compileRouting } from '../src/core/routing.js'
+import { routingView } from '../src/token/upstreams.js'
 import { CAUSE_CODES, type Cause, type Diagnosis, type ProbeAttempt, type Report } from '../src/check/report.js'
 import { loadConfig } from '../src/core/config.js'
 import { ConfigError, type ConfigErrorCode } from '../src/core/errors.js'
@@ -86,7 +89,8 @@ function everyJudgedCause (): Cause[] {
     ...invalidClientCauses(AUTH, true),
     ...causesOf(judgeConfig(missing, {}).diagnosis),
     ...causesOf(judgeConfig(noAccessKey, {}).diagnosis),
-    ...(Object.keys(CONFIG_CODES) as ConfigErrorCode[]).flatMap((code) => causesOf(configErrorJudgement([new ConfigError('a message', { code })]).diagnosis))
+    ...(Object.keys(CONFIG_CODES) as ConfigErrorCode[]).flatMap((code) => causesOf(configErrorJudgement([new ConfigError('a message', { code })]).diagnosis)),
+    ...causesOf(judgeRouting(compileRouting([]), routingView(compileRouting([]), undefined), '/dfo/3.0/contacts').diagnosis)
   ]
 }
 

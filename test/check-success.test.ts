@@ -21,7 +21,8 @@ describe('check against a correctly configured CXone', () => {
       '[sent] token request',
       '[ok]   token response',
       '[ok]   API discovery',
-      '[ok]   API call'
+      '[ok]   API call',
+      '[ok]   routing'
     ])
     expect(run.text).toMatch(/^result: OK: a token was obtained and the API answered/m)
   })

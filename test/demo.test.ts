@@ -25,6 +25,16 @@ describe('npm run demo', () => {
       const proxyUrl = /the proxy on (http:\/\/\S+),/.exec(out)?.[1] as string
       expect(body._links.self.startsWith(proxyUrl)).toBe(true)
 
+      // Digital Engagement and UserHub calls, as printed, reach their own hosts (issue 11).
+      for (const [family, host] of [['/dfo/', 'digital'], ['/business-data-manager/', 'ui']] as const) {
+        const line = out.split('\n').map((l) => l.trim()).find((l) => l.startsWith('curl -s') && l.includes(family)) as string
+        expect(line, family).toBeDefined()
+        const printed = await run('bash', ['-c', line.replace('curl -s', 'curl -s --noproxy "*"')])
+        const answer = JSON.parse(printed.stdout) as { host: string, _links: { self: string } }
+        expect(answer.host).toBe(host)
+        expect(answer._links.self.startsWith(proxyUrl)).toBe(true)
+      }
+
       // The Python block is pasted into a shell exactly as printed: a heredoc, every line flush left.
       const lines = out.split('\n')
       const start = lines.indexOf("python3 - <<'PY'")

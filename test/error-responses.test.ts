@@ -76,9 +76,10 @@ describe('errors the proxy makes', () => {
     expect(error.message).toContain('NODE_EXTRA_CA_CERTS')
   })
 
-  it('discovery_failed: cxone-configuration names a plain-http API host off loopback', async () => {
+  it('upstream_not_configured: cxone-configuration names a plain-http API host off loopback', async () => {
     const stack = await stackWith({ sim: { apiEndpoint: 'http://api.example.com' } })
-    const error = await expectError(stack, { status: 502, code: 'discovery_failed', proxyStatus: 'destination_unavailable' })
+    const error = await expectError(stack, { status: 502, code: 'upstream_not_configured', proxyStatus: 'proxy_configuration_error' })
+    expect(error.message).toContain('api_endpoint=http://api.example.com')
     expect(error.message).toContain('CXONE_API_URL')
   })
 

@@ -1,16 +1,17 @@
 import { gzipSync, brotliCompressSync } from 'node:zlib'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildRewrite, LinkRewriter, rewriteLocation } from '../src/proxy/link-rewriter.js'
+import { buildRewrite, LinkRewriter, rewriteLocation, type Rewrite } from '../src/proxy/link-rewriter.js'
+import { compileRouting } from '../src/core/routing.js'
 import { API, startStack, type Stack } from './helpers/harness.js'
 import { startUpstream, type Upstream } from './helpers/upstream.js'
 
 const FROM = 'https://api-na1.niceincontact.com'
 const TO = 'http://127.0.0.1:8080'
 
-async function pipeChunks (chunks: Buffer[]): Promise<string> {
+async function pipeChunks (chunks: Buffer[], rw: Rewrite = buildRewrite(FROM, TO)): Promise<string> {
   const out: Buffer[] = []
-  for await (const c of Readable.from(chunks).pipe(new LinkRewriter(buildRewrite(FROM, TO)))) out.push(c as Buffer)
+  for await (const c of Readable.from(chunks).pipe(new LinkRewriter(rw))) out.push(c as Buffer)
   return Buffer.concat(out).toString()
 }
 
@@ -34,6 +35,54 @@ describe('link rewriting (stream)', () => {
     expect(rewriteLocation(`${FROM}/x?y=1`, FROM, TO)).toBe(`${TO}/x?y=1`)
     expect(rewriteLocation(`${FROM}.evil/x`, FROM, TO)).toBe(`${FROM}.evil/x`)
     expect(rewriteLocation('/relative', FROM, TO)).toBe('/relative')
+  })
+})
+
+describe('link rewriting with a routing table (issue 11)', () => {
+  const DE = 'https://api-de-na1.niceincontact.com'
+  const table = compileRouting([{ prefix: '/wfm/schedules', upstream: 'ui' }])
+  const rw = buildRewrite([{ origin: FROM, upstreams: ['api'] }, { origin: DE, upstreams: ['digital'] }], TO, table)
+  const esc = (s: string): string => s.replaceAll('/', '\\/')
+  const doc = JSON.stringify({
+    a: `${FROM}/inContactAPI/x`,
+    b: `${FROM}/DFO/3.0/contacts`,
+    c: `${DE}/dfo/3.0/contacts?page=2`,
+    d: `${DE}/engager`,
+    e: `${DE}/inContactAPI/x`,
+    f: `${FROM}/wfm/schedules/1`,
+    g: `${FROM}/wfm/other`,
+    h: FROM,
+    i: `${DE}?x=1`
+  }).replace('"a":"', '"raw":"' + esc(`${DE}/dfo/3.0/y`) + '","raw2":"' + esc(`${FROM}/dfo/3.0/y`) + '","a":"')
+  const expected = JSON.stringify({
+    a: `${TO}/inContactAPI/x`,
+    b: `${FROM}/DFO/3.0/contacts`,
+    c: `${TO}/dfo/3.0/contacts?page=2`,
+    d: `${TO}/engager`,
+    e: `${DE}/inContactAPI/x`,
+    f: `${FROM}/wfm/schedules/1`,
+    g: `${TO}/wfm/other`,
+    h: TO,
+    i: `${DE}?x=1`
+  }).replace('"a":"', '"raw":"' + esc(`${TO}/dfo/3.0/y`) + '","raw2":"' + esc(`${FROM}/dfo/3.0/y`) + '","a":"')
+
+  it('rewrites a URL only when its path routes back to its origin\'s upstream, plain and JSON-escaped', async () => {
+    expect(await pipeChunks([Buffer.from(doc)], rw)).toBe(expected)
+  })
+
+  it('gives the same answer whatever the chunk boundaries', async () => {
+    const bytes = Buffer.from(doc)
+    for (let cut = 1; cut < bytes.length; cut++) {
+      expect(await pipeChunks([bytes.subarray(0, cut), bytes.subarray(cut)], rw)).toBe(expected)
+    }
+    expect(await pipeChunks([...bytes].map((b) => Buffer.from([b])), rw)).toBe(expected)
+  })
+
+  it('rewrites Location by the same rule', () => {
+    expect(rewriteLocation(`${DE}/dfo/3.0/contacts/1`, rw, TO)).toBe(`${TO}/dfo/3.0/contacts/1`)
+    expect(rewriteLocation(`${FROM}/dfo/3.0/contacts/1`, rw, TO)).toBe(`${FROM}/dfo/3.0/contacts/1`)
+    expect(rewriteLocation(`${FROM}/inContactAPI/x?y=1`, rw, TO)).toBe(`${TO}/inContactAPI/x?y=1`)
+    expect(rewriteLocation('https://files.example.com/x.csv', rw, TO)).toBe('https://files.example.com/x.csv')
   })
 })
 

@@ -54,7 +54,7 @@ describe('health and readiness', () => {
     const r = await fetch(`${stack.url}/_proxy/readyz`)
     expect(r.status).toBe(503)
     const body = await r.json() as { reason: { code: string, message: string } }
-    expect(body.reason.code).toBe('discovery_failed')
+    expect(body.reason.code).toBe('upstream_not_configured')
     expect(body.reason.message).toContain('CXONE_API_URL')
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(stack.logs.entries.some((e) => e.level === 40 && String(e.msg).includes('requests cannot be forwarded'))).toBe(true)

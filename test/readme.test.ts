@@ -12,6 +12,9 @@ const errors = readFileSync('docs/errors.md', 'utf8')
 const NO_PLAIN_DEFAULT: Partial<Record<SettingKey, string>> = {
   tokenUrl: 'discovered',
   apiUrl: 'discovered',
+  uiUrl: 'discovered (`ui_endpoint`)',
+  digitalUrl: 'discovered (`https://api-de-{area}.{domain}`)',
+  upstreams: 'none (the default table)',
   grantType: '`password` with an access key, else `client_credentials`',
   scope: 'not sent',
   publicUrl: 'the request\'s `Host`',

@@ -4,12 +4,16 @@ import { createTokenFetch, hasEnvProxy } from '../core/http-clients.js'
 import { basicEncodingsDiffer } from '../token/client-auth.js'
 import { tokenParams } from '../token/obtain.js'
 import { buildTokenRequest, type FetchFn, type TokenSet } from '../token/token-client.js'
+import { compileRouting } from '../core/routing.js'
+import { Discovery } from '../token/discovery.js'
+import { routingView } from '../token/upstreams.js'
 import { parseObject } from './answer.js'
 import type { AuthContext } from './causes.js'
 import { configErrorJudgement, judgeConfig } from './config-step.js'
 import { observeGet, observeToken, type Observation } from './http.js'
 import { judgeApiDiscovery, judgeIssuerDiscovery, judgeNoTenant, type Judged } from './judge-discovery.js'
 import { judgeApiCall } from './judge-api.js'
+import { judgeRouting } from './judge-routing.js'
 import { judgeTokenResponse } from './judge-token.js'
 import { describeTokenRequest, secretForms } from './mask.js'
 import { probeVerdict, refineDiagnosis, runProbe } from './probe.js'
@@ -22,6 +26,8 @@ export interface CheckOptions {
   probe: boolean
   json: boolean
   out: (line: string) => void
+  /** `--route <path>`: which upstream this path would go to, and its origin. */
+  route?: string | undefined
   /** The network (default: the same fetch `start` uses, honouring HTTPS_PROXY). */
   fetch?: FetchFn
   now?: () => number
@@ -132,7 +138,20 @@ async function walk (opts: CheckOptions, w: Walk): Promise<Outcome> {
   if (tj.value === undefined) return failed(diagnosis, probe)
 
   const api = await apiSteps(tj.value, config, fetchFn, net, w)
-  return api === undefined ? { exitCode: EXIT_OK, diagnosis: undefined, probe } : failed(api, probe)
+  const routed = await routingStep(tj.value, config, fetchFn, opts.route, w)
+  const problem = api ?? routed
+  return problem === undefined ? { exitCode: EXIT_OK, diagnosis: undefined, probe } : failed(problem, probe)
+}
+
+/** The routing table with each upstream's origin, found the way `start` finds them (the same discovery code). */
+async function routingStep (token: TokenSet, config: Config, fetchFn: FetchFn, route: string | undefined, w: Walk): Promise<Diagnosis | undefined> {
+  const s = config.settings
+  const table = compileRouting(s.upstreams)
+  const discovery = new Discovery({ ...s, fetch: fetchFn, timeoutMs: s.tokenTimeoutMs })
+  const hosts = await discovery.hosts(token.tenantId).catch(() => undefined)
+  const j = judgeRouting(table, routingView(table, hosts), route)
+  record(w, j.step)
+  return j.diagnosis
 }
 
 /** API discovery and the read-only call; resolves to the diagnosis of a failure, or undefined. */

@@ -3,7 +3,7 @@
  * findings. Plain data (never a secret), so it prints as text or as `--json` alike.
  */
 
-export type StepName = 'configuration' | 'issuer discovery' | 'token request' | 'token response' | 'API discovery' | 'API call'
+export type StepName = 'configuration' | 'issuer discovery' | 'token request' | 'token response' | 'API discovery' | 'API call' | 'routing'
 export type StepStatus = 'ok' | 'fail' | 'skip' | 'info'
 
 export type Detail = string | number | boolean | null | Detail[] | { [key: string]: Detail }
@@ -62,7 +62,8 @@ export const CAUSE_CODES = {
   no_tenant_claim: 'the token has no tenantId claim, so the API host cannot be discovered',
   api_host_wrong_region: 'the API host does not accept the tenant\'s token: another region or cluster',
   token_revoked: 'the token was revoked as soon as it was issued',
-  api_permission_missing: 'the token is valid but not allowed this API'
+  api_permission_missing: 'the token is valid but not allowed this API',
+  upstream_not_configured: 'the routing table sends the path to an upstream whose host is not known'
 } as const satisfies Record<string, string>
 
 export type CauseCode = keyof typeof CAUSE_CODES

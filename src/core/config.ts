@@ -3,7 +3,8 @@ import { resolve } from 'node:path'
 import { ConfigError } from './errors.js'
 import { CONFIG_FILE_VAR, DEFAULT_CONFIG_FILE, SECRET_VARS, SETTINGS, type SettingKey, type SettingSpec } from './settings.js'
 import { readCredentials, type Credentials } from './secrets.js'
-import { isLoopbackHost } from './net.js'
+import { isLoopbackHost, isSafeOrigin } from './net.js'
+import { isNamedUpstream, type UpstreamRoute } from './routing.js'
 
 export type { Credentials } from './secrets.js'
 export { readSecret } from './secrets.js'
@@ -19,6 +20,10 @@ export interface Settings {
   issuer: string
   tokenUrl: string | undefined
   apiUrl: string | undefined
+  uiUrl: string | undefined
+  digitalUrl: string | undefined
+  /** The routing table's configured entries (the defaults follow them: core/routing.ts). */
+  upstreams: readonly UpstreamRoute[]
   grantType: 'password' | 'client_credentials'
   clientAuth: 'client_secret_basic' | 'client_secret_post'
   basicEncoding: 'rfc6749' | 'raw'
@@ -81,6 +86,8 @@ const URL_EXAMPLES: Partial<Record<SettingKey, string>> = {
   issuer: 'https://cxone.niceincontact.com',
   tokenUrl: 'https://cxone.niceincontact.com/auth/token',
   apiUrl: 'https://api-na1.niceincontact.com',
+  uiUrl: 'https://na1.nice-incontact.com',
+  digitalUrl: 'https://api-de-na1.niceincontact.com',
   publicUrl: 'http://127.0.0.1:8080'
 }
 
@@ -234,6 +241,7 @@ function parseValue (raw: string, spec: SettingSpec, key: SettingKey, name: stri
     case 'list':
       return raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
     case 'routes':
+    case 'upstreams':
       throw new ConfigError(`${name} can only be set in the config file`)
   }
 }
@@ -245,6 +253,7 @@ function checkFileValue (value: unknown, spec: SettingSpec, key: SettingKey, whe
     return value
   }
   if (kind === 'routes') return parseRoutes(value, where)
+  if (kind === 'upstreams') return parseUpstreams(value, where)
   if (kind === 'bool' && typeof value !== 'boolean') throw new ConfigError(`${where} must be true or false`)
   if ((kind === 'int' || kind === 'ratio') && typeof value !== 'number') throw new ConfigError(`${where} must be a number`)
   if ((kind === 'string' || kind === 'url' || kind === 'enum') && typeof value !== 'string') throw new ConfigError(`${where} must be a string`)
@@ -258,6 +267,37 @@ function parseRoutes (value: unknown, where: string): RouteRule[] {
     if (m === null) throw new ConfigError(`${where}[${i}] = ${JSON.stringify(entry)} is not valid: write "METHOD /path/pattern", e.g. "GET /inContactAPI/services/*/skills/**"`)
     return Object.freeze({ method: m[1] as string, pattern: m[2] as string })
   })
+}
+
+const UPSTREAMS_EXAMPLE = '[{ "prefix": "/dfo/", "upstream": "digital" }]'
+
+/** `upstreams`: an ordered list of { prefix, upstream }, upstream being api, ui, digital or an explicit URL. */
+function parseUpstreams (value: unknown, where: string): UpstreamRoute[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${where} must be a list like ${UPSTREAMS_EXAMPLE}`)
+  const problems: ConfigError[] = []
+  const entries = value.map((entry, i) => collect(problems, () => parseUpstream(entry, `${where}[${i}]`)))
+  if (problems.length > 0) throw new ConfigProblems(problems)
+  return entries as UpstreamRoute[]
+}
+
+function parseUpstream (entry: unknown, at: string): UpstreamRoute {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError(`${at} must be an object like { "prefix": "/dfo/", "upstream": "digital" }`)
+  const e = entry as Record<string, unknown>
+  const unknown = Object.keys(e).filter((k) => k !== 'prefix' && k !== 'upstream')
+  if (unknown.length > 0) throw new ConfigError(`${at} has unknown field "${unknown[0] as string}": an entry has only "prefix" and "upstream"`)
+  const prefix = e.prefix
+  if (typeof prefix !== 'string' || !/^\/[^\s?#]*$/.test(prefix)) {
+    throw new ConfigError(`${at}.prefix = ${JSON.stringify(prefix)} is not valid: write a path prefix that starts with /, like "/dfo/"`)
+  }
+  const upstream = e.upstream
+  if (typeof upstream !== 'string' || upstream === '') throw new ConfigError(`${at}.upstream must be "api", "ui", "digital" or an https:// URL`)
+  if (isNamedUpstream(upstream)) return Object.freeze({ prefix, upstream })
+  const url = new URL(parseUrl(upstream, `${at}.upstream`, 'https://wfm.example.com'))
+  if (!isSafeOrigin(url)) throw new ConfigError(`${at}.upstream = ${upstream} uses plain http off loopback: the token would travel unencrypted; use https://`, { code: 'config_unsafe' })
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new ConfigError(`${at}.upstream = ${upstream} has a path or query: name the origin only (${url.origin}); the caller's path is forwarded as it is`)
+  }
+  return Object.freeze({ prefix, upstream: url.origin })
 }
 
 function parseUrl (raw: string, name: string, example: string): string {
@@ -280,7 +320,7 @@ function validateCombination (s: Settings, c: Credentials, sources: Record<Setti
   if (!allowMissing && s.grantType === 'password' && c.accessKeyId === undefined && c.origins.accessKeySecret === 'unset') {
     problems.push(new ConfigError('CXONE_GRANT_TYPE=password needs an access key: set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or their _FILE forms), or use CXONE_GRANT_TYPE=client_credentials', { code: 'config_missing_secret' }))
   }
-  for (const key of ['issuer', 'tokenUrl', 'apiUrl'] as const) {
+  for (const key of ['issuer', 'tokenUrl', 'apiUrl', 'uiUrl', 'digitalUrl'] as const) {
     const value = s[key]
     if (value === undefined) continue
     const url = new URL(value)

@@ -50,6 +50,13 @@ export const ERRORS = {
     rejection: false,
     remedy: 'the API host could not be discovered: set CXONE_API_URL (for example https://api-na1.niceincontact.com)'
   },
+  upstream_not_configured: {
+    status: 502,
+    proxyStatus: 'proxy_configuration_error',
+    log: 'none',
+    rejection: false,
+    remedy: 'the routing table sends this path to an upstream whose host is not known: set the variable the message names (CXONE_API_URL, CXONE_UI_URL or CXONE_DIGITAL_URL), or fix the "upstreams" entry'
+  },
   destination_unavailable: {
     status: 502,
     proxyStatus: 'destination_unavailable',

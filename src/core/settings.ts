@@ -12,6 +12,7 @@ export type SettingType =
   | { kind: 'bool' }
   | { kind: 'list' }
   | { kind: 'routes' }
+  | { kind: 'upstreams' }
 
 export interface SettingSpec {
   readonly env: string | null
@@ -29,6 +30,9 @@ export const SETTINGS = {
   issuer: { env: 'CXONE_ISSUER', type: { kind: 'url' }, default: DEFAULT_ISSUER },
   tokenUrl: { env: 'CXONE_TOKEN_URL', type: { kind: 'url' }, default: undefined },
   apiUrl: { env: 'CXONE_API_URL', type: { kind: 'url' }, default: undefined },
+  uiUrl: { env: 'CXONE_UI_URL', type: { kind: 'url' }, default: undefined },
+  digitalUrl: { env: 'CXONE_DIGITAL_URL', type: { kind: 'url' }, default: undefined },
+  upstreams: { env: null, type: { kind: 'upstreams' }, default: [] },
   grantType: { env: 'CXONE_GRANT_TYPE', type: { kind: 'enum', values: ['password', 'client_credentials'] }, default: undefined },
   clientAuth: { env: 'CXONE_CLIENT_AUTH', type: { kind: 'enum', values: ['client_secret_basic', 'client_secret_post'] }, default: 'client_secret_basic' },
   basicEncoding: { env: 'CXONE_BASIC_ENCODING', type: { kind: 'enum', values: ['rfc6749', 'raw'] }, default: 'rfc6749' },

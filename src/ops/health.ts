@@ -5,6 +5,8 @@ export interface AdminOptions {
   provider: TokenProvider
   /** Why requests could not be forwarded with the current token (the API origin unknown), or null. */
   apiProblem: (tenantId: string | undefined) => Promise<{ code: string, message: string } | null>
+  /** Each upstream of the routing table and its origin, or why it is not known (issue 11). */
+  upstreams: () => Record<string, unknown>
   /** Prometheus text for /_proxy/metrics. */
   metrics: () => Promise<string>
   metricsContentType: string
@@ -21,9 +23,9 @@ export async function adminRoutes (app: FastifyInstance, opts: AdminOptions): Pr
     if (s.ready) {
       // A token is not enough: requests also need the API origin (configured, or discovered for the tenant).
       const problem = await opts.apiProblem(provider.current()?.tenantId)
-      if (problem === null) return { status: 'ready', token: { expiresInSec: Math.floor(s.expiresInSec ?? 0) } }
+      if (problem === null) return { status: 'ready', token: { expiresInSec: Math.floor(s.expiresInSec ?? 0) }, upstreams: opts.upstreams() }
       reply.code(503).header('retry-after', 5)
-      return { status: 'not_ready', reason: { code: problem.code, message: problem.message }, retryAfterSec: 5 }
+      return { status: 'not_ready', reason: { code: problem.code, message: problem.message }, retryAfterSec: 5, upstreams: opts.upstreams() }
     }
     // Starts a fetch if none is running; never while the token layer is backing off.
     provider.poke()

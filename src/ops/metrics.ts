@@ -8,6 +8,8 @@ const LABEL_CHILDREN_MAX = 4096
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 const FAMILIES = new Set(['skills', 'agents', 'contacts', 'server-time', 'teams', 'users', 'wfm-data', 'media-types', 'business-unit', 'points-of-contact', 'campaigns', 'dispositions', 'lists', 'scripts', 'report-jobs', 'interactions'])
 const API_PATH = /^\/inContactAPI\/services\/v\d+\.0\/([^/?]+)/
+/** The API families outside /inContactAPI (CXONE.md): their first segment is the class. */
+const OTHER_FAMILY = /^\/(dfo|engager|business-data-manager|user-management|authorization|data-extraction|media-playback|rtd)(?:\/|$)/i
 
 /**
  * The route class of a path: a bounded label (never a raw path). API calls are grouped by their
@@ -16,7 +18,10 @@ const API_PATH = /^\/inContactAPI\/services\/v\d+\.0\/([^/?]+)/
 export function routeClass (path: string): string {
   if (path.startsWith('/_proxy/')) return 'admin'
   const m = API_PATH.exec(path)
-  if (m === null) return 'api:other'
+  if (m === null) {
+    const other = OTHER_FAMILY.exec(path)
+    return other === null ? 'api:other' : `api:${(other[1] as string).toLowerCase()}`
+  }
   const family = (m[1] as string).toLowerCase()
   return FAMILIES.has(family) ? `api:${family}` : 'api:other'
 }
@@ -25,8 +30,8 @@ export class Metrics {
   readonly registry = new Registry()
   /** Recent traffic and errors for the status page (bounded, in memory). */
   readonly activity: Activity
-  readonly #requests: Counter<'method' | 'route_class' | 'status'>
-  readonly #upstream: Histogram<'route_class'>
+  readonly #requests: Counter<'profile' | 'upstream' | 'method' | 'route_class' | 'status'>
+  readonly #upstream: Histogram<'profile' | 'upstream' | 'route_class'>
   readonly #tokenRequests: Counter<'outcome' | 'oauth_error'>
   readonly #upstream401: Counter
   readonly #replays: Counter
@@ -41,8 +46,8 @@ export class Metrics {
     const r = this.registry
     const getProvider = typeof provider === 'function' ? provider : () => provider
     collectDefaultMetrics({ register: r, prefix: 'cxone_proxy_' })
-    this.#requests = new Counter({ name: 'cxone_proxy_requests_total', help: 'Requests answered, by method, route class and status', labelNames: ['method', 'route_class', 'status'], registers: [r] })
-    this.#upstream = new Histogram({ name: 'cxone_proxy_upstream_duration_seconds', help: 'Time from forwarding to the upstream response headers', labelNames: ['route_class'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [r] })
+    this.#requests = new Counter({ name: 'cxone_proxy_requests_total', help: 'Requests answered, by profile, upstream (none: answered by the proxy before routing), method, route class and status', labelNames: ['profile', 'upstream', 'method', 'route_class', 'status'], registers: [r] })
+    this.#upstream = new Histogram({ name: 'cxone_proxy_upstream_duration_seconds', help: 'Time from forwarding to the upstream response headers, by profile, upstream and route class', labelNames: ['profile', 'upstream', 'route_class'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [r] })
     this.#tokenRequests = new Counter({ name: 'cxone_proxy_token_requests_total', help: 'Token requests, by outcome and OAuth error code', labelNames: ['outcome', 'oauth_error'], registers: [r] })
     this.#upstream401 = new Counter({ name: 'cxone_proxy_upstream_401_total', help: 'Upstream 401 answers that invalidated the token and triggered a refresh', registers: [r] })
     this.#replays = new Counter({ name: 'cxone_proxy_replays_total', help: 'Requests replayed once with a new token after an upstream 401', registers: [r] })
@@ -68,20 +73,22 @@ export class Metrics {
     })
   }
 
-  request (method: string, routeClassLabel: string, status: number, upstreamMs: number | undefined): void {
+  /** `profile` and `upstream` are bounded by the configuration (profile names, the routing table's upstreams). */
+  request (method: string, routeClassLabel: string, status: number, upstreamMs: number | undefined, upstream = 'none', profile = 'default'): void {
     // Label children are cached: prom-client would otherwise hash the label object on every call.
-    const key = `${method} ${routeClassLabel} ${status}`
+    const key = `${profile} ${upstream} ${method} ${routeClassLabel} ${status}`
     let counter = this.#requestChildren.get(key)
     if (counter === undefined) {
-      counter = this.#requests.labels(METHODS.has(method) ? method : 'OTHER', routeClassLabel, String(status))
+      counter = this.#requests.labels(profile, upstream, METHODS.has(method) ? method : 'OTHER', routeClassLabel, String(status))
       this.#requestChildren.set(key, counter)
     }
     counter.inc()
     if (upstreamMs !== undefined) {
-      let histogram = this.#upstreamChildren.get(routeClassLabel)
+      const hkey = `${profile} ${upstream} ${routeClassLabel}`
+      let histogram = this.#upstreamChildren.get(hkey)
       if (histogram === undefined) {
-        histogram = this.#upstream.labels(routeClassLabel)
-        this.#upstreamChildren.set(routeClassLabel, histogram)
+        histogram = this.#upstream.labels(profile, upstream, routeClassLabel)
+        this.#upstreamChildren.set(hkey, histogram)
       }
       histogram.observe(upstreamMs / 1000)
     }

@@ -35,7 +35,7 @@ export function createObservability (logger: Logger, provider: () => TokenProvid
     metrics,
     requestDone: (r) => {
       const cls = routeClass(r.path)
-      metrics.request(r.method, cls, r.status, r.upstreamMs)
+      metrics.request(r.method, cls, r.status, r.upstreamMs, r.upstream, r.profile)
       // Probes answered (health, readiness, metrics every few seconds) are debug; refused or unknown ones are info.
       if (cls !== 'admin') metrics.activity.request(r.status)
       const probe = cls === 'admin' && (r.status < 400 || r.status === 503)

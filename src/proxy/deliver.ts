@@ -1,7 +1,7 @@
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { containsOrigin, LinkRewriter, rewriteBetween, rewriteChunk } from './link-rewriter.js'
+import { containsOrigin, LinkRewriter, rewriteChunk, type Rewrite } from './link-rewriter.js'
 import { mapUpstreamError } from './upstream-errors.js'
 
 export interface UpstreamAnswer {
@@ -18,8 +18,8 @@ const JSON_TYPE = /\bjson\b/i
  * Sends the upstream's answer to the caller: as it came, except JSON, whose API-origin links are
  * rewritten to the proxy (small answers read whole, larger or compressed ones streamed through the rewriter).
  */
-export function createDeliver (publicOrigin: (request: FastifyRequest) => string): (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer, origin: string) => void {
-  return function deliver (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer, origin: string): void {
+export function createDeliver (): (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer, origin: string, rw: Rewrite) => void {
+  return function deliver (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer, origin: string, rw: Rewrite): void {
     const type = res.headers['content-type']
     if (request.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
       if (request.method === 'HEAD' && typeof type === 'string' && JSON_TYPE.test(type) && isDecodable(res.headers['content-encoding'])) {
@@ -38,7 +38,6 @@ export function createDeliver (publicOrigin: (request: FastifyRequest) => string
       reply.send(res.stream)
       return
     }
-    const rw = rewriteBetween(origin, publicOrigin(request))
     const encoding = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
     const length = Number(res.headers['content-length'] ?? NaN)
     if (encoding === 'identity' && length <= SMALL_JSON) {

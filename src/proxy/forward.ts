@@ -17,11 +17,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { ProxyError } from '../core/errors.js'
 import type { TokenProvider } from '../token/token-provider.js'
-import type { Discovery } from '../token/discovery.js'
+import type { Discovery, TenantHosts } from '../token/discovery.js'
+import type { RoutingTable } from '../core/routing.js'
+import { upstreamOrigin } from '../token/upstreams.js'
 import type { TokenSet } from '../token/token-client.js'
 import { clearUpstreamHeaders } from '../core/answer.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
-import { rewriteBetween, rewriteHeaderValue, rewriteLocation } from './link-rewriter.js'
+import { buildRewrite, rewriteHeaderValue, rewriteLocation, type KnownOrigin, type Rewrite } from './link-rewriter.js'
 import { createDeliver } from './deliver.js'
 import { pathOf } from './admission.js'
 import { mapUpstreamError } from './upstream-errors.js'
@@ -37,6 +39,8 @@ export interface ForwardOptions {
   gate: UpstreamGate
   bodies: BodyBuffer
   upstreamTimeoutMs: number
+  /** The routing table in force (a reload may replace it): which upstream serves a path. */
+  routing: () => RoutingTable
   /** The proxy's own origin for rewritten links (PROXY_PUBLIC_URL or the caller's Host). */
   publicOrigin: (request: FastifyRequest) => string
   onUpstream401?: () => void
@@ -49,6 +53,8 @@ export interface RequestContext {
   /** The named upstream the routing table chose (`api`, `ui`, `digital` or a configured one). */
   upstream: string
   origin: string
+  /** The tenant's upstream origins, for rewriting links that route back to them. */
+  hosts: TenantHosts
   /** The whole body (read by body.ts), kept for a replay after a 401. */
   body: Buffer | undefined
   replayed: boolean
@@ -99,7 +105,7 @@ type CallerSignal = ServerResponse & { aborted?: boolean }
 
 export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOptions): Promise<void> {
   const { provider, discovery, gate, bodies } = opts
-  const deliver = createDeliver(opts.publicOrigin)
+  const deliver = createDeliver()
   // Routes whose 401s survived a fresh token: passed through for a while (bounded, expiring).
   const notAboutTheToken = new LRUCache<string, true>({ max: REFUSED_ROUTES_MAX, ttl: REFUSED_COOLDOWN_MS })
 
@@ -159,10 +165,10 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     if (passage.wait === undefined && gate.tryEnter()) {
       passage.held = true
       const token = provider.current()
-      const origin = token === undefined ? undefined : discovery.knownApiOrigin(token.tenantId)
-      if (token !== undefined && origin !== undefined) {
-        attach(request, token, origin, body, caller)
-        done()
+      const hosts = token === undefined ? undefined : discovery.knownHosts(token.tenantId)
+      if (token !== undefined && hosts !== undefined) {
+        const err = attach(request, token, hosts, body, caller)
+        done(err)
         return
       }
     }
@@ -179,12 +185,36 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
       else passage.held = true
     }
     const token = provider.current() ?? await provider.getToken()
-    const origin = discovery.knownApiOrigin(token.tenantId) ?? await discovery.apiOrigin(token.tenantId)
-    attach(request, token, origin, body, caller)
+    const hosts = discovery.knownHosts(token.tenantId) ?? await discovery.hosts(token.tenantId)
+    const err = attach(request, token, hosts, body, caller)
+    if (err !== undefined) throw err
   }
 
-  function attach (request: FastifyRequest, token: TokenSet, origin: string, body: Buffer | undefined, caller: CallerSignal): void {
-    request.proxyCtx = { token, upstream: 'api', origin, body, replayed: false, upstreamStart: 0, upstreamMs: undefined, caller, quota: undefined }
+  /** Routes the request and sets its context; an upstream whose host is not known is its error, and nothing is sent. */
+  function attach (request: FastifyRequest, token: TokenSet, hosts: TenantHosts, body: Buffer | undefined, caller: CallerSignal): ProxyError | undefined {
+    const upstream = opts.routing().route(pathOf(request.raw.url ?? ''))
+    const origin = upstreamOrigin(upstream, hosts)
+    if (typeof origin !== 'string') return origin
+    request.proxyCtx = { token, upstream, origin, hosts, body, replayed: false, upstreamStart: 0, upstreamMs: undefined, caller, quota: undefined }
+    return undefined
+  }
+
+  // The rewrite for the last (table, tenant hosts, public origin) used: nearly every request reuses it.
+  let lastRewrite: { table: RoutingTable, hosts: TenantHosts, to: string, rw: Rewrite } | undefined
+  /** Links on any known upstream origin that route back to it are rewritten to the proxy's origin. */
+  function rewriteFor (request: FastifyRequest, ctx: RequestContext): Rewrite {
+    const table = opts.routing()
+    const to = opts.publicOrigin(request)
+    if (lastRewrite?.table === table && lastRewrite.hosts === ctx.hosts && lastRewrite.to === to) return lastRewrite.rw
+    const byOrigin = new Map<string, string[]>()
+    for (const name of table.upstreams) {
+      const origin = upstreamOrigin(name, ctx.hosts)
+      if (typeof origin === 'string') byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), name])
+    }
+    const known: KnownOrigin[] = [...byOrigin].map(([origin, upstreams]) => ({ origin, upstreams }))
+    const rw = buildRewrite(known, to, table)
+    lastRewrite = { table, hosts: ctx.hosts, to, rw }
+    return rw
   }
 
   function handler (request: FastifyRequest, reply: FastifyReply): void {
@@ -240,21 +270,22 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
       }
     }
     const headers = downstreamResponseHeaders(res.headers)
-    rewriteLinkHeaders(headers, ctx.origin, request)
+    const rw = rewriteFor(request, ctx)
+    rewriteLinkHeaders(headers, rw, request)
     headers['x-request-id'] = request.id
     reply.code(res.statusCode)
     reply.headers(headers)
-    deliver(request, reply, { statusCode: res.statusCode, headers: res.headers, stream: res.body }, ctx.origin)
+    deliver(request, reply, { statusCode: res.statusCode, headers: res.headers, stream: res.body }, ctx.origin, rw)
   }
 
   /** Location, Content-Location and Link name API URLs too: they are rewritten like links in a body. */
-  function rewriteLinkHeaders (headers: Record<string, unknown>, origin: string, request: FastifyRequest): void {
+  function rewriteLinkHeaders (headers: Record<string, unknown>, rw: Rewrite, request: FastifyRequest): void {
     const location = headers.location
-    if (typeof location === 'string') headers.location = rewriteLocation(location, origin, opts.publicOrigin(request))
+    if (typeof location === 'string') headers.location = rewriteLocation(location, rw, opts.publicOrigin(request))
     const contentLocation = headers['content-location']
-    if (typeof contentLocation === 'string') headers['content-location'] = rewriteLocation(contentLocation, origin, opts.publicOrigin(request))
+    if (typeof contentLocation === 'string') headers['content-location'] = rewriteLocation(contentLocation, rw, opts.publicOrigin(request))
     const link = headers.link
-    if (typeof link === 'string') headers.link = rewriteHeaderValue(link, rewriteBetween(origin, opts.publicOrigin(request)))
+    if (typeof link === 'string') headers.link = rewriteHeaderValue(link, rw)
   }
 
   function replay (request: FastifyRequest, reply: FastifyReply, ctx: RequestContext, res: Dispatcher.ResponseData): void {

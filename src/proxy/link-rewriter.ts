@@ -13,33 +13,59 @@ const TERMINATORS = new Set([...'/"?#\\\' <>,)]}'].map((c) => c.charCodeAt(0)))
 export interface Rewrite {
   needles: Buffer[]
   replacements: Buffer[]
-  /** Longest needle, plus one byte to see the terminator. */
+  /** Per needle: the upstreams its origin serves; its URL is rewritten only when its path routes back to one. */
+  owners: Array<readonly string[]>
+  /** Per needle: written with JSON-escaped slashes (`https:\/\/host`), so its path is too. */
+  escaped: boolean[]
+  /** The routing table's choice for a path; without it every URL on the origins is rewritten. */
+  route: ((path: string) => string) | undefined
+  /** Path bytes read after an origin to route it (escaped slashes take two). */
+  lookahead: number
+  /** Longest needle, plus the path looked at, plus one byte to see the terminator. */
   window: number
 }
 
+/** An origin whose URLs may be rewritten, and the upstreams it serves. */
+export interface KnownOrigin {
+  origin: string
+  upstreams: readonly string[]
+}
+
+/** How the routing decides: the table's choice for a path, and how much of a path it looks at. */
+export interface RouteBack {
+  route: (path: string) => string
+  longestPrefix: number
+}
+
 /**
- * The byte patterns for an origin: plain and with JSON-escaped slashes (`https:\/\/host`), each with the
+ * The byte patterns for origins: plain and with JSON-escaped slashes (`https:\/\/host`), each with the
  * scheme as written by the API and upper-cased (`HTTPS://host`: schemes are case-insensitive, RFC 3986 §3.1).
+ * With `routeBack`, a URL is rewritten only when the routing table sends its path back to its origin's upstream.
  */
-export function buildRewrite (fromOrigin: string, toOrigin: string): Rewrite {
+export function buildRewrite (from: string | readonly KnownOrigin[], toOrigin: string, routeBack?: RouteBack): Rewrite {
+  const origins: readonly KnownOrigin[] = typeof from === 'string' ? [{ origin: from, upstreams: [] }] : from
   const escape = (s: string): string => s.replaceAll('/', '\\/')
-  const colon = fromOrigin.indexOf(':')
-  const upper = fromOrigin.slice(0, colon).toUpperCase() + fromOrigin.slice(colon)
-  const froms = upper === fromOrigin ? [fromOrigin] : [fromOrigin, upper]
-  const needles: Buffer[] = []
-  const replacements: Buffer[] = []
-  for (const f of froms) {
-    needles.push(Buffer.from(f), Buffer.from(escape(f)))
-    replacements.push(Buffer.from(toOrigin), Buffer.from(escape(toOrigin)))
+  const rw: Rewrite = { needles: [], replacements: [], owners: [], escaped: [], route: routeBack?.route, lookahead: 0, window: 0 }
+  for (const { origin, upstreams } of origins) {
+    const colon = origin.indexOf(':')
+    const upper = origin.slice(0, colon).toUpperCase() + origin.slice(colon)
+    for (const f of upper === origin ? [origin] : [origin, upper]) {
+      rw.needles.push(Buffer.from(f), Buffer.from(escape(f)))
+      rw.replacements.push(Buffer.from(toOrigin), Buffer.from(escape(toOrigin)))
+      rw.owners.push(upstreams, upstreams)
+      rw.escaped.push(false, true)
+    }
   }
-  return { needles, replacements, window: Math.max(...needles.map((n) => n.length)) + 1 }
+  rw.lookahead = routeBack === undefined ? 0 : 2 * routeBack.longestPrefix
+  rw.window = Math.max(...rw.needles.map((n) => n.length)) + rw.lookahead + 1
+  return rw
 }
 
 /** Pairs of origins seen (API origin × the proxy's own names): few, and bounded. */
 const REWRITES_MAX = 256
 const rewrites = new LRUCache<string, Rewrite>({ max: REWRITES_MAX })
 
-/** The (cached) rewrite from an API origin to the proxy's origin. */
+/** The (cached) rewrite from an API origin to the proxy's origin, every path rewritten. */
 export function rewriteBetween (fromOrigin: string, toOrigin: string): Rewrite {
   const key = `${fromOrigin} ${toOrigin}`
   let rw = rewrites.get(key)
@@ -48,6 +74,38 @@ export function rewriteBetween (fromOrigin: string, toOrigin: string): Rewrite {
     rewrites.set(key, rw)
   }
   return rw
+}
+
+// Where a URL's path ends, for routing it: a query, a fragment, or the end of the string it sits in.
+const PATH_ENDS = new Set([...'?#"\' <>,)]}\t\r\n'].map((c) => c.charCodeAt(0)))
+
+/**
+ * Whether the URL after a match routes back to its origin's upstream: true, false, or undefined when the
+ * buffer ends before enough of its path was seen (wait for more input).
+ */
+function routesBack (buf: Buffer, end: number, rw: Rewrite, needle: number, final: boolean): boolean | undefined {
+  if (rw.route === undefined) return true
+  const escaped = rw.escaped[needle] as boolean
+  let path = ''
+  let i = end
+  const limit = end + rw.lookahead
+  for (; i < buf.length && i < limit; i++) {
+    const c = buf[i] as number
+    if (c === 0x5c) {
+      // JSON: `\/` is a slash; any other escape ends what routing needs to see.
+      if (escaped && buf[i + 1] === 0x2f) {
+        path += '/'
+        i++
+        continue
+      }
+      if (escaped && i + 1 >= buf.length && !final) return undefined
+      break
+    }
+    if (PATH_ENDS.has(c)) break
+    path += String.fromCharCode(c)
+  }
+  if (i >= buf.length && i < limit && !final) return undefined
+  return (rw.owners[needle] as readonly string[]).includes(rw.route(path === '' ? '/' : path))
 }
 
 /** Rewrites every API URL in a header value (Link: `<https://api…/x>; rel="next"`, Content-Location). */
@@ -109,6 +167,16 @@ export function rewriteChunk (buf: Buffer, rw: Rewrite, final: boolean): { out: 
       from = m.at + 1
       continue
     }
+    const back = routesBack(buf, end, rw, m.needle, final)
+    if (back === undefined) {
+      // The path is cut by the chunk boundary: wait for the next chunk to route it.
+      out.push(buf.subarray(pos, m.at))
+      return { out, keep: buf.length - m.at, searches: work.searches }
+    }
+    if (!back) {
+      from = end
+      continue
+    }
     out.push(buf.subarray(pos, m.at), rw.replacements[m.needle] as Buffer)
     pos = end
     from = end
@@ -150,11 +218,18 @@ export class LinkRewriter extends Transform {
   }
 }
 
-/** Rewrites a Location header value when it points at the API origin. */
-export function rewriteLocation (location: string, fromOrigin: string, toOrigin: string): string {
-  // Scheme and host are case-insensitive (RFC 3986 §6.2.2.1): HTTPS://API… is the same origin.
-  if (location.slice(0, fromOrigin.length).toLowerCase() !== fromOrigin.toLowerCase()) return location
-  const next = location.charCodeAt(fromOrigin.length)
-  if (location.length === fromOrigin.length || TERMINATORS.has(next)) return toOrigin + location.slice(fromOrigin.length)
+/** Rewrites a Location header value when it points at a known origin and its path routes back there. */
+export function rewriteLocation (location: string, from: string | Rewrite, toOrigin: string): string {
+  const rw = typeof from === 'string' ? rewriteBetween(from, toOrigin) : from
+  for (let n = 0; n < rw.needles.length; n += 2) {
+    const origin = (rw.needles[n] as Buffer).toString()
+    // Scheme and host are case-insensitive (RFC 3986 §6.2.2.1): HTTPS://API… is the same origin.
+    if (location.slice(0, origin.length).toLowerCase() !== origin.toLowerCase()) continue
+    const next = location.charCodeAt(origin.length)
+    if (location.length !== origin.length && !TERMINATORS.has(next)) continue
+    const rest = location.slice(origin.length)
+    if (rw.route !== undefined && !(rw.owners[n] as readonly string[]).includes(rw.route(rest.split(/[?#]/, 1)[0] || '/'))) return location
+    return (rw.replacements[n] as Buffer).toString() + rest
+  }
   return location
 }

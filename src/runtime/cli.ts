@@ -22,6 +22,7 @@ Options:
   --config <file>  the config file (default ./proxy.config.json, or PROXY_CONFIG)
   --probe          (check) try client_secret_basic (rfc6749, raw) and client_secret_post
   --json           (check, status) print a machine-readable report
+  --route <path>   (check) which upstream a path goes to, e.g. --route /dfo/3.0/contacts
   --port <n>       (shutdown, status) the proxy's port (default PROXY_PORT or the config file's, else 8080)
   -h, --help       this help
   -v, --version    the version
@@ -107,6 +108,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
         probe: { type: 'boolean' },
         json: { type: 'boolean' },
         port: { type: 'string' },
+        route: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' }
       }
@@ -127,7 +129,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
     if (command === 'check') {
       // Each verb loads only what it uses: `start` never loads the doctor, the simulator or the client commands.
       const { runCheck } = await import('../check/check.js')
-      return await runCheck({ env: io.env, configPath: values.config, probe: values.probe === true, json: values.json === true, out: io.stdout })
+      return await runCheck({ env: io.env, configPath: values.config, probe: values.probe === true, json: values.json === true, route: values.route, out: io.stdout })
     }
     if (command === 'shutdown' || command === 'status') {
       const { runShutdown, runStatus } = await import('./client-commands.js')

@@ -21,11 +21,13 @@ import { quitRoute, quitSignal } from '../ops/quit.js'
 import { statusProfile, statusRoutes, type StatusOptions } from '../ops/status.js'
 import { effectiveSettings } from './effective-settings.js'
 import { compileRules } from '../proxy/admission.js'
+import { compileRouting } from '../core/routing.js'
 import { BodyBuffer } from '../proxy/body.js'
 import { UpstreamGate } from '../proxy/gate.js'
 import { createProxyListener } from '../proxy/listener.js'
 import type { Discovery } from '../token/discovery.js'
 import { createTokenLayer } from '../token/token-layer.js'
+import { routingView, upstreamsView, type RouteView } from '../token/upstreams.js'
 import { systemClock, type Clock, type TokenProvider } from '../token/token-provider.js'
 
 export interface AppDeps {
@@ -47,6 +49,8 @@ export interface ProxyApp {
   logger: Logger
   /** Resolves when POST /_proxy/quitquitquit asks the process to drain and exit. */
   quitRequested: Promise<string>
+  /** The routing table in force, each row with its origin (null until discovered). */
+  routing: () => RouteView[]
   /** Starts the token's first fetch in the background. */
   start: () => void
   /** Applies what a reload may change from `next`; says what changed and what needs a restart. */
@@ -65,9 +69,11 @@ export interface ReloadResult {
 }
 
 /** Settings a reload applies to the token layer (with the credentials). */
-const TOKEN_KEYS: readonly SettingKey[] = ['issuer', 'tokenUrl', 'apiUrl', 'grantType', 'clientAuth', 'basicEncoding', 'scope', 'tokenTimeoutMs']
+const TOKEN_KEYS: readonly SettingKey[] = ['issuer', 'tokenUrl', 'apiUrl', 'uiUrl', 'digitalUrl', 'grantType', 'clientAuth', 'basicEncoding', 'scope', 'tokenTimeoutMs']
 /** Settings a reload applies to admission (with the inbound keys). */
 const ADMISSION_KEYS: readonly SettingKey[] = ['publicUrl', 'allowedHosts', 'corsOrigins', 'readOnly', 'routes']
+/** Settings a reload applies to the routing table. */
+const ROUTING_KEYS: readonly SettingKey[] = ['upstreams']
 const CREDENTIAL_KEYS = ['clientId', 'clientSecret', 'accessKeyId', 'accessKeySecret'] as const
 
 /** Requests waiting for a place upstream at most: a cold-start burst waits its turn, a flood is refused at once. */
@@ -103,6 +109,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const routes: AdminOptions = {
     provider: tokens.provider,
     apiProblem: async (tenantId) => await tokens.discovery.apiOriginProblem(tenantId),
+    upstreams: () => upstreamsView(routing, tokens.discovery.knownHosts(tokens.provider.current()?.tenantId)),
     metrics: async () => await metrics.text(),
     metricsContentType: metrics.contentType
   }
@@ -115,11 +122,13 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
 
   let current = config
   let rules = compileRules(s, config.credentials.apiKeys)
+  let routing = compileRouting(s.upstreams)
   const places = Math.min(s.maxConcurrentUpstream, s.upstreamConnections)
   const app = await createProxyListener(logger, {
     settings: s,
     rules: () => rules,
     forward: {
+      routing: () => routing,
       profile: 'default',
       provider: tokens.provider,
       discovery: tokens.discovery,
@@ -154,12 +163,13 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     metrics,
     logger,
     quitRequested: quit.requested,
+    routing: () => routingView(routing, tokens.discovery.knownHosts(tokens.provider.current()?.tenantId)),
     start: () => { tokens.start() },
     reload: (next) => {
       const changed = (Object.keys(SETTINGS) as SettingKey[]).filter((k) => JSON.stringify(next.settings[k]) !== JSON.stringify(current.settings[k]))
       const credentialsChanged = CREDENTIAL_KEYS.filter((k) => next.credentials[k] !== current.credentials[k])
       const keysChanged = next.credentials.apiKeys.join('\n') !== current.credentials.apiKeys.join('\n')
-      const reloadable = new Set<SettingKey>([...TOKEN_KEYS, ...ADMISSION_KEYS, 'logLevel'])
+      const reloadable = new Set<SettingKey>([...TOKEN_KEYS, ...ADMISSION_KEYS, ...ROUTING_KEYS, 'logLevel'])
       const restartNeeded = changed.filter((k) => !reloadable.has(k))
       // What needs a restart keeps its running value; everything else comes from `next`.
       const settings: Settings = { ...next.settings }
@@ -167,6 +177,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       const merged: Config = { ...next, settings: Object.freeze(settings) }
       if (changed.some((k) => TOKEN_KEYS.includes(k)) || credentialsChanged.length > 0) tokens.reconfigure(settings, next.credentials)
       if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) rules = compileRules(settings, next.credentials.apiKeys)
+      if (changed.some((k) => ROUTING_KEYS.includes(k))) routing = compileRouting(settings.upstreams)
       if (settings.logLevel !== current.settings.logLevel) logger.level = settings.logLevel
       current = merged
       return {

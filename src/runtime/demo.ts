@@ -13,14 +13,17 @@ export interface DemoOptions {
 }
 
 /** The CXone side of the settings: always the simulator's in the demo, whatever the config file says. */
-const SIMULATED_SETTINGS: readonly SettingKey[] = ['issuer', 'tokenUrl', 'apiUrl', 'grantType', 'clientAuth', 'basicEncoding', 'scope']
+const SIMULATED_SETTINGS: readonly SettingKey[] = ['issuer', 'tokenUrl', 'apiUrl', 'uiUrl', 'digitalUrl', 'grantType', 'clientAuth', 'basicEncoding', 'scope']
 
 /** The environment the demo runs the real proxy with: the user's PROXY_* settings, the simulator's CXone. */
-export function demoEnv (env: NodeJS.ProcessEnv, issuer: string): NodeJS.ProcessEnv {
+export function demoEnv (env: NodeJS.ProcessEnv, sim: Pick<CxoneSimulator, 'issuer' | 'digitalOrigin'>): NodeJS.ProcessEnv {
   const kept = Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('CXONE_')))
   return {
     ...kept,
-    CXONE_ISSUER: issuer,
+    CXONE_ISSUER: sim.issuer,
+    // The API and UserHub hosts are discovered; the Digital Engagement host is built from discovery's area and
+    // domain, a name that cannot point at loopback: the simulator's is named here.
+    CXONE_DIGITAL_URL: sim.digitalOrigin,
     CXONE_CLIENT_ID: DEMO_CREDENTIALS.clientId,
     CXONE_CLIENT_SECRET: DEMO_CREDENTIALS.clientSecret,
     CXONE_ACCESS_KEY_ID: DEMO_CREDENTIALS.accessKeyId,
@@ -44,7 +47,7 @@ export async function runDemo (opts: DemoOptions): Promise<RunningProxy> {
   let running
   let config
   try {
-    const env = demoEnv(opts.env, sim.issuer)
+    const env = demoEnv(opts.env, sim)
     const load = (): ReturnType<typeof loadConfig> => loadConfig({ env, configPath: opts.configPath, envOnly: SIMULATED_SETTINGS })
     config = load()
     running = await startProxy(config, { env: opts.env }, { load, env, configPath: opts.configPath })
@@ -65,6 +68,8 @@ export async function runDemo (opts: DemoOptions): Promise<RunningProxy> {
     '',
     `curl -s ${base}/skills/activity`,
     `curl -s ${base}/agents/states`,
+    `curl -s ${url}/dfo/3.0/contacts          # Digital Engagement: sent to its own host`,
+    `curl -s ${url}/business-data-manager/v1/fields   # UserHub: sent to the ui_endpoint host`,
     `curl -s ${url}/_proxy/readyz`,
     '',
     'From Python (requests), pasted as it is into a shell:',

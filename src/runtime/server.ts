@@ -65,8 +65,10 @@ export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom
     : await startReloader({ proxy, metrics: proxy.metrics, logger: proxy.logger, load: reloadFrom.load, env: reloadFrom.env, configPath: reloadFrom.configPath })
   proxy.start()
   const apiOrigin = s.apiUrl === undefined ? 'discovered from the token (cxone-configuration)' : new URL(s.apiUrl).origin
+  // The routing table: each prefix, its upstream and the origin it resolved (discovered ones once the token is in).
+  const routing = proxy.routing().map((r) => `${r.prefix} → ${r.upstream} (${r.origin ?? r.problem?.message ?? 'discovered from the token'})`)
   // Everything that changes behaviour, never a secret: settings and their sources, the config file, an outbound proxy.
-  proxy.logger.info({ url, adminUrl, apiOrigin, outboundProxy: hasEnvProxy(deps.env ?? process.env), settings: effectiveSettings(config) }, `cxone-auth-proxy listening on ${url}`)
+  proxy.logger.info({ url, adminUrl, apiOrigin, routing, outboundProxy: hasEnvProxy(deps.env ?? process.env), settings: effectiveSettings(config) }, `cxone-auth-proxy listening on ${url}`)
 
   const open = trackOpenResponses(proxy.app.server)
   let cutting: Promise<void> | undefined

@@ -29,12 +29,25 @@ export interface SimulatorOptions {
   lifetimeSec?: number
   /** The api_endpoint that discovery returns; defaults to the simulator's own origin. */
   apiEndpoint?: string
+  /**
+   * The `domain` that discovery returns; Digital Engagement is at https://api-de-{area}.{domain}. A name under
+   * .test by default: it never resolves, so nothing built from it leaves the machine (the simulator's own digital
+   * host is `digitalOrigin`, for CXONE_DIGITAL_URL).
+   */
+  domain?: string
+  /** Fields of the cxone-configuration answer replaced (null: left out), to play a tenant whose answer differs. */
+  discovery?: Record<string, unknown>
   host?: string
   port?: number
   now?: () => number
 }
 
+/** The simulator's three hosts, as CXone's API families are spread (CXONE.md, "API families and their hosts"). */
+export type SimulatorHost = 'api' | 'ui' | 'digital'
+
 export interface ApiRequestRecord {
+  /** Which of the simulator's hosts answered. */
+  host: SimulatorHost
   method: string
   url: string
   headers: IncomingMessage['headers']
@@ -46,6 +59,11 @@ const VERSION_PREFIX = /^\/inContactAPI\/services\/v(\d+)\.0(\/.*)$/
 export class CxoneSimulator {
   readonly options: Required<Omit<SimulatorOptions, 'apiEndpoint' | 'host' | 'port'>> & Pick<SimulatorOptions, 'apiEndpoint'>
   readonly #server: Server
+  /** The UserHub host (ui_endpoint) and the Digital Engagement host: their own loopback origins. */
+  readonly #ui: Server
+  readonly #digital: Server
+  #uiOrigin = ''
+  #digitalOrigin = ''
   readonly #host: string
   readonly #port: number
   readonly #tokens = new Map<string, number>()
@@ -69,12 +87,28 @@ export class CxoneSimulator {
       tenantId: opts.tenantId ?? DEMO_TENANT_ID,
       lifetimeSec: opts.lifetimeSec ?? 3600,
       apiEndpoint: opts.apiEndpoint,
+      domain: opts.domain ?? 'cxone-simulator.test',
+      discovery: opts.discovery ?? {},
       now: opts.now ?? Date.now
     }
     this.#host = opts.host ?? '127.0.0.1'
     this.#port = opts.port ?? 0
     this.#server = createServer((req, res) => { this.#handle(req, res) })
     this.#server.keepAliveTimeout = 5_000
+    this.#ui = createServer((req, res) => { this.#family('ui', req, res) })
+    this.#digital = createServer((req, res) => { this.#family('digital', req, res) })
+    this.#ui.keepAliveTimeout = 5_000
+    this.#digital.keepAliveTimeout = 5_000
+  }
+
+  /** The UserHub host (ui_endpoint in discovery): /business-data-manager/... */
+  get uiOrigin (): string {
+    return this.#uiOrigin
+  }
+
+  /** The Digital Engagement host: /dfo/3.0/..., /engager/2.0/... (discovery's area and domain name another). */
+  get digitalOrigin (): string {
+    return this.#digitalOrigin
   }
 
   get origin (): string {
@@ -94,15 +128,23 @@ export class CxoneSimulator {
       this.#server.once('error', reject)
       this.#server.listen(this.#port, this.#host, () => { resolve() })
     })
-    const addr = this.#server.address() as AddressInfo
-    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
-    this.#origin = `http://${host}:${addr.port}`
+    this.#origin = originOf(this.#server)
+    for (const server of [this.#ui, this.#digital]) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(0, this.#host, () => { resolve() })
+      })
+    }
+    this.#uiOrigin = originOf(this.#ui)
+    this.#digitalOrigin = originOf(this.#digital)
     return this
   }
 
   async stop (): Promise<void> {
-    this.#server.closeAllConnections()
-    await new Promise<void>((resolve) => this.#server.close(() => { resolve() }))
+    await Promise.all([this.#server, this.#ui, this.#digital].map(async (server) => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => { resolve() }))
+    }))
   }
 
   /** Every access token issued so far (tests assert none of them leaks). */
@@ -131,14 +173,17 @@ export class CxoneSimulator {
         json(res, 404, { error: 'tenant_not_found' })
         return
       }
-      json(res, 200, {
+      const doc: Record<string, unknown> = {
         tenantId: this.options.tenantId,
         area: 'na1',
         cluster: 'SIM1',
+        domain: this.options.domain,
         api_endpoint: this.apiEndpoint,
-        ui_endpoint: this.#origin,
-        auth_endpoint: this.#origin
-      })
+        ui_endpoint: this.#uiOrigin,
+        auth_endpoint: this.#origin,
+        ...this.options.discovery
+      }
+      json(res, 200, Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== null)))
       return
     }
     if (url.pathname === '/auth/token') {
@@ -150,7 +195,7 @@ export class CxoneSimulator {
       this.#api(req, res, url, m[1] as string, m[2] as string)
       return
     }
-    json(res, 404, { error: 'not_found', path: url.pathname })
+    json(res, 404, { error: 'not_found', host: 'api', path: url.pathname })
   }
 
   #token (req: IncomingMessage, res: ServerResponse): void {
@@ -208,18 +253,42 @@ export class CxoneSimulator {
   }
 
   #api (req: IncomingMessage, res: ServerResponse, url: URL, version: string, path: string): void {
-    this.apiRequests.push({ method: req.method ?? 'GET', url: req.url ?? '', headers: req.headers })
+    this.apiRequests.push({ host: 'api', method: req.method ?? 'GET', url: req.url ?? '', headers: req.headers })
+    const now = this.#authorized(req, res)
+    if (now === undefined) return
+    // Drain any body before answering.
+    req.resume()
+    req.on('end', () => { this.#answer(res, url, version, path, now) })
+  }
+
+  /** The time, if the request carries a live bearer; else it is answered 401 here. */
+  #authorized (req: IncomingMessage, res: ServerResponse): number | undefined {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
     const expiresAt = token === undefined ? undefined : this.#tokens.get(token)
     const now = this.options.now()
     if (expiresAt === undefined || now >= expiresAt) {
       this.unauthorizedApiCalls += 1
       json(res, 401, { error: 'invalid_token', error_description: token === undefined ? 'missing bearer token' : 'unknown or expired token' })
+      return undefined
+    }
+    return now
+  }
+
+  /** UserHub (/business-data-manager/) and Digital Engagement (/dfo/, /engager/): each on its own host. */
+  #family (host: 'ui' | 'digital', req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://sim')
+    const families = host === 'ui' ? FAMILY_UI : FAMILY_DIGITAL
+    if (!families.test(url.pathname)) {
+      json(res, 404, { error: 'not_found', host, path: url.pathname })
       return
     }
-    // Drain any body before answering.
+    this.apiRequests.push({ host, method: req.method ?? 'GET', url: req.url ?? '', headers: req.headers })
+    if (this.#authorized(req, res) === undefined) return
     req.resume()
-    req.on('end', () => { this.#answer(res, url, version, path, now) })
+    req.on('end', () => {
+      const self = host === 'ui' ? this.#uiOrigin : this.#digitalOrigin
+      json(res, 200, { host, method: req.method, path: req.url, _links: { self: `${self}${req.url ?? '/'}` } })
+    })
   }
 
   #answer (res: ServerResponse, url: URL, version: string, path: string, now: number): void {
@@ -227,6 +296,15 @@ export class CxoneSimulator {
     if (answer.body === undefined) noContent(res)
     else json(res, answer.status, answer.body)
   }
+}
+
+const FAMILY_UI = /^\/business-data-manager(\/|$)/i
+const FAMILY_DIGITAL = /^\/(dfo|engager)(\/|$)/i
+
+function originOf (server: Server): string {
+  const addr = server.address() as AddressInfo
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
+  return `http://${host}:${addr.port}`
 }
 
 function json (res: ServerResponse, status: number, body: unknown): void {

@@ -3,46 +3,67 @@ import { ProxyError, type ErrorCode } from '../core/errors.js'
 import { isSafeOrigin } from '../core/net.js'
 import type { FetchFn } from '../core/http-clients.js'
 import { describeNetworkError } from '../core/net-errors.js'
+import { NAMED_UPSTREAMS, UPSTREAM_VARS, type NamedUpstream } from '../core/routing.js'
 import { AnswerTooLargeError, MAX_AUTH_ANSWER_BYTES, readTextCapped } from './capped-body.js'
 
 export interface DiscoveryOptions {
   issuer: string
   tokenUrl: string | undefined
   apiUrl: string | undefined
+  /** The UserHub host (ui_endpoint), when set statically. */
+  uiUrl?: string | undefined
+  /** The Digital Engagement host (https://api-de-{area}.{domain}), when set statically. */
+  digitalUrl?: string | undefined
   fetch: FetchFn
   timeoutMs: number
   /** The clock for the cache's time-to-live (performance.now by default). */
   now?: () => number
-  /** Told once per discovered value, for the log. */
-  onDiscovered?: (what: 'token_endpoint' | 'api_origin', value: string) => void
+  /** Told once per discovered value, for the log: the token endpoint or an upstream's origin. */
+  onDiscovered?: (what: 'token_endpoint' | NamedUpstream, value: string) => void
+  /** Told once per discovered document that leaves an upstream unresolved, for the log. */
+  onUnresolved?: (upstream: NamedUpstream, problem: ProxyError) => void
 }
 
+/** Each named upstream's origin for one tenant, or why it cannot be used. */
+export type TenantHosts = Readonly<Record<NamedUpstream, string | ProxyError>>
+
 const API_ORIGIN_TTL_MS = 60 * 60 * 1000
+const UPSTREAM_EXAMPLES: Readonly<Record<NamedUpstream, string>> = {
+  api: 'https://api-na1.niceincontact.com',
+  ui: 'https://na1.nice-incontact.com',
+  digital: 'https://api-de-na1.niceincontact.com'
+}
+/** What `cxone-configuration` names each upstream by (digital is built from two fields). */
+const UPSTREAM_FIELDS: Readonly<Record<NamedUpstream, string>> = { api: 'api_endpoint', ui: 'ui_endpoint', digital: 'area and domain' }
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i
+const DOMAIN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i
 
 /**
- * Finds the token endpoint (`{issuer}/.well-known/openid-configuration`) and the API origin
- * (`{issuer}/.well-known/cxone-configuration?tenantId=…` → api_endpoint), unless configured. Both cached;
- * concurrent lookups share one request.
+ * Finds the token endpoint (`{issuer}/.well-known/openid-configuration`) and each upstream's origin
+ * (`{issuer}/.well-known/cxone-configuration?tenantId=…` → api_endpoint, ui_endpoint, and area + domain for
+ * Digital Engagement), unless configured. Both cached; concurrent lookups share one request. With CXONE_API_URL
+ * set nothing is discovered: the other upstreams then need their own settings.
  */
 export class Discovery {
   #opts: DiscoveryOptions
   #tokenEndpoint: Promise<string> | undefined
-  readonly #apiOrigins: LRUCache<string, string>
-  #staticApiOrigin: string | undefined
+  readonly #hosts: LRUCache<string, TenantHosts>
+  /** Set when nothing is discovered (CXONE_API_URL): every upstream is what its setting says. */
+  #staticHosts: TenantHosts | undefined
 
   constructor (opts: DiscoveryOptions) {
     this.#opts = opts
-    this.#staticApiOrigin = opts.apiUrl === undefined ? undefined : new URL(opts.apiUrl).origin
-    this.#apiOrigins = new LRUCache<string, string>({
+    this.#staticHosts = staticHosts(opts)
+    this.#hosts = new LRUCache<string, TenantHosts>({
       max: 64,
       ttl: API_ORIGIN_TTL_MS,
-      // Stale while revalidating: an expired origin keeps serving while it is looked up again, and a
-      // failed look-up keeps the one known.
+      // Stale while revalidating: expired hosts keep serving while they are looked up again, and a
+      // failed look-up keeps the ones known.
       allowStale: true,
       noDeleteOnStaleGet: true,
       allowStaleOnFetchRejection: true,
       ...(opts.now !== undefined ? { perf: { now: opts.now } } : {}),
-      fetchMethod: async (tenantId) => await this.#fetchApiOrigin(tenantId)
+      fetchMethod: async (tenantId) => await this.#fetchHosts(tenantId)
     })
   }
 
@@ -50,12 +71,17 @@ export class Discovery {
     return this.#opts.issuer
   }
 
+  /** True when the API host is configured rather than discovered. */
+  get isStatic (): boolean {
+    return this.#staticHosts !== undefined
+  }
+
   /** New endpoints (a reload): what was discovered from the old ones is forgotten. */
-  reconfigure (endpoints: Pick<DiscoveryOptions, 'issuer' | 'tokenUrl' | 'apiUrl'>): void {
+  reconfigure (endpoints: Pick<DiscoveryOptions, 'issuer' | 'tokenUrl' | 'apiUrl' | 'uiUrl' | 'digitalUrl'>): void {
     this.#opts = { ...this.#opts, ...endpoints }
-    this.#staticApiOrigin = endpoints.apiUrl === undefined ? undefined : new URL(endpoints.apiUrl).origin
+    this.#staticHosts = staticHosts(this.#opts)
     this.#tokenEndpoint = undefined
-    this.#apiOrigins.clear()
+    this.#hosts.clear()
   }
 
   async tokenEndpoint (): Promise<string> {
@@ -67,15 +93,34 @@ export class Discovery {
     return await this.#tokenEndpoint
   }
 
-  /** The API origin if it is known without I/O (configured, or discovered and cached): the per-request path. */
-  knownApiOrigin (tenantId: string | undefined): string | undefined {
-    if (this.#staticApiOrigin !== undefined) return this.#staticApiOrigin
+  /** The tenant's upstreams if known without I/O (configured, or discovered and cached): the per-request path. */
+  knownHosts (tenantId: string | undefined): TenantHosts | undefined {
+    if (this.#staticHosts !== undefined) return this.#staticHosts
     if (tenantId === undefined) return undefined
-    const origin = this.#apiOrigins.get(tenantId)
-    if (origin !== undefined && this.#apiOrigins.getRemainingTTL(tenantId) <= 0) {
-      this.#apiOrigins.fetch(tenantId).catch(() => { /* the known origin stays in use */ })
+    const hosts = this.#hosts.get(tenantId)
+    if (hosts !== undefined && this.#hosts.getRemainingTTL(tenantId) <= 0) {
+      this.#hosts.fetch(tenantId).catch(() => { /* the known hosts stay in use */ })
     }
-    return origin
+    return hosts
+  }
+
+  /** The tenant's upstreams, discovered when needed (the access token's tenantId claim). */
+  async hosts (tenantId: string | undefined): Promise<TenantHosts> {
+    if (this.#staticHosts !== undefined) return this.#staticHosts
+    if (tenantId === undefined) {
+      throw new ProxyError('discovery_failed', 'the access token carries no tenantId claim, so the API host cannot be discovered: set CXONE_API_URL (for example https://api-na1.niceincontact.com)')
+    }
+    // Only known (stale) hosts may hide a failed look-up; without them the caller gets the look-up's reason.
+    const known = this.#hosts.peek(tenantId, { allowStale: true }) !== undefined
+    const hosts = await this.#hosts.fetch(tenantId, { allowStaleOnFetchRejection: known })
+    if (hosts === undefined) throw new ProxyError('discovery_failed', 'API discovery returned nothing: set CXONE_API_URL')
+    return hosts
+  }
+
+  /** The API origin if it is known without I/O. */
+  knownApiOrigin (tenantId: string | undefined): string | undefined {
+    const api = this.knownHosts(tenantId)?.api
+    return typeof api === 'string' ? api : undefined
   }
 
   /** Why the API origin is not known for this tenant: null when it is (or needs no discovery). */
@@ -91,15 +136,9 @@ export class Discovery {
 
   /** The API origin for a tenant (the access token's tenantId claim). */
   async apiOrigin (tenantId: string | undefined): Promise<string> {
-    if (this.#staticApiOrigin !== undefined) return this.#staticApiOrigin
-    if (tenantId === undefined) {
-      throw new ProxyError('discovery_failed', 'the access token carries no tenantId claim, so the API host cannot be discovered: set CXONE_API_URL (for example https://api-na1.niceincontact.com)')
-    }
-    // Only a known (stale) origin may hide a failed look-up; without one the caller gets the look-up's reason.
-    const known = this.#apiOrigins.peek(tenantId, { allowStale: true }) !== undefined
-    const origin = await this.#apiOrigins.fetch(tenantId, { allowStaleOnFetchRejection: known })
-    if (origin === undefined) throw new ProxyError('discovery_failed', 'API discovery returned nothing: set CXONE_API_URL')
-    return origin
+    const api = (await this.hosts(tenantId)).api
+    if (typeof api !== 'string') throw api
+    return api
   }
 
   async #fetchTokenEndpoint (): Promise<string> {
@@ -114,16 +153,49 @@ export class Discovery {
     return checked
   }
 
-  async #fetchApiOrigin (tenantId: string): Promise<string> {
+  async #fetchHosts (tenantId: string): Promise<TenantHosts> {
     const url = `${this.#opts.issuer}/.well-known/cxone-configuration?tenantId=${encodeURIComponent(tenantId)}`
     const doc = await this.#getJson(url, 'discovery_failed', 'API discovery', 'set CXONE_API_URL (for example https://api-na1.niceincontact.com)')
-    const endpoint = doc.api_endpoint
-    if (typeof endpoint !== 'string') {
-      throw new ProxyError('discovery_failed', `${url} has no api_endpoint: set CXONE_API_URL`)
+    const hosts: Record<NamedUpstream, string | ProxyError> = {
+      api: this.#opts.apiUrl ?? this.#discoveredOrigin('api', doc.api_endpoint, url),
+      ui: originOf(this.#opts.uiUrl) ?? this.#discoveredOrigin('ui', doc.ui_endpoint, url),
+      digital: originOf(this.#opts.digitalUrl) ?? this.#digitalOrigin(doc, url)
     }
-    const origin = new URL(this.#checkOrigin(endpoint, url, 'api_endpoint', 'discovery_failed')).origin
-    this.#opts.onDiscovered?.('api_origin', origin)
-    return origin
+    for (const name of NAMED_UPSTREAMS) {
+      const h = hosts[name]
+      if (typeof h === 'string') this.#opts.onDiscovered?.(name, h)
+      else this.#opts.onUnresolved?.(name, h)
+    }
+    return Object.freeze(hosts)
+  }
+
+  /** An origin from a discovered field, or why it cannot be used (missing, not a URL, plain http off loopback). */
+  #discoveredOrigin (name: NamedUpstream, value: unknown, from: string): string | ProxyError {
+    const field = UPSTREAM_FIELDS[name]
+    const fix = `set ${UPSTREAM_VARS[name]} (for example ${UPSTREAM_EXAMPLES[name]})`
+    if (typeof value !== 'string' || value === '') {
+      return new ProxyError('upstream_not_configured', `the ${name} upstream is not known: ${from} has no ${field}; ${fix}`)
+    }
+    let parsed: URL
+    try {
+      parsed = new URL(value)
+    } catch {
+      return new ProxyError('upstream_not_configured', `the ${name} upstream is not known: ${from} gave ${field}="${value}", which is not a URL; ${fix}`)
+    }
+    if (!isSafeOrigin(parsed) || parsed.username !== '' || parsed.password !== '') {
+      return new ProxyError('upstream_not_configured', `the ${name} upstream is refused: ${from} gave ${field}=${value}, and plain http off loopback is refused; ${UPSTREAM_VARS[name]} overrides it: set it to an https:// URL`)
+    }
+    return parsed.origin
+  }
+
+  /** Digital Engagement lives on https://api-de-{area}.{domain} (NICE's agent SDK). */
+  #digitalOrigin (doc: Record<string, unknown>, from: string): string | ProxyError {
+    const { area, domain } = doc
+    if (typeof area !== 'string' || !LABEL.test(area) || typeof domain !== 'string' || !DOMAIN.test(domain)) {
+      const bad = typeof area !== 'string' || !LABEL.test(area) ? `area=${JSON.stringify(area ?? null)}` : `domain=${JSON.stringify(domain ?? null)}`
+      return new ProxyError('upstream_not_configured', `the digital upstream is not known: ${from} gave ${bad}, and the Digital Engagement host is built as https://api-de-{area}.{domain}; set CXONE_DIGITAL_URL (for example ${UPSTREAM_EXAMPLES.digital})`)
+    }
+    return `https://api-de-${area.toLowerCase()}.${domain.toLowerCase()}`
   }
 
   #checkOrigin (value: string, from: string, field: string, code: ErrorCode): string {
@@ -167,4 +239,20 @@ export class Discovery {
     }
     throw new ProxyError(code === 'token_unavailable' ? 'token_invalid_response' : code, `${what} at ${url} did not answer JSON; ${fix}`)
   }
+}
+
+function originOf (url: string | undefined): string | undefined {
+  return url === undefined ? undefined : new URL(url).origin
+}
+
+/** With CXONE_API_URL nothing is discovered: each upstream is its setting, or an error naming the setting. */
+function staticHosts (opts: DiscoveryOptions): TenantHosts | undefined {
+  if (opts.apiUrl === undefined) return undefined
+  const missing = (name: NamedUpstream): ProxyError => new ProxyError('upstream_not_configured',
+    `the ${name} upstream is not configured: CXONE_API_URL is set, so no host is discovered; set ${UPSTREAM_VARS[name]} (for example ${UPSTREAM_EXAMPLES[name]})`)
+  return Object.freeze({
+    api: new URL(opts.apiUrl).origin,
+    ui: originOf(opts.uiUrl) ?? missing('ui'),
+    digital: originOf(opts.digitalUrl) ?? missing('digital')
+  })
 }

@@ -9,6 +9,8 @@ import type { TokenSet } from './token-client.js'
 import type { Fleet, FleetObserver } from './fleet/fleet.js'
 import { readRedisTarget } from './fleet/redis-url.js'
 
+type Endpoints = Pick<Settings, 'issuer' | 'tokenUrl' | 'apiUrl' | 'uiUrl' | 'digitalUrl'>
+
 export interface TokenLayerDeps {
   fetch: FetchFn
   clock: Clock
@@ -34,16 +36,18 @@ export interface TokenLayer {
 
 export async function createTokenLayer (s: Settings, credentials: Credentials, deps: TokenLayerDeps): Promise<TokenLayer> {
   const { logger } = deps
-  let endpoints = { issuer: s.issuer, tokenUrl: s.tokenUrl, apiUrl: s.apiUrl }
+  const endpointsOf = (x: Settings): Endpoints => ({ issuer: x.issuer, tokenUrl: x.tokenUrl, apiUrl: x.apiUrl, uiUrl: x.uiUrl, digitalUrl: x.digitalUrl })
+  let endpoints = endpointsOf(s)
   const discovery = new Discovery({
-    issuer: s.issuer,
-    tokenUrl: s.tokenUrl,
-    apiUrl: s.apiUrl,
+    ...endpoints,
     fetch: deps.fetch,
     timeoutMs: s.tokenTimeoutMs,
     onDiscovered: (what, value) => {
-      const field = what === 'token_endpoint' ? 'tokenUrl' : 'apiUrl'
-      logger.info({ [field]: { value, from: 'discovered' } }, `${what === 'token_endpoint' ? 'token endpoint' : 'API origin'} discovered from ${s.issuer}`)
+      if (what === 'token_endpoint') logger.info({ tokenUrl: { value, from: 'discovered' } }, `token endpoint discovered from ${endpoints.issuer}`)
+      else logger.info({ upstream: what, origin: value, from: 'discovered' }, `${what} upstream discovered from ${endpoints.issuer}: ${value}`)
+    },
+    onUnresolved: (upstream, problem) => {
+      logger.warn({ upstream, code: problem.code }, `requests routed to the ${upstream} upstream will be answered 502: ${problem.message}`)
     }
   })
   const obtainWith = (settings: Settings, c: Credentials): () => Promise<TokenSet> => createObtain(settings, c, discovery, deps.fetch, deps.clock.now, (err) => {
@@ -75,8 +79,9 @@ export async function createTokenLayer (s: Settings, credentials: Credentials, d
     start: () => { provider.start() },
     reconfigure: (settings, c) => {
       // Rotated credentials keep what was discovered; new endpoints forget it.
-      if (settings.issuer !== endpoints.issuer || settings.tokenUrl !== endpoints.tokenUrl || settings.apiUrl !== endpoints.apiUrl) {
-        endpoints = { issuer: settings.issuer, tokenUrl: settings.tokenUrl, apiUrl: settings.apiUrl }
+      const next = endpointsOf(settings)
+      if (JSON.stringify(next) !== JSON.stringify(endpoints)) {
+        endpoints = next
         discovery.reconfigure(endpoints)
       }
       // New credentials are a new fleet key: the old link is closed, the new one shares among the replicas that have them.

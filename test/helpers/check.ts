@@ -23,6 +23,8 @@ export interface CheckRunOptions {
   env?: Record<string, string | undefined>
   probe?: boolean
   json?: boolean
+  /** `--route <path>`. */
+  route?: string
   /** Wraps the recording fetch (to inject network failures). */
   fetch?: (real: FetchFn) => FetchFn
 }
@@ -58,6 +60,7 @@ export async function runCheckAgainst (sim: CxoneSimulator, opts: CheckRunOption
     cwd: NO_CONFIG_DIR,
     probe: opts.probe === true,
     json: opts.json === true,
+    route: opts.route,
     out: (line) => { lines.push(line) },
     fetch: opts.fetch !== undefined ? opts.fetch(recording) : recording
   })

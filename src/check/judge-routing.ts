@@ -1,0 +1,28 @@
+import { isNamedUpstream, UPSTREAM_VARS, type RoutingTable } from '../core/routing.js'
+import type { RouteView } from '../token/upstreams.js'
+import { step, type Diagnosis, type Step } from './report.js'
+
+/**
+ * The routing table (issue 11) with each upstream's origin; with `--route`, the upstream a path goes to. Only a
+ * `--route` to an upstream whose host is not known fails: an unused upstream left unset is no fault.
+ */
+export function judgeRouting (table: RoutingTable, rows: readonly RouteView[], route: string | undefined): { step: Step, diagnosis: Diagnosis | undefined } {
+  const details: Record<string, string> = {}
+  for (const r of rows) details[r.prefix] = `${r.upstream} → ${r.origin ?? r.problem?.message ?? 'not known: API discovery failed (above)'}`
+  if (route === undefined) {
+    return { step: step('routing', 'ok', `${rows.length} rows, tried in this order; the first prefix that matches whole path segments wins`, { table: details }), diagnosis: undefined }
+  }
+  const upstream = table.route(route.split('?', 1)[0] as string)
+  const row = rows.find((r) => r.upstream === upstream)
+  if (row === undefined || row.origin === null) {
+    const message = row?.problem?.message ?? `the ${upstream} upstream is not known: API discovery failed (above)`
+    return {
+      step: step('routing', 'fail', `${route} → ${upstream}, whose host is not known`, { table: details, route: `${route} → ${upstream}` }),
+      diagnosis: {
+        problem: `${route} would be answered 502 upstream_not_configured`,
+        causes: [{ code: 'upstream_not_configured', cause: message, fix: `set ${isNamedUpstream(upstream) ? UPSTREAM_VARS[upstream] : 'the "upstreams" entry'} to the host's https:// origin` }]
+      }
+    }
+  }
+  return { step: step('routing', 'ok', `${route} → ${upstream} (${row.origin})`, { table: details, route: `${route} → ${upstream} ${row.origin}` }), diagnosis: undefined }
+}
