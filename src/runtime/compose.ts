@@ -107,9 +107,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     }
   }
   const routes: AdminOptions = {
-    provider: tokens.provider,
-    apiProblem: async (tenantId) => await tokens.discovery.apiOriginProblem(tenantId),
-    upstreams: () => upstreamsView(routing, tokens.discovery.knownHosts(tokens.provider.current()?.tenantId)),
+    profiles: () => [{
+      name: 'default',
+      provider: tokens.provider,
+      apiProblem: async (tenantId) => await tokens.discovery.apiOriginProblem(tenantId),
+      upstreams: () => upstreamsView(routing, tokens.discovery.knownHosts(tokens.provider.current()?.tenantId))
+    }],
     metrics: async () => await metrics.text(),
     metricsContentType: metrics.contentType
   }
