@@ -32,44 +32,53 @@ export class Metrics {
   readonly activity: Activity
   readonly #requests: Counter<'profile' | 'upstream' | 'method' | 'route_class' | 'status'>
   readonly #upstream: Histogram<'profile' | 'upstream' | 'route_class'>
-  readonly #tokenRequests: Counter<'outcome' | 'oauth_error'>
-  readonly #upstream401: Counter
-  readonly #replays: Counter
+  readonly #tokenRequests: Counter<'profile' | 'outcome' | 'oauth_error'>
+  readonly #upstream401: Counter<'profile'>
+  readonly #replays: Counter<'profile'>
   readonly #rejected: Counter<'reason'>
   readonly #reloads: Counter<'outcome'>
   // Label children, cached: prom-client would otherwise hash the label object on every call.
   readonly #requestChildren = new LRUCache<string, { inc: () => void }>({ max: LABEL_CHILDREN_MAX })
   readonly #upstreamChildren = new LRUCache<string, { observe: (v: number) => void }>({ max: LABEL_CHILDREN_MAX })
 
-  constructor (provider: TokenProvider | (() => TokenProvider), now: () => number = Date.now) {
+  /** `profiles`: each business unit's token provider, the default one first (one label value each). */
+  constructor (profiles: TokenProvider | (() => ReadonlyArray<{ name: string, provider: TokenProvider }>), now: () => number = Date.now) {
     this.activity = new Activity(now)
     const r = this.registry
-    const getProvider = typeof provider === 'function' ? provider : () => provider
+    const providers = typeof profiles === 'function' ? profiles : () => [{ name: 'default', provider: profiles }]
+    // Each token gauge has one sample per profile.
+    const perProfile = (g: Gauge<'profile'>, value: (p: TokenProvider) => number): void => {
+      g.reset()
+      for (const { name, provider } of providers()) g.set({ profile: name }, value(provider))
+    }
     collectDefaultMetrics({ register: r, prefix: 'cxone_proxy_' })
     this.#requests = new Counter({ name: 'cxone_proxy_requests_total', help: 'Requests answered, by profile, upstream (none: answered by the proxy before routing), method, route class and status', labelNames: ['profile', 'upstream', 'method', 'route_class', 'status'], registers: [r] })
     this.#upstream = new Histogram({ name: 'cxone_proxy_upstream_duration_seconds', help: 'Time from forwarding to the upstream response headers, by profile, upstream and route class', labelNames: ['profile', 'upstream', 'route_class'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [r] })
-    this.#tokenRequests = new Counter({ name: 'cxone_proxy_token_requests_total', help: 'Token requests, by outcome and OAuth error code', labelNames: ['outcome', 'oauth_error'], registers: [r] })
-    this.#upstream401 = new Counter({ name: 'cxone_proxy_upstream_401_total', help: 'Upstream 401 answers that invalidated the token and triggered a refresh', registers: [r] })
-    this.#replays = new Counter({ name: 'cxone_proxy_replays_total', help: 'Requests replayed once with a new token after an upstream 401', registers: [r] })
+    this.#tokenRequests = new Counter({ name: 'cxone_proxy_token_requests_total', help: 'Token requests, by profile, outcome and OAuth error code', labelNames: ['profile', 'outcome', 'oauth_error'], registers: [r] })
+    this.#upstream401 = new Counter({ name: 'cxone_proxy_upstream_401_total', help: 'Upstream 401 answers that invalidated the token and triggered a refresh, by profile', labelNames: ['profile'], registers: [r] })
+    this.#replays = new Counter({ name: 'cxone_proxy_replays_total', help: 'Requests replayed once with a new token after an upstream 401, by profile', labelNames: ['profile'], registers: [r] })
     this.#reloads = new Counter({ name: 'cxone_proxy_config_reloads_total', help: 'Configuration reloads, by outcome (applied, unchanged, failed)', labelNames: ['outcome'], registers: [r] })
     this.#rejected = new Counter({ name: 'cxone_proxy_rejected_total', help: 'Requests refused by the proxy, by error code (limits, access rules)', labelNames: ['reason'], registers: [r] })
     new Gauge({
       name: 'cxone_proxy_token_expires_in_seconds',
-      help: 'Seconds until the current token expires (0 when none is held)',
+      help: 'Seconds until the current token expires (0 when none is held), by profile',
+      labelNames: ['profile'],
       registers: [r],
-      collect () { this.set(getProvider().status().expiresInSec ?? 0) }
+      collect () { perProfile(this, (p) => p.status().expiresInSec ?? 0) }
     })
     new Gauge({
       name: 'cxone_proxy_token_age_seconds',
-      help: 'Seconds since the current token was obtained (0 when none is held)',
+      help: 'Seconds since the current token was obtained (0 when none is held), by profile',
+      labelNames: ['profile'],
       registers: [r],
-      collect () { this.set(getProvider().status().ageSec ?? 0) }
+      collect () { perProfile(this, (p) => p.status().ageSec ?? 0) }
     })
     new Gauge({
       name: 'cxone_proxy_token_valid',
-      help: '1 while a valid token is held, else 0',
+      help: '1 while a valid token is held, else 0, by profile',
+      labelNames: ['profile'],
       registers: [r],
-      collect () { this.set(getProvider().status().ready ? 1 : 0) }
+      collect () { perProfile(this, (p) => p.status().ready ? 1 : 0) }
     })
   }
 
@@ -94,16 +103,16 @@ export class Metrics {
     }
   }
 
-  tokenOutcome (outcome: TokenOutcome, oauthError: string | undefined): void {
-    this.#tokenRequests.inc({ outcome, oauth_error: oauthError !== undefined && /^[a-z_]{1,40}$/.test(oauthError) ? oauthError : 'none' })
+  tokenOutcome (outcome: TokenOutcome, oauthError: string | undefined, profile = 'default'): void {
+    this.#tokenRequests.inc({ profile, outcome, oauth_error: oauthError !== undefined && /^[a-z_]{1,40}$/.test(oauthError) ? oauthError : 'none' })
   }
 
-  upstream401 (): void {
-    this.#upstream401.inc()
+  upstream401 (profile = 'default'): void {
+    this.#upstream401.inc({ profile })
   }
 
-  replay (): void {
-    this.#replays.inc()
+  replay (profile = 'default'): void {
+    this.#replays.inc({ profile })
   }
 
   reload (outcome: 'applied' | 'unchanged' | 'failed'): void {

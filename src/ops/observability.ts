@@ -29,8 +29,8 @@ export interface Observability {
 
 const round1 = (n: number): number => Math.round(n * 10) / 10
 
-export function createObservability (logger: Logger, provider: () => TokenProvider, now: () => number): Observability {
-  const metrics = new Metrics(provider, now)
+export function createObservability (logger: Logger, profiles: () => ReadonlyArray<{ name: string, provider: TokenProvider }>, now: () => number): Observability {
+  const metrics = new Metrics(profiles, now)
   return {
     metrics,
     requestDone: (r) => {

@@ -90,7 +90,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const dispatcher = deps.dispatcher ?? createDispatcher(s, env)
 
   const clock = deps.clock ?? systemClock
-  const observability = createObservability(logger, () => tokens.provider, clock.now)
+  const observability = createObservability(logger, () => [{ name: 'default', provider: tokens.provider }], clock.now)
   const { metrics } = observability
   const tokens = await createTokenLayer(s, config.credentials, {
     fetch: tokenFetch.fetch,
