@@ -15,18 +15,18 @@ import type { AnswerHooks } from '../core/answer.js'
 import { createObservability } from '../ops/observability.js'
 import { fleetMetrics } from '../ops/fleet-metrics.js'
 import { createAdminListener } from '../ops/admin-listener.js'
-import { adminRoutes, type AdminOptions } from '../ops/health.js'
+import { adminRoutes, type AdminOptions, type ProfileHealth } from '../ops/health.js'
 import type { Metrics } from '../ops/metrics.js'
 import { quitRoute, quitSignal } from '../ops/quit.js'
 import { statusProfile, statusRoutes, type StatusOptions } from '../ops/status.js'
 import { effectiveSettings } from './effective-settings.js'
-import { compileRules } from '../proxy/admission.js'
-import { compileRouting } from '../core/routing.js'
+import { compileRules, type AdmissionRules } from '../proxy/admission.js'
+import { compileRouting, type RoutingTable } from '../core/routing.js'
 import { BodyBuffer } from '../proxy/body.js'
 import { UpstreamGate } from '../proxy/gate.js'
 import { createProxyListener } from '../proxy/listener.js'
 import type { Discovery } from '../token/discovery.js'
-import { createTokenLayer } from '../token/token-layer.js'
+import { createTokenLayer, type TokenLayer } from '../token/token-layer.js'
 import { routingView, upstreamsView, type RouteView } from '../token/upstreams.js'
 import { systemClock, type Clock, type TokenProvider } from '../token/token-provider.js'
 
@@ -49,8 +49,10 @@ export interface ProxyApp {
   logger: Logger
   /** Resolves when POST /_proxy/quitquitquit asks the process to drain and exit. */
   quitRequested: Promise<string>
-  /** The routing table in force, each row with its origin (null until discovered). */
-  routing: () => RouteView[]
+  /** Every profile (business unit), the default one first: each with its own listener and token. */
+  profiles: readonly ProfileApp[]
+  /** A profile's routing table in force (the default's by default), each row with its origin (null until discovered). */
+  routing: (profile?: string) => RouteView[]
   /** Starts the token's first fetch in the background. */
   start: () => void
   /** Applies what a reload may change from `next`; says what changed and what needs a restart. */
@@ -81,6 +83,32 @@ const MAX_QUEUED = 4096
 /** While draining, idle keep-alive sockets are closed this often rather than after keepAliveTimeout. */
 const DRAIN_SWEEP_MS = 100
 
+/** One business unit as the runtime holds it (issue 12): its settings and secrets, from config.profiles. */
+export interface ProfileConfig {
+  readonly name: string
+  readonly settings: Readonly<Settings>
+  readonly credentials: Config['credentials']
+  readonly sources: Config['sources']
+}
+
+/** One profile's components: its token layer, rules, routing table and listener. */
+export interface ProfileApp {
+  readonly name: string
+  /** The port it listens on (the default profile's is PROXY_PORT). */
+  readonly port: number
+  readonly app: FastifyInstance
+  readonly provider: TokenProvider
+  readonly discovery: Discovery
+}
+
+/** The profiles of a config, the default first (a config without `profiles` has only the default). */
+export function profilesOf (config: Config): readonly ProfileConfig[] {
+  const listed = (config as Config & { profiles?: readonly ProfileConfig[] }).profiles
+  return listed !== undefined && listed.length > 0 ? listed : [{ name: DEFAULT_PROFILE_NAME, settings: config.settings, credentials: config.credentials, sources: config.sources }]
+}
+
+const DEFAULT_PROFILE_NAME = 'default'
+
 /** Builds the proxy (and admin listener) from a validated config; never listens. */
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<ProxyApp> {
   const s = config.settings
@@ -88,112 +116,138 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const env = deps.env ?? process.env
   const tokenFetch = deps.fetch !== undefined ? { fetch: deps.fetch, close: async () => {} } : createTokenFetch(env)
   const dispatcher = deps.dispatcher ?? createDispatcher(s, env)
-
   const clock = deps.clock ?? systemClock
-  const observability = createObservability(logger, () => [{ name: 'default', provider: tokens.provider }], clock.now)
+
+  const built: BuiltProfile[] = []
+  const observability = createObservability(logger, () => built.map((p) => ({ name: p.name, provider: p.tokens.provider })), clock.now)
   const { metrics } = observability
-  const tokens = await createTokenLayer(s, config.credentials, {
-    fetch: tokenFetch.fetch,
-    clock,
-    logger,
-    env,
-    fleetObserver: () => fleetMetrics(metrics.registry),
-    onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError) }
-  })
+  let fleetObserver: ReturnType<typeof fleetMetrics> | undefined
   const hooks: AnswerHooks = {
     rejected: (code) => { metrics.rejected(code) },
     answered: (err, request) => {
       metrics.activity.error({ reqId: request.id, method: request.method, path: (request.raw.url ?? '').split('?', 1)[0] as string, status: err.status, code: err.code, message: err.message })
     }
   }
-  const routes: AdminOptions = {
-    profiles: () => [{
-      name: 'default',
-      provider: tokens.provider,
-      apiProblem: async (tenantId) => await tokens.discovery.apiOriginProblem(tenantId),
-      upstreams: () => upstreamsView(routing, tokens.discovery.knownHosts(tokens.provider.current()?.tenantId))
-    }],
-    metrics: async () => await metrics.text(),
-    metricsContentType: metrics.contentType
-  }
+  const quit = quitSignal()
+  // Process-wide: the upstream places (no more in flight than there are connections: undici would queue the rest
+  // with no bound on the wait) and the request bodies held, whatever the profile.
+  const places = Math.min(s.maxConcurrentUpstream, s.upstreamConnections)
+  const gate = new UpstreamGate({ maxConcurrent: places, queueTimeoutMs: s.queueTimeoutMs, maxQueued: MAX_QUEUED })
+  const bodies = new BodyBuffer({ maxBytes: s.maxBodyBytes, maxBufferedBytes: s.maxBufferedBytes, timeoutMs: s.bodyTimeoutMs })
+
+  let current = config
+  const health = (): ProfileHealth[] => built.map((p) => ({
+    name: p.name,
+    provider: p.tokens.provider,
+    apiProblem: async (tenantId) => await p.tokens.discovery.apiOriginProblem(tenantId),
+    upstreams: () => upstreamsView(p.routing, p.tokens.discovery.knownHosts(p.tokens.provider.current()?.tenantId))
+  }))
+  const routes: AdminOptions = { profiles: health, metrics: async () => await metrics.text(), metricsContentType: metrics.contentType }
   const status: StatusOptions = {
     now: clock.now,
     settings: () => effectiveSettings(current),
-    profiles: () => [statusProfile('default', tokens.provider, tokens.discovery, metrics.activity, s.apiUrl !== undefined)]
+    profiles: () => built.map((p) => statusProfile(p.name, p.tokens.provider, p.tokens.discovery, metrics.activity, p.config.settings.apiUrl !== undefined))
   }
-  const quit = quitSignal()
 
-  let current = config
-  let rules = compileRules(s, config.credentials.apiKeys)
-  let routing = compileRouting(s.upstreams)
-  const places = Math.min(s.maxConcurrentUpstream, s.upstreamConnections)
-  const app = await createProxyListener(logger, {
-    settings: s,
-    rules: () => rules,
-    forward: {
-      routing: () => routing,
-      profile: 'default',
-      provider: tokens.provider,
-      discovery: tokens.discovery,
-      dispatcher,
-      // No more in flight than there are connections: undici would queue the rest with no bound on the wait.
-      gate: new UpstreamGate({ maxConcurrent: places, queueTimeoutMs: s.queueTimeoutMs, maxQueued: MAX_QUEUED }),
-      bodies: new BodyBuffer({ maxBytes: s.maxBodyBytes, maxBufferedBytes: s.maxBufferedBytes, timeoutMs: s.bodyTimeoutMs }),
-      upstreamTimeoutMs: s.upstreamTimeoutMs,
-      onUpstream401: () => { metrics.upstream401() },
-      onReplay: () => { metrics.replay() }
-    },
-    ownRoutes: async (scope) => {
-      await scope.register(adminRoutes, routes)
-      await scope.register(statusRoutes, status)
-      await scope.register(quitRoute, { signal: quit, graceMs: s.shutdownGraceMs })
-    },
-    hooks,
-    requestDone: observability.requestDone
-  })
+  /** One profile's token layer, rules, routing table and listener; the default one also serves the proxy's own pages. */
+  async function buildProfile (p: ProfileConfig): Promise<BuiltProfile> {
+    const ps = p.settings
+    // Every line about this profile's tokens and requests carries its name.
+    const log = logger.child({ profile: p.name })
+    const tokens = await createTokenLayer(ps, p.credentials, {
+      fetch: tokenFetch.fetch,
+      clock,
+      logger: log,
+      env,
+      fleetObserver: () => { fleetObserver ??= fleetMetrics(metrics.registry); return fleetObserver },
+      onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError, p.name) }
+    })
+    const isDefault = built.length === 0
+    const profile: BuiltProfile = { name: p.name, config: p, tokens, rules: compileRules(ps, p.credentials.apiKeys), routing: compileRouting(ps.upstreams), app: undefined as unknown as FastifyInstance }
+    profile.app = await createProxyListener(log, {
+      settings: ps,
+      rules: () => profile.rules,
+      forward: {
+        profile: p.name,
+        routing: () => profile.routing,
+        provider: tokens.provider,
+        discovery: tokens.discovery,
+        dispatcher,
+        gate,
+        bodies,
+        upstreamTimeoutMs: ps.upstreamTimeoutMs,
+        onUpstream401: () => { metrics.upstream401(p.name) },
+        onReplay: () => { metrics.replay(p.name) }
+      },
+      ownRoutes: isDefault
+        ? async (scope) => {
+          await scope.register(adminRoutes, routes)
+          await scope.register(statusRoutes, status)
+          await scope.register(quitRoute, { signal: quit, graceMs: s.shutdownGraceMs })
+        }
+        // A profile's own port answers health and readiness for that profile only.
+        : async (scope) => { await scope.register(adminRoutes, { profiles: health, only: p.name }) },
+      hooks,
+      requestDone: observability.requestDone
+    })
+    return profile
+  }
+
+  try {
+    for (const p of profilesOf(config)) built.push(await buildProfile(p))
+  } catch (err) {
+    for (const p of built) p.tokens.close()
+    throw err
+  }
+  const main = built[0] as BuiltProfile
+
   // Never quitquitquit on the admin listener: it may listen off loopback.
   const adminOwnRoutes = async (scope: FastifyInstance): Promise<void> => {
     await scope.register(adminRoutes, routes)
     await scope.register(statusRoutes, status)
   }
   const admin = s.adminPort === undefined ? undefined : await createAdminListener(logger, adminOwnRoutes, hooks, observability.requestDone)
+  const apps = built.map((p) => p.app)
 
   return {
-    app,
+    app: main.app,
     admin,
-    provider: tokens.provider,
-    discovery: tokens.discovery,
+    profiles: built.map((p) => ({ name: p.name, port: p.config.settings.port, app: p.app, provider: p.tokens.provider, discovery: p.tokens.discovery })),
+    provider: main.tokens.provider,
+    discovery: main.tokens.discovery,
     metrics,
     logger,
     quitRequested: quit.requested,
-    routing: () => routingView(routing, tokens.discovery.knownHosts(tokens.provider.current()?.tenantId)),
-    start: () => { tokens.start() },
+    routing: (name = main.name) => {
+      const p = built.find((x) => x.name === name) ?? main
+      return routingView(p.routing, p.tokens.discovery.knownHosts(p.tokens.provider.current()?.tenantId))
+    },
+    start: () => { for (const p of built) p.tokens.start() },
     reload: (next) => {
-      const changed = (Object.keys(SETTINGS) as SettingKey[]).filter((k) => JSON.stringify(next.settings[k]) !== JSON.stringify(current.settings[k]))
-      const credentialsChanged = CREDENTIAL_KEYS.filter((k) => next.credentials[k] !== current.credentials[k])
-      const keysChanged = next.credentials.apiKeys.join('\n') !== current.credentials.apiKeys.join('\n')
-      const reloadable = new Set<SettingKey>([...TOKEN_KEYS, ...ADMISSION_KEYS, ...ROUTING_KEYS, 'logLevel'])
-      const restartNeeded = changed.filter((k) => !reloadable.has(k))
-      // What needs a restart keeps its running value; everything else comes from `next`.
-      const settings: Settings = { ...next.settings }
-      for (const k of restartNeeded) Object.assign(settings, { [k]: current.settings[k] })
-      const merged: Config = { ...next, settings: Object.freeze(settings) }
-      if (changed.some((k) => TOKEN_KEYS.includes(k)) || credentialsChanged.length > 0) tokens.reconfigure(settings, next.credentials)
-      if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) rules = compileRules(settings, next.credentials.apiKeys)
-      if (changed.some((k) => ROUTING_KEYS.includes(k))) routing = compileRouting(settings.upstreams)
-      if (settings.logLevel !== current.settings.logLevel) logger.level = settings.logLevel
-      current = merged
-      return {
-        applied: [...changed.filter((k) => reloadable.has(k)), ...credentialsChanged.map((k) => SECRET_VARS[k]), ...(keysChanged ? [SECRET_VARS.apiKeys] : [])],
-        restartNeeded
+      const nextProfiles = profilesOf(next)
+      const restartNeeded = new Set<string>()
+      const applied = new Set<string>()
+      // A profile added, removed or moved to another port needs a restart; the others are reloaded one by one.
+      const shape = (ps: readonly ProfileConfig[]): string => ps.map((p) => `${p.name}:${p.settings.port}`).join(',')
+      if (shape(nextProfiles) !== shape(built.map((p) => p.config))) restartNeeded.add('profiles')
+      for (const p of built) {
+        const np = nextProfiles.find((x) => x.name === p.name)
+        if (np === undefined) continue
+        const r = reloadProfile(p, np)
+        const prefix = p.name === main.name ? '' : `profiles.${p.name}.`
+        for (const k of r.applied) applied.add(`${prefix}${k}`)
+        for (const k of r.restartNeeded) restartNeeded.add(`${prefix}${k}`)
       }
+      if (next.settings.logLevel !== current.settings.logLevel && !restartNeeded.has('logLevel')) logger.level = next.settings.logLevel
+      current = { ...next, settings: main.config.settings }
+      return { applied: [...applied], restartNeeded: [...restartNeeded] }
     },
     close: async () => {
-      tokens.close()
+      for (const p of built) p.tokens.close()
       // Keep-alive sockets that go idle while draining are closed at once, not after keepAliveTimeout.
-      const sweep = setInterval(() => { app.server.closeIdleConnections() }, DRAIN_SWEEP_MS)
+      const sweep = setInterval(() => { for (const app of apps) app.server.closeIdleConnections() }, DRAIN_SWEEP_MS)
       try {
-        await Promise.all([app.close(), admin?.close()])
+        await Promise.all([...apps.map(async (app) => { await app.close() }), admin?.close()])
         await dispatcher.close().catch(() => { /* already closed */ })
         await tokenFetch.close()
       } finally {
@@ -201,9 +255,38 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       }
     },
     abort: () => {
-      app.server.closeAllConnections()
+      for (const app of apps) app.server.closeAllConnections()
       admin?.server.closeAllConnections()
       dispatcher.destroy().catch(() => { /* already destroyed */ })
     }
   }
+
+  /** Applies what a reload may change for one profile; what needs a restart keeps its running value. */
+  function reloadProfile (p: BuiltProfile, next: ProfileConfig): ReloadResult {
+    const was = p.config
+    const changed = (Object.keys(SETTINGS) as SettingKey[]).filter((k) => JSON.stringify(next.settings[k]) !== JSON.stringify(was.settings[k]))
+    const credentialsChanged = CREDENTIAL_KEYS.filter((k) => next.credentials[k] !== was.credentials[k])
+    const keysChanged = next.credentials.apiKeys.join('\n') !== was.credentials.apiKeys.join('\n')
+    const reloadable = new Set<SettingKey>([...TOKEN_KEYS, ...ADMISSION_KEYS, ...ROUTING_KEYS, 'logLevel'])
+    const restartNeeded = changed.filter((k) => !reloadable.has(k))
+    const settings: Settings = { ...next.settings }
+    for (const k of restartNeeded) Object.assign(settings, { [k]: was.settings[k] })
+    if (changed.some((k) => TOKEN_KEYS.includes(k)) || credentialsChanged.length > 0) p.tokens.reconfigure(settings, next.credentials)
+    if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) p.rules = compileRules(settings, next.credentials.apiKeys)
+    if (changed.some((k) => ROUTING_KEYS.includes(k))) p.routing = compileRouting(settings.upstreams)
+    p.config = { ...next, settings: Object.freeze(settings) }
+    return {
+      applied: [...changed.filter((k) => reloadable.has(k)), ...credentialsChanged.map((k) => SECRET_VARS[k]), ...(keysChanged ? [SECRET_VARS.apiKeys] : [])],
+      restartNeeded
+    }
+  }
+}
+
+interface BuiltProfile {
+  readonly name: string
+  config: ProfileConfig
+  readonly tokens: TokenLayer
+  rules: AdmissionRules
+  routing: RoutingTable
+  app: FastifyInstance
 }

@@ -13,6 +13,8 @@ export { effectiveSettings }
 export interface RunningProxy {
   proxy: ProxyApp
   url: string
+  /** Each profile's own origin (the default's is `url`): a script picks its business unit by its base URL. */
+  urls: Readonly<Record<string, string>>
   adminUrl: string | undefined
   /** Stops accepting, lets in-flight requests finish within the grace period, closes everything. */
   shutdown: (reason: string) => Promise<void>
@@ -37,7 +39,7 @@ async function listen (app: FastifyInstance, host: string, port: number, name: s
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE') throw new ConfigError(`${name}=${port} is already in use on ${host}: stop the other process or choose another port with ${name}`, { cause: err, code: 'listen_failed' })
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new ConfigError(`cannot listen on ${host}: it is not an address of this machine; fix ${name === 'PROXY_PORT' ? 'PROXY_HOST' : 'PROXY_ADMIN_HOST'}`, { cause: err, code: 'listen_failed' })
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new ConfigError(`cannot listen on ${host}: it is not an address of this machine; fix ${name === 'PROXY_ADMIN_PORT' ? 'PROXY_ADMIN_HOST' : 'PROXY_HOST'}`, { cause: err, code: 'listen_failed' })
     if (code === 'EACCES') throw new ConfigError(`${name}=${port} needs privileges on this machine: choose a port above 1023`, { cause: err, code: 'listen_failed' })
     throw err
   }
@@ -51,10 +53,13 @@ async function listen (app: FastifyInstance, host: string, port: number, name: s
 export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom?: ReloadSource): Promise<RunningProxy> {
   const proxy = await buildApp(config, deps)
   const s = config.settings
-  let url: string
+  const urls: Record<string, string> = {}
   let adminUrl: string | undefined
   try {
-    url = await listen(proxy.app, s.host, s.port, 'PROXY_PORT')
+    // Every profile listens on the default's host, each on its own port.
+    for (const [i, p] of proxy.profiles.entries()) {
+      urls[p.name] = await listen(p.app, s.host, p.port, i === 0 ? 'PROXY_PORT' : `the "port" of profile "${p.name}"`)
+    }
     if (proxy.admin !== undefined && s.adminPort !== undefined) adminUrl = await listen(proxy.admin, s.adminHost, s.adminPort, 'PROXY_ADMIN_PORT')
   } catch (err) {
     await proxy.close()
@@ -63,6 +68,7 @@ export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom
   const reloader = reloadFrom === undefined
     ? undefined
     : await startReloader({ proxy, metrics: proxy.metrics, logger: proxy.logger, load: reloadFrom.load, env: reloadFrom.env, configPath: reloadFrom.configPath })
+  const url = urls[proxy.profiles[0]?.name ?? 'default'] as string
   proxy.start()
   const apiOrigin = s.apiUrl === undefined ? 'discovered from the token (cxone-configuration)' : new URL(s.apiUrl).origin
   // The routing table: each prefix, its upstream and the origin it resolved (discovered ones once the token is in).
@@ -70,11 +76,11 @@ export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom
   // Everything that changes behaviour, never a secret: settings and their sources, the config file, an outbound proxy.
   proxy.logger.info({ url, adminUrl, apiOrigin, routing, outboundProxy: hasEnvProxy(deps.env ?? process.env), settings: effectiveSettings(config) }, `cxone-auth-proxy listening on ${url}`)
 
-  const open = trackOpenResponses(proxy.app.server)
+  const open = proxy.profiles.map((p) => trackOpenResponses(p.app.server))
   let cutting: Promise<void> | undefined
   const cut = async (why: string): Promise<void> => {
     cutting ??= (async () => {
-      const answered = await answerOpenResponses(open, new ProxyError('shutting_down', `${why} before the API answered: retry; the call may have reached the API`, { retryAfterSec: 1 }))
+      const answered = await answerOpenResponses(open.flatMap((o) => [...o]), new ProxyError('shutting_down', `${why} before the API answered: retry; the call may have reached the API`, { retryAfterSec: 1 }))
       proxy.logger.warn({ answered }, `${answered} caller(s) still waiting answered 503 shutting_down; cutting every connection`)
       proxy.abort()
     })()
@@ -106,5 +112,5 @@ export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom
     if (reloader === undefined) proxy.logger.info({ reason }, `${reason}: this proxy reloads nothing (started without a configuration source)`)
     else await reloader.reload(reason)
   }
-  return { proxy, url, adminUrl, shutdown, stopNow, quitRequested: proxy.quitRequested, reload }
+  return { proxy, url, urls, adminUrl, shutdown, stopNow, quitRequested: proxy.quitRequested, reload }
 }

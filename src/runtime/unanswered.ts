@@ -19,7 +19,7 @@ export function trackOpenResponses (server: Server): Set<ServerResponse> {
  * close) and waits, at most CUT_ANSWER_FLUSH_MS, for the answers to be written: a caller cut by a shutdown gets
  * a reason rather than a bare hang-up. Responses already under way are left to be cut.
  */
-export async function answerOpenResponses (open: Set<ServerResponse>, err: ProxyError): Promise<number> {
+export async function answerOpenResponses (open: Iterable<ServerResponse>, err: ProxyError): Promise<number> {
   const body = JSON.stringify(errorBody(err))
   const written: Array<Promise<void>> = []
   for (const res of open) {
