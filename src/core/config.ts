@@ -75,7 +75,7 @@ export interface Config {
   /** The config file actually read, if any. */
   readonly configPath: string | undefined
   /** Every profile, the default first (its settings, credentials and sources are the objects above). */
-  readonly profiles: readonly Profile[]
+  readonly profiles: readonly [Profile, ...Profile[]]
 }
 
 /** The profile of that name, or undefined. */
@@ -151,7 +151,7 @@ export function loadConfig (opts: LoadOptions): Config {
     credentials,
     sources: main.sources,
     configPath: file.data !== undefined ? file.path : undefined,
-    profiles: Object.freeze([main, ...others])
+    profiles: Object.freeze([main, ...others] as const)
   })
 }
 

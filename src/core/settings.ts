@@ -122,6 +122,11 @@ export const PROFILE_SECRET_VARS = {
 
 export type SecretVars = Readonly<Record<SecretKey, string>>
 
+/** How messages name a setting: its variable for the default profile, its place in the file for another. */
+export function settingName (profile: string, key: SettingKey): string {
+  return profile === DEFAULT_PROFILE ? SETTINGS[key].env ?? key : `profiles.${profile}.${key}`
+}
+
 /** The environment variables of a profile's secrets: SECRET_VARS for the default profile. */
 export function secretVars (profile: string): SecretVars {
   if (profile === DEFAULT_PROFILE) return SECRET_VARS
