@@ -6,7 +6,7 @@ import { readCredentials, type Credentials } from './secrets.js'
 import { isLoopbackHost } from './net.js'
 import { collect, ConfigProblems } from './problems.js'
 import { readProfiles } from './profiles.js'
-import { checkFileValue, CXONE_URL_KEYS, nonEmpty, parseValue, plainHttpOffLoopback, type RouteRule } from './values.js'
+import { checkFileValue, CREDENTIAL_URL_KEYS, nonEmpty, parseValue, plainHttpOffLoopback, type RouteRule } from './values.js'
 
 export type { Credentials } from './secrets.js'
 export { readSecret } from './secrets.js'
@@ -203,7 +203,7 @@ function validateCombination (s: Settings, c: Credentials, sources: Record<Setti
   if (!allowMissing && s.grantType === 'password' && c.accessKeyId === undefined && c.origins.accessKeySecret === 'unset') {
     problems.push(new ConfigError('CXONE_GRANT_TYPE=password needs an access key: set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or their _FILE forms), or use CXONE_GRANT_TYPE=client_credentials', { code: 'config_missing_secret' }))
   }
-  for (const key of CXONE_URL_KEYS) {
+  for (const key of CREDENTIAL_URL_KEYS) {
     const value = s[key]
     if (plainHttpOffLoopback(value)) {
       const name = SETTINGS[key].env

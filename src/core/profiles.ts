@@ -4,7 +4,7 @@ import { isLoopbackHost } from './net.js'
 import { collect } from './problems.js'
 import { readCredentials } from './secrets.js'
 import { DEFAULT_PROFILE, PROFILE_KEYS, PROFILE_NAME, PROFILE_OWN_KEYS, PROFILES_KEY, SECRET_VARS, SETTINGS, secretVars, type SecretKey, type SecretVars, type SettingKey, type SettingSpec } from './settings.js'
-import { checkFileValue, CXONE_URL_KEYS, plainHttpOffLoopback } from './values.js'
+import { checkFileValue, CREDENTIAL_URL_KEYS, plainHttpOffLoopback } from './values.js'
 
 /**
  * The config file's `profiles` (issue 12): one business unit each, validated with every problem named by its profile
@@ -113,7 +113,7 @@ function checkCombination (p: Profile, where: string, main: Profile, allowMissin
   if (!allowMissing && s.grantType === 'password' && c.accessKeyId === undefined && c.origins.accessKeySecret === 'unset') {
     problems.push(new ConfigError(`${where}: "grantType" password needs an access key: set ${vars.accessKeyId} and ${vars.accessKeySecret} (or their _FILE forms), or set "grantType": "client_credentials"`, { code: 'config_missing_secret' }))
   }
-  for (const key of CXONE_URL_KEYS) {
+  for (const key of CREDENTIAL_URL_KEYS) {
     // A value the default profile also holds was judged there already.
     if (s[key] === main.settings[key] || !plainHttpOffLoopback(s[key])) continue
     const from = p.sources[key] === 'inherited' ? ' (inherited from the top level)' : ''

@@ -96,7 +96,7 @@ function parseUrl (raw: string, name: string, example: string): string {
 }
 
 /** The URLs a credential or token travels to: plain http is allowed only to loopback test servers. */
-export const CXONE_URL_KEYS = ['issuer', 'tokenUrl', 'apiUrl'] as const satisfies readonly SettingKey[]
+export const CREDENTIAL_URL_KEYS = ['issuer', 'tokenUrl', 'apiUrl'] as const satisfies readonly SettingKey[]
 
 export function plainHttpOffLoopback (value: string | undefined): boolean {
   if (value === undefined) return false
