@@ -227,6 +227,11 @@ describe('a mistake in a profile names the profile and the field', () => {
     expect(c.profiles.map((p) => [p.name, p.settings.port, p.credentials.apiKeys.length])).toEqual([['default', 8080, 1], ['bu-two', 8081, 0], ['emea', 8082, 1]])
   })
 
+  it('port 0 (any free port) is no conflict, as for PROXY_PORT=0 in tests', () => {
+    const c = load({ profiles: { 'bu-two': { port: 0 }, emea: { port: 0 } } }, { PROXY_PORT: '0', CXONE_EMEA_CLIENT_ID: 'e', CXONE_EMEA_CLIENT_SECRET: 'e' })
+    expect(c.profiles.map((p) => p.settings.port)).toEqual([0, 0, 0])
+  })
+
   it('start refuses it in one message with the default\'s problems, exit 2', async () => {
     const path = configFile({ profiles: { 'bu-two': { port: 8080, readOnly: 1 } } })
     const r = await runCli(['start', '--config', path], { CXONE_CLIENT_ID: 'id' })

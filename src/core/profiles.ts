@@ -59,14 +59,14 @@ function readProfile (name: string, body: Record<string, unknown>, where: string
   for (const [key, spec] of Object.entries(SETTINGS) as Array<[SettingKey, SettingSpec]>) {
     const own = PROFILE_KEYS.includes(key) ? body[key] : undefined
     const ownValue = own === undefined || own === null ? undefined : collect(problems, () => checkFileValue(own, spec, key, `${where}: "${key}"`))
-    const inherited = input.fileValues[key]
+    const inherited = inheritable(key, input.fileValues[key])
     if (ownValue !== undefined) {
       values[key] = ownValue
       sources[key] = 'file'
     } else if (!PROFILE_KEYS.includes(key)) {
       values[key] = main.settings[key]
       sources[key] = main.sources[key]
-    } else if (!PROFILE_OWN_KEYS.includes(key) && inherited !== undefined) {
+    } else if (inherited !== undefined) {
       values[key] = inherited
       sources[key] = 'inherited'
     } else {
@@ -87,6 +87,14 @@ function readProfile (name: string, body: Record<string, unknown>, where: string
   const profile: Profile = Object.freeze({ name, settings: Object.freeze(settings), credentials, sources: Object.freeze(sources), secretVars: vars })
   checkCombination(profile, where, main, input.allowMissingCredentials, problems)
   return profile
+}
+
+/**
+ * What a profile inherits of a top-level value: none of its own keys, and of any other value all but a tenant's part
+ * (issue 11's `upstreams` entries with an explicit URL are to be dropped here).
+ */
+function inheritable (key: SettingKey, value: unknown): unknown {
+  return PROFILE_OWN_KEYS.includes(key) ? undefined : value
 }
 
 function checkProfileKeys (body: Record<string, unknown>, where: string, vars: SecretVars, problems: ConfigError[]): void {
@@ -117,7 +125,7 @@ function checkCombination (p: Profile, where: string, main: Profile, allowMissin
     // A value the default profile also holds was judged there already.
     if (s[key] === main.settings[key] || !plainHttpOffLoopback(s[key])) continue
     const from = p.sources[key] === 'inherited' ? ' (inherited from the top level)' : ''
-    problems.push(new ConfigError(`${where}: "${key}"=${s[key] ?? ''}${from} uses plain http off loopback: the token would travel unencrypted; use https://`, { code: 'config_unsafe' }))
+    problems.push(new ConfigError(`${where}: "${key}"=${String(s[key])}${from} uses plain http off loopback: the token would travel unencrypted; use https://`, { code: 'config_unsafe' }))
   }
   if (s.maxBufferedBytes < s.maxBodyBytes && s.maxBodyBytes !== main.settings.maxBodyBytes) {
     problems.push(new ConfigError(`${where}: "maxBodyBytes" ${s.maxBodyBytes} is more than PROXY_MAX_BUFFERED_BYTES=${s.maxBufferedBytes}: a body at the limit could never be held; lower it, or raise PROXY_MAX_BUFFERED_BYTES`))

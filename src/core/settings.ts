@@ -92,18 +92,19 @@ export const DEFAULT_PROFILE = 'default'
 export const PROFILES_KEY = 'profiles'
 export const PROFILE_NAME = /^[a-z0-9-]{1,32}$/
 
+/**
+ * A business unit's own endpoints: a profile takes them only from its own settings or its own discovery, never from
+ * the top level or the environment, so one business unit's credentials are never sent to another's endpoints. Each is
+ * also a profile key, and plain http off loopback is refused for each (CREDENTIAL_URL_KEYS in values.ts).
+ */
+export const TENANT_KEYS: readonly SettingKey[] = ['tokenUrl', 'apiUrl']
+
 /** The settings a profile may set; every other one is process-wide and set at the top level only. */
 export const PROFILE_KEYS: readonly SettingKey[] = [
-  'port', 'issuer', 'tokenUrl', 'apiUrl', 'grantType', 'clientAuth', 'basicEncoding', 'scope', 'refreshAhead',
+  'port', 'issuer', ...TENANT_KEYS, 'grantType', 'clientAuth', 'basicEncoding', 'scope', 'refreshAhead',
   'tokenTimeoutMs', 'configErrorRetrySec', 'publicUrl', 'allowedHosts', 'corsOrigins', 'allowUnauthenticated',
   'readOnly', 'routes', 'maxBodyBytes', 'upstreamTimeoutMs'
 ]
-
-/**
- * A business unit's own endpoints: a profile takes them only from its own settings or its own discovery, never from
- * the top level or the environment, so one business unit's credentials are never sent to another's endpoints.
- */
-export const TENANT_KEYS: readonly SettingKey[] = ['tokenUrl', 'apiUrl']
 
 /**
  * What a profile never inherits: its tenant's endpoints, and its own listener (a port of its own; the default's

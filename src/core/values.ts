@@ -1,6 +1,6 @@
 import { ConfigError } from './errors.js'
 import { isLoopbackHost } from './net.js'
-import type { SettingKey, SettingSpec } from './settings.js'
+import { TENANT_KEYS, type SettingKey, type SettingSpec } from './settings.js'
 
 /** Parsing one setting's value, from the environment (a string) or the config file (JSON). */
 
@@ -96,10 +96,10 @@ function parseUrl (raw: string, name: string, example: string): string {
 }
 
 /** The URLs a credential or token travels to: plain http is allowed only to loopback test servers. */
-export const CREDENTIAL_URL_KEYS = ['issuer', 'tokenUrl', 'apiUrl'] as const satisfies readonly SettingKey[]
+export const CREDENTIAL_URL_KEYS: readonly SettingKey[] = ['issuer', ...TENANT_KEYS]
 
-export function plainHttpOffLoopback (value: string | undefined): boolean {
-  if (value === undefined) return false
+export function plainHttpOffLoopback (value: unknown): boolean {
+  if (typeof value !== 'string') return false
   const url = new URL(value)
   return url.protocol === 'http:' && !isLoopbackHost(url.hostname)
 }
