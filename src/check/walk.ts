@@ -5,7 +5,7 @@ import { basicEncodingsDiffer } from '../token/client-auth.js'
 import { tokenParams } from '../token/obtain.js'
 import { buildTokenRequest, type FetchFn, type TokenSet } from '../token/token-client.js'
 import { parseObject } from './answer.js'
-import type { AuthContext } from './causes.js'
+import { checkNames, type AuthContext, type NetworkContext } from './causes.js'
 import { judgeConfig } from './config-step.js'
 import { observeGet, observeToken, type Observation } from './http.js'
 import { judgeApiDiscovery, judgeIssuerDiscovery, judgeNoTenant, type Judged } from './judge-discovery.js'
@@ -65,7 +65,8 @@ async function walk (config: Config, profile: Profile, opts: WalkOptions, w: Wal
 
   const fetchFn = opts.fetch
   const timeoutMs = s.tokenTimeoutMs
-  const net = { timeoutMs, envProxy: hasEnvProxy(opts.env) }
+  const names = checkNames(profile.name)
+  const net = { timeoutMs, envProxy: hasEnvProxy(opts.env), names }
   const failed = (d: Diagnosis | undefined, probe?: ProbeReport): Outcome => ({ exitCode: EXIT_FAILED, diagnosis: d, probe })
 
   let tokenUrl = s.tokenUrl
@@ -92,7 +93,7 @@ async function walk (config: Config, profile: Profile, opts: WalkOptions, w: Wal
   }))
   const tokenObs = await observeToken(fetchFn, req, timeoutMs)
   w.out.hide(tokensIn(tokenObs))
-  const auth: AuthContext = { clientAuth: s.clientAuth, basicEncoding: s.basicEncoding, grantType: s.grantType, encodingsDiffer: basicEncodingsDiffer(c.clientId, c.clientSecret), methodsOffered }
+  const auth: AuthContext = { clientAuth: s.clientAuth, basicEncoding: s.basicEncoding, grantType: s.grantType, encodingsDiffer: basicEncodingsDiffer(c.clientId, c.clientSecret), methodsOffered, names }
   const tokenNet = { ...net, url: tokenUrl, urlVar: name(s.tokenUrl !== undefined ? 'tokenUrl' : 'issuer') }
   const tj = judgeTokenResponse(tokenObs, (opts.now ?? Date.now)(), auth, tokenNet)
   record(w, tj.step)
@@ -102,7 +103,7 @@ async function walk (config: Config, profile: Profile, opts: WalkOptions, w: Wal
   if (opts.probe) {
     const { attempts, observations } = await runProbe(params, tokenObs, fetchFn, timeoutMs)
     for (const o of observations) w.out.hide(tokensIn(o))
-    probe = probeVerdict(attempts, params)
+    probe = probeVerdict(attempts, params, names)
     diagnosis = refineDiagnosis(diagnosis, probe, auth)
   }
   if (tj.value === undefined) return failed(diagnosis, probe)
@@ -112,7 +113,7 @@ async function walk (config: Config, profile: Profile, opts: WalkOptions, w: Wal
 }
 
 /** API discovery and the read-only call; resolves to the diagnosis of a failure, or undefined. */
-async function apiSteps (token: TokenSet, profile: Profile, fetchFn: FetchFn, net: { timeoutMs: number, envProxy: boolean }, w: Walk): Promise<Diagnosis | undefined> {
+async function apiSteps (token: TokenSet, profile: Profile, fetchFn: FetchFn, net: Omit<NetworkContext, 'url' | 'urlVar'>, w: Walk): Promise<Diagnosis | undefined> {
   const s = profile.settings
   const apiUrlName = settingName(profile.name, 'apiUrl')
   let origin: string
@@ -120,7 +121,7 @@ async function apiSteps (token: TokenSet, profile: Profile, fetchFn: FetchFn, ne
     origin = new URL(s.apiUrl).origin
     record(w, step('API discovery', 'skip', `not needed: ${apiUrlName} is set (${profile.sources.apiUrl})`, { apiEndpoint: origin }))
   } else if (token.tenantId === undefined) {
-    const j = judgeNoTenant()
+    const j = judgeNoTenant(net.names)
     record(w, j.step)
     return j.diagnosis
   } else {
