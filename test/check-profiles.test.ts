@@ -39,7 +39,7 @@ describe('check with profiles', () => {
   })
   afterAll(async () => { await sim.stop() })
 
-  async function check (opts: { profile?: string, all?: boolean, json?: boolean, env?: Record<string, string | undefined> }): Promise<Run> {
+  async function check (opts: { profile?: string, all?: boolean, json?: boolean, probe?: boolean, env?: Record<string, string | undefined> }): Promise<Run> {
     const runEnv = { ...env }
     for (const [k, v] of Object.entries(opts.env ?? {})) {
       if (v === undefined) delete runEnv[k]
@@ -57,7 +57,7 @@ describe('check with profiles', () => {
       return res
     }
     const lines: string[] = []
-    const code = await runCheck({ env: runEnv, configPath, cwd: dir, probe: false, json: opts.json === true, profile: opts.profile, all: opts.all, out: (l) => { lines.push(l) }, fetch: recording })
+    const code = await runCheck({ env: runEnv, configPath, cwd: dir, probe: opts.probe === true, json: opts.json === true, profile: opts.profile, all: opts.all, out: (l) => { lines.push(l) }, fetch: recording })
     return { code, text: lines.join('\n'), fetched, tokens }
   }
   function expectNoSecrets (run: Run): void {
@@ -114,7 +114,9 @@ describe('check with profiles', () => {
     expect([all.ok, all.exitCode]).toEqual([false, 1])
     expect(all.profiles.map((p) => [p.name, p.ok, p.exitCode])).toEqual([['default', true, 0], ['bu-two', false, 1]])
     expect(all.profiles[1]?.steps.find((s) => s.name === 'token response')?.details).toMatchObject({ status: 401, error: 'invalid_client' })
-    expect(all.profiles[1]?.diagnosis?.causes[0]?.code).toBe('wrong_client_credentials')
+    expect(all.profiles[1]?.diagnosis?.causes[0]).toMatchObject({ code: 'wrong_client_credentials', fix: expect.stringContaining('compare CXONE_BU_TWO_CLIENT_ID and the secret\'s length') as string })
+    expect(all.profiles[1]?.diagnosis?.causes[0]?.fix).toContain('printf %s "$CXONE_BU_TWO_CLIENT_SECRET" | sha256sum')
+    expect(all.profiles[1]?.diagnosis?.causes[2]?.fix).toBe('run `cxone-auth-proxy check --probe`, or set profiles.bu-two.clientAuth=client_secret_post')
     expectNoSecrets(run)
   })
 
@@ -141,6 +143,22 @@ describe('check with profiles', () => {
     const run = await check({ all: true })
     expect(run.code).toBe(0)
     expect(run.text).toMatch(/^result: OK: all 2 profiles obtained a token and the API answered$/m)
+  })
+
+  it('--probe names the profile\'s own setting to use', async () => {
+    const post = await new CxoneSimulator({ clientAuth: 'client_secret_post', otherTenants: [DEMO_TENANT_TWO] }).start()
+    try {
+      const other = join(dir, 'post.json')
+      writeFileSync(other, JSON.stringify({ profiles: { 'bu-two': { port: 8081, issuer: post.issuer } } }))
+      const lines: string[] = []
+      const code = await runCheck({ env, configPath: other, cwd: dir, probe: true, json: true, profile: 'bu-two', out: (l) => { lines.push(l) }, fetch: async (url, init) => await globalThis.fetch(url, init) })
+      const report = JSON.parse(lines.join('\n')) as ProfileReport
+      expect(code).toBe(1)
+      expect(report.probe?.use).toEqual({ 'profiles.bu-two.clientAuth': 'client_secret_post' })
+      expect(report.diagnosis?.causes[0]?.fix).toBe('set profiles.bu-two.clientAuth=client_secret_post')
+    } finally {
+      await post.stop()
+    }
   })
 
   it('an unknown profile is one error naming the known ones', async () => {
