@@ -192,8 +192,9 @@ describe('a mistake in a profile names the profile and the field', () => {
       { code: 'config_invalid_value', message: `config file ${f}: profile name "${'x'.repeat(33)}" is not valid: use 1 to 32 lowercase letters, digits and -, like "bu-two"` }]],
     ['the default profile\'s name', () => ({ profiles: { default: { port: 8081 } } }), {}, (f) => [
       { code: 'config_invalid_value', message: `config file ${f}: profile name "default" is the top-level settings' name: choose another name for this profile` }]],
-    ['an unknown key, a secret, a process-wide setting', () => ({ profiles: { 'bu-two': { port: 8081, prot: 1, clientSecret: 'x', host: '0.0.0.0', routes: [] } } }), {}, (f) => [
+    ['an unknown key, a secret, a process-wide setting', () => ({ profiles: { 'bu-two': { port: 8081, prot: 1, constructor: 1, clientSecret: 'x', host: '0.0.0.0', routes: [] } } }), {}, (f) => [
       { code: 'config_unknown_setting', message: `${P(f)} "bu-two": unknown setting "prot": a profile may set port, issuer, tokenUrl, apiUrl, grantType, clientAuth, basicEncoding, scope, refreshAhead, tokenTimeoutMs, configErrorRetrySec, publicUrl, allowedHosts, corsOrigins, allowUnauthenticated, readOnly, routes, maxBodyBytes, upstreamTimeoutMs` },
+      { code: 'config_unknown_setting', message: `${P(f)} "bu-two": unknown setting "constructor": a profile may set port, issuer, tokenUrl, apiUrl, grantType, clientAuth, basicEncoding, scope, refreshAhead, tokenTimeoutMs, configErrorRetrySec, publicUrl, allowedHosts, corsOrigins, allowUnauthenticated, readOnly, routes, maxBodyBytes, upstreamTimeoutMs` },
       { code: 'config_unknown_setting', message: `${P(f)} "bu-two": "clientSecret" is a secret and is not read from files: set CXONE_BU_TWO_CLIENT_SECRET or CXONE_BU_TWO_CLIENT_SECRET_FILE in the environment instead, and remove it from the file` },
       { code: 'config_unknown_setting', message: `${P(f)} "bu-two": "host" is process-wide: set it at the top level of the file (or PROXY_HOST), where it applies to every profile` }]],
     ['an invalid value', () => ({ profiles: { 'bu-two': { port: 'eighty', readOnly: 'yes', clientAuth: 'basic' } } }), {}, (f) => [

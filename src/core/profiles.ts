@@ -101,10 +101,10 @@ function checkProfileKeys (body: Record<string, unknown>, where: string, vars: S
   for (const key of Object.keys(body)) {
     if (key === '$comment' || key.startsWith('//') || PROFILE_KEYS.includes(key as SettingKey)) continue
     const code = 'config_unknown_setting'
-    if (key in SECRET_VARS) {
+    if (Object.hasOwn(SECRET_VARS, key)) {
       const name = vars[key as SecretKey]
       problems.push(new ConfigError(`${where}: "${key}" is a secret and is not read from files: set ${name} or ${name}_FILE in the environment instead, and remove it from the file`, { code }))
-    } else if (key in SETTINGS) {
+    } else if (Object.hasOwn(SETTINGS, key)) {
       const variable = SETTINGS[key as SettingKey].env
       problems.push(new ConfigError(`${where}: "${key}" is process-wide: set it at the top level of the file${variable !== null ? ` (or ${variable})` : ''}, where it applies to every profile`, { code }))
     } else {
