@@ -40,6 +40,7 @@ const CONFIG_CODES: Record<ConfigErrorCode, null> = {
   config_file_invalid: null,
   config_unknown_setting: null,
   config_unsafe: null,
+  config_port_conflict: null,
   listen_failed: null
 }
 

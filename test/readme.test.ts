@@ -1,8 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/core/config.js'
 import { ERRORS } from '../src/core/errors.js'
-import { SECRET_VARS, SETTINGS, type SettingKey } from '../src/core/settings.js'
+import { PROFILE_SECRET_VARS, SECRET_VARS, SETTINGS, type SettingKey } from '../src/core/settings.js'
 
 const readme = readFileSync('README.md', 'utf8')
 const configuration = readFileSync('docs/configuration.md', 'utf8')
@@ -42,7 +44,7 @@ describe('docs/configuration.md documents', () => {
     expect(defaultCell).toBe(scalar ? `\`${String(spec.default)}\`` : NO_PLAIN_DEFAULT[key as SettingKey])
   })
 
-  it.each(Object.values(SECRET_VARS))('secret %s and its _FILE form', (name) => {
+  it.each([...Object.values(SECRET_VARS), ...Object.values(PROFILE_SECRET_VARS)])('secret %s and its _FILE form', (name) => {
     expect(configuration).toContain(`| \`${name}\` / \`${name}_FILE\` |`)
   })
 })
@@ -66,9 +68,26 @@ describe('the README', () => {
   })
 
   it('names every environment variable the sources read', () => {
-    const names = new Set(sourceFiles('src').flatMap((file) => readFileSync(file, 'utf8').match(/(CXONE|PROXY)_[A-Z0-9_]+/g) ?? []))
+    // A profile's variables are patterns in the sources: CXONE_<NAME>_CLIENT_ID.
+    const names = new Set(sourceFiles('src').flatMap((file) => readFileSync(file, 'utf8').match(/(CXONE|PROXY)_(<NAME>_)?[A-Z0-9_]+/g) ?? []))
     expect(names.size).toBeGreaterThan(30)
+    expect([...names].filter((name) => name.includes('<NAME>')).sort()).toEqual(Object.values(PROFILE_SECRET_VARS).sort())
     expect([...names].filter((name) => !readme.includes(name))).toEqual([])
+  })
+
+  it('shows a complete example of several business units that loads, with each profile\'s base URL', () => {
+    const section = readme.slice(readme.indexOf('## Several business units'), readme.indexOf('\n## ', readme.indexOf('## Several business units') + 3))
+    const block = (lang: string): string => section.slice(section.indexOf(`\`\`\`${lang}\n`) + lang.length + 4, section.indexOf('```', section.indexOf(`\`\`\`${lang}\n`) + 3))
+    const env = Object.fromEntries([...block('sh').matchAll(/\b([A-Z0-9_]+)=(\S+)/g)].map((m) => [m[1] as string, m[2] as string]))
+    const path = join(mkdtempSync(join(tmpdir(), 'readme-profiles-')), 'proxy.config.json')
+    writeFileSync(path, block('json'))
+    const config = loadConfig({ env, configPath: path })
+    expect(config.profiles.length).toBeGreaterThan(1)
+    for (const p of config.profiles) {
+      expect(p.credentials.clientId, p.name).not.toBe('')
+      const who = p.name === 'default' ? 'the default profile\'s business unit' : `profile \`${p.name}\``
+      expect(section).toContain(`| ${who} | \`http://127.0.0.1:${p.settings.port}\` |`)
+    }
   })
 
   it('links only to pages that exist (but the architecture page, which is to be written)', () => {

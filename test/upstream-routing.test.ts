@@ -117,8 +117,8 @@ describe('the default routing table, hosts from discovery', () => {
       '/business-data-manager/ → ui (discovered from the token)',
       '/ → api (discovered from the token)'
     ])
-    expect(logs.entries.filter((e) => e.from === 'discovered' && e.upstream !== undefined).map((e) => [e.upstream, e.origin]))
-      .toEqual([['api', sim.origin], ['ui', sim.uiOrigin], ['digital', sim.digitalOrigin]])
+    expect(logs.entries.filter((e) => e.upstream !== undefined && String(e.msg).includes('discovered from')).map((e) => [e.upstream, e.apiUrl ?? e.uiUrl ?? e.digitalUrl]))
+      .toEqual([['api', { value: sim.origin, from: 'discovered' }], ['ui', { value: sim.uiOrigin, from: 'discovered' }], ['digital', { value: sim.digitalOrigin, from: 'discovered' }]])
   })
 })
 

@@ -1,8 +1,32 @@
 import { remedyFor } from '../token/token-client.js'
 import { classifyNetworkError, describeNetworkError } from '../core/net-errors.js'
+import { DEFAULT_PROFILE, secretVars, settingName } from '../core/settings.js'
 import type { Cause, CauseCode } from './report.js'
 
 /** The likely causes of each failure, most likely first, each with its fix. Pure. */
+
+/** What a fix tells the reader to set: the default profile's variables, or a profile's own (issue 12). */
+export interface CheckNames {
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly accessKeyId: string
+  readonly accessKeySecret: string
+  readonly issuer: string
+  readonly tokenUrl: string
+  readonly apiUrl: string
+  readonly clientAuth: string
+  readonly basicEncoding: string
+  readonly tokenTimeoutMs: string
+}
+
+export function checkNames (profile: string): CheckNames {
+  const { clientId, clientSecret, accessKeyId, accessKeySecret } = secretVars(profile)
+  const name = (key: 'issuer' | 'tokenUrl' | 'apiUrl' | 'clientAuth' | 'basicEncoding' | 'tokenTimeoutMs'): string => settingName(profile, key)
+  return { clientId, clientSecret, accessKeyId, accessKeySecret, issuer: name('issuer'), tokenUrl: name('tokenUrl'), apiUrl: name('apiUrl'), clientAuth: name('clientAuth'), basicEncoding: name('basicEncoding'), tokenTimeoutMs: name('tokenTimeoutMs') }
+}
+
+/** CXONE_CLIENT_ID, CXONE_ISSUER, …: the names for the default profile. */
+export const DEFAULT_NAMES: CheckNames = Object.freeze(checkNames(DEFAULT_PROFILE))
 
 export interface AuthContext {
   clientAuth: 'client_secret_basic' | 'client_secret_post'
@@ -12,6 +36,8 @@ export interface AuthContext {
   encodingsDiffer: boolean
   /** token_endpoint_auth_methods_supported from discovery, when known. */
   methodsOffered: readonly string[] | undefined
+  /** The names fixes use (default: DEFAULT_NAMES). */
+  names?: CheckNames
 }
 
 const OTHER_METHOD = { client_secret_basic: 'client_secret_post', client_secret_post: 'client_secret_basic' } as const
@@ -23,10 +49,11 @@ const OTHER_ENCODING = { rfc6749: 'raw', raw: 'rfc6749' } as const
  */
 export function invalidClientCauses (ctx: AuthContext, probed = false): Cause[] {
   const other = OTHER_METHOD[ctx.clientAuth]
+  const n = ctx.names ?? DEFAULT_NAMES
   const wrong: Cause = {
     code: 'wrong_client_credentials',
     cause: 'the client id or secret is wrong (a typo, a stale secret, or the values of another app)',
-    fix: 'compare CXONE_CLIENT_ID and the secret\'s length and sha256 prefix shown above with what NICE issued for the app (`printf %s "$CXONE_CLIENT_SECRET" | sha256sum`)'
+    fix: `compare ${n.clientId} and the secret's length and sha256 prefix shown above with what NICE issued for the app (\`printf %s "$${n.clientSecret}" | sha256sum\`)`
   }
   const approval: Cause = {
     code: 'app_not_approved',
@@ -40,13 +67,13 @@ export function invalidClientCauses (ctx: AuthContext, probed = false): Cause[] 
   const method: Cause = {
     code: 'client_auth_method_mismatch',
     cause: `the app is registered for ${other}, not ${ctx.clientAuth}${offered}: NICE fixes the method per app`,
-    fix: `run \`cxone-auth-proxy check --probe\`, or set CXONE_CLIENT_AUTH=${other}`
+    fix: `run \`cxone-auth-proxy check --probe\`, or set ${n.clientAuth}=${other}`
   }
   if (ctx.clientAuth === 'client_secret_basic' && ctx.encodingsDiffer) {
     const encoding: Cause = {
       code: 'basic_encoding_mismatch',
       cause: `the server decodes the Basic header differently: the secret has characters that ${ctx.basicEncoding === 'rfc6749' ? 'RFC 6749 form-encodes, and the server may take them raw' : 'were sent raw, and the server may form-decode them (RFC 6749 §2.3.1)'}`,
-      fix: `run \`cxone-auth-proxy check --probe\`, or set CXONE_BASIC_ENCODING=${OTHER_ENCODING[ctx.basicEncoding]}`
+      fix: `run \`cxone-auth-proxy check --probe\`, or set ${n.basicEncoding}=${OTHER_ENCODING[ctx.basicEncoding]}`
     }
     return [encoding, wrong, method, approval]
   }
@@ -56,10 +83,11 @@ export function invalidClientCauses (ctx: AuthContext, probed = false): Cause[] 
 /** invalid_grant: the client was accepted, the user's access key was not. */
 export function invalidGrantCauses (ctx: AuthContext): Cause[] {
   if (ctx.grantType !== 'password') return [{ code: 'grant_not_allowed', cause: 'the app may not use the client_credentials grant', fix: remedyFor('unauthorized_client') }]
+  const n = ctx.names ?? DEFAULT_NAMES
   return [
     {
       code: 'wrong_access_key',
-      cause: 'the access key is wrong: CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET do not match a key',
+      cause: `the access key is wrong: ${n.accessKeyId} and ${n.accessKeySecret} do not match a key`,
       fix: 'copy both again from CXone (the user\'s Access Keys tab), the secret whole, including its trailing = padding, and not URL-encoded'
     },
     { code: 'access_key_revoked', cause: 'the access key was revoked or deactivated', fix: 'create a new access key for the user in CXone and set both variables to it' },
@@ -78,12 +106,12 @@ export function oauthErrorCauses (error: string, description: string | undefined
 export type WrongUrlCode = Extract<CauseCode, 'not_a_token_endpoint' | 'not_an_issuer' | 'not_an_api_discovery_document' | 'not_an_api_host'>
 
 /** An answer that is not from an OAuth token endpoint (HTML, empty, 404, JSON without the expected field). */
-export function wrongUrlCauses (code: WrongUrlCode, what: string, url: string, urlVar: string): Cause[] {
+export function wrongUrlCauses (code: WrongUrlCode, what: string, url: string, urlVar: string, names: CheckNames = DEFAULT_NAMES): Cause[] {
   return [
     {
       code,
       cause: `${url} is not ${what}: wrong URL or region`,
-      fix: `${urlVar === 'CXONE_ISSUER' ? 'set CXONE_ISSUER' : `set ${urlVar} (or unset it to discover it from CXONE_ISSUER)`} to your region's URL: the commercial issuer is https://cxone.niceincontact.com (token endpoint …/auth/token, never /oauth2/token), FedRAMP is https://cxone-gov.niceincontact.com`
+      fix: `${urlVar === names.issuer ? `set ${names.issuer}` : `set ${urlVar} (or unset it to discover it from ${names.issuer})`} to your region's URL: the commercial issuer is https://cxone.niceincontact.com (token endpoint …/auth/token, never /oauth2/token), FedRAMP is https://cxone-gov.niceincontact.com`
     },
     {
       code: 'intermediary_answered',
@@ -115,6 +143,8 @@ export interface NetworkContext {
   timeoutMs: number
   /** HTTPS_PROXY or the like is set. */
   envProxy: boolean
+  /** The names fixes use (default: DEFAULT_NAMES). */
+  names?: CheckNames
 }
 
 export function networkCauses (err: unknown, ctx: NetworkContext): Cause[] {
@@ -130,7 +160,7 @@ export function networkCauses (err: unknown, ctx: NetworkContext): Cause[] {
       const proxyNote = ctx.envProxy ? '; HTTPS_PROXY is set: token and discovery requests go through it, so check that the proxy it names is reachable' : ''
       return [
         { code: 'network_timeout', cause: `no answer from ${host} within ${ctx.timeoutMs} ms: a firewall drops the traffic, or outbound HTTPS must go through a proxy${proxyNote}`, fix: `check that this machine reaches ${host} (curl -v ${ctx.url})` },
-        { code: 'endpoint_slow', cause: 'the network or the server is only slow', fix: 'raise CXONE_TOKEN_TIMEOUT_MS' }
+        { code: 'endpoint_slow', cause: 'the network or the server is only slow', fix: `raise ${(ctx.names ?? DEFAULT_NAMES).tokenTimeoutMs}` }
       ]
     }
     case 'refused':

@@ -1,24 +1,13 @@
-import { ConfigProblems, loadConfig, type Config } from '../core/config.js'
+import { ConfigProblems, findProfile, loadConfig, type Config, type Profile } from '../core/config.js'
 import { ConfigError } from '../core/errors.js'
-import { createTokenFetch, hasEnvProxy } from '../core/http-clients.js'
-import { basicEncodingsDiffer } from '../token/client-auth.js'
-import { tokenParams } from '../token/obtain.js'
-import { buildTokenRequest, type FetchFn, type TokenSet } from '../token/token-client.js'
-import { compileRouting } from '../core/routing.js'
-import { Discovery } from '../token/discovery.js'
-import { routingView } from '../token/upstreams.js'
-import { parseObject } from './answer.js'
-import type { AuthContext } from './causes.js'
-import { configErrorJudgement, judgeConfig } from './config-step.js'
-import { observeGet, observeToken, type Observation } from './http.js'
-import { judgeApiDiscovery, judgeIssuerDiscovery, judgeNoTenant, type Judged } from './judge-discovery.js'
-import { judgeApiCall } from './judge-api.js'
-import { judgeRouting } from './judge-routing.js'
-import { judgeTokenResponse } from './judge-token.js'
-import { describeTokenRequest, secretForms } from './mask.js'
-import { probeVerdict, refineDiagnosis, runProbe } from './probe.js'
+import { createTokenFetch } from '../core/http-clients.js'
+import type { FetchFn } from '../token/token-client.js'
+import { configErrorJudgement } from './config-step.js'
 import { Output } from './render.js'
-import { EXIT_CONFIG, EXIT_FAILED, EXIT_OK, step, type Diagnosis, type ProbeReport, type Step } from './report.js'
+import { EXIT_CONFIG, EXIT_OK, type Report } from './report.js'
+import { walkProfile } from './walk.js'
+
+export { SERVER_TIME_PATH } from './walk.js'
 
 export interface CheckOptions {
   env: NodeJS.ProcessEnv
@@ -26,7 +15,11 @@ export interface CheckOptions {
   probe: boolean
   json: boolean
   out: (line: string) => void
-  /** `--route <path>`: which upstream this path would go to, and its origin. */
+  /** `--profile <name>`: diagnose that profile (issue 12); without it, the default profile. */
+  profile?: string | undefined
+  /** `--all`: every profile in turn, the default first. */
+  all?: boolean
+  /** `--route <path>`: which upstream this path would go to, and its origin (issue 11). */
   route?: string | undefined
   /** The network (default: the same fetch `start` uses, honouring HTTPS_PROXY). */
   fetch?: FetchFn
@@ -34,155 +27,76 @@ export interface CheckOptions {
   cwd?: string
 }
 
-/** CXone's documented read-only call (../shared/CXONE.md): answers {"ServerTime": …}. */
-export const SERVER_TIME_PATH = '/inContactAPI/services/v25.0/server-time'
+/** One profile's report, as `--profile` prints it and `--all` lists it. */
+export type ProfileReport = { readonly name: string } & Report
 
-interface Walk {
-  steps: Step[]
-  warnings: string[]
-  out: Output
+/** `check --all --json`: every profile's report; exitCode is the worst of theirs. */
+export interface AllProfilesReport {
+  readonly ok: boolean
+  readonly exitCode: number
+  readonly profiles: readonly ProfileReport[]
 }
 
 /**
  * `cxone-auth-proxy check`: walks configuration → issuer discovery → token request → token response →
- * API discovery → one read-only API call, printing each step; on failure names the likely causes.
- * Resolves to the exit code (0 token and API call fine, 1 a step failed, 2 configuration unusable).
+ * API discovery → one read-only API call, printing each step; on failure names the likely causes. With `--all`,
+ * every profile in turn. Resolves to the exit code (0 token and API call fine, 1 a step failed, 2 configuration
+ * unusable; with `--all`, the worst of the profiles'). An unknown `--profile` throws a ConfigError naming the known ones.
  */
 export async function runCheck (opts: CheckOptions): Promise<number> {
-  const w: Walk = { steps: [], warnings: [], out: new Output(opts.out, opts.json) }
-  w.out.header()
+  const loaded = load(opts)
+  const selected = loaded instanceof ConfigProblems ? [] : select(loaded, opts)
+  const out = new Output(opts.out, opts.json)
+  out.header()
+  if (loaded instanceof ConfigProblems) return configFailure(loaded, opts, out)
   // The same network path as `start`: the platform's fetch, or undici's through HTTPS_PROXY / HTTP_PROXY.
   const net = opts.fetch === undefined ? createTokenFetch(opts.env) : { fetch: opts.fetch, close: async () => {} }
-  let outcome: Outcome
+  const runs: Array<{ name: string, report: Report }> = []
   try {
-    outcome = await walk({ ...opts, fetch: net.fetch }, w)
+    for (const profile of selected) {
+      if (opts.all === true || opts.profile !== undefined) out.section(profile.name, profile.settings.port)
+      const report = await walkProfile(loaded, profile, { env: opts.env, probe: opts.probe, fetch: net.fetch, now: opts.now, route: opts.route }, out)
+      out.tail(report)
+      runs.push({ name: profile.name, report })
+    }
   } finally {
     await net.close()
   }
-  const { exitCode, diagnosis, probe } = outcome
-  w.out.finish({ ok: exitCode === EXIT_OK, exitCode, steps: w.steps, warnings: w.warnings, diagnosis, probe })
+  const exitCode = Math.max(...runs.map((r) => r.report.exitCode))
+  const named: ProfileReport[] = runs.map(({ name, report }) => ({ name, ...report }))
+  if (opts.all === true) {
+    out.summary(named)
+    out.document({ ok: exitCode === EXIT_OK, exitCode, profiles: named } satisfies AllProfilesReport)
+  } else {
+    out.document(opts.profile !== undefined ? named[0] : runs[0]?.report)
+  }
   return exitCode
 }
 
-interface Outcome {
-  exitCode: number
-  diagnosis: Diagnosis | undefined
-  probe: ProbeReport | undefined
-}
-
-function record (w: Walk, s: Step): void {
-  w.steps.push(s)
-  w.out.step(s)
-}
-
-async function walk (opts: CheckOptions, w: Walk): Promise<Outcome> {
-  let config: Config
+function load (opts: CheckOptions): Config | ConfigProblems {
   try {
-    config = loadConfig({ env: opts.env, configPath: opts.configPath, cwd: opts.cwd, allowMissingCredentials: true })
+    return loadConfig({ env: opts.env, configPath: opts.configPath, cwd: opts.cwd, allowMissingCredentials: true })
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
-    const j = configErrorJudgement(err instanceof ConfigProblems ? err.problems : [err])
-    record(w, j.step)
-    return { exitCode: EXIT_CONFIG, diagnosis: j.diagnosis, probe: undefined }
+    return err instanceof ConfigProblems ? err : new ConfigProblems([err])
   }
-  const s = config.settings
-  const c = config.credentials
-  w.out.hide(secretForms([c.clientId, c.clientSecret, c.accessKeyId, c.accessKeySecret]))
-  const cj = judgeConfig(config, opts.env)
-  record(w, cj.step)
-  for (const warning of cj.warnings) { w.warnings.push(warning); w.out.warning(warning) }
-  if (cj.diagnosis !== undefined) return { exitCode: EXIT_CONFIG, diagnosis: cj.diagnosis, probe: undefined }
-
-  const fetchFn = opts.fetch as FetchFn
-  const timeoutMs = s.tokenTimeoutMs
-  const net = { timeoutMs, envProxy: hasEnvProxy(opts.env) }
-  const failed = (d: Diagnosis | undefined, probe?: ProbeReport): Outcome => ({ exitCode: EXIT_FAILED, diagnosis: d, probe })
-
-  let tokenUrl = s.tokenUrl
-  let methodsOffered: readonly string[] | undefined
-  if (tokenUrl !== undefined) {
-    record(w, step('issuer discovery', 'skip', `not needed: CXONE_TOKEN_URL is set (${config.sources.tokenUrl})`, { tokenEndpoint: tokenUrl }))
-  } else {
-    const url = `${s.issuer}/.well-known/openid-configuration`
-    const j = judgeIssuerDiscovery(url, await observeGet(fetchFn, url, { accept: 'application/json' }, timeoutMs), net)
-    record(w, j.step)
-    if (j.value === undefined) return failed(j.diagnosis)
-    tokenUrl = j.value.tokenEndpoint
-    methodsOffered = j.value.methodsOffered
-  }
-
-  const params = tokenParams(s, c, tokenUrl)
-  const req = buildTokenRequest(params)
-  if (req.headers.authorization !== undefined) w.out.hide(secretForms([], [req.headers.authorization]))
-  record(w, step('token request', 'info', `POST ${tokenUrl} (as sent, secrets masked)`, {
-    grantType: s.grantType,
-    clientAuth: s.clientAuth,
-    ...(s.clientAuth === 'client_secret_basic' ? { basicEncoding: s.basicEncoding } : {}),
-    ...describeTokenRequest(req, c.clientId, c.clientSecret)
-  }))
-  const tokenObs = await observeToken(fetchFn, req, timeoutMs)
-  w.out.hide(tokensIn(tokenObs))
-  const auth: AuthContext = { clientAuth: s.clientAuth, basicEncoding: s.basicEncoding, grantType: s.grantType, encodingsDiffer: basicEncodingsDiffer(c.clientId, c.clientSecret), methodsOffered }
-  const tokenNet = { ...net, url: tokenUrl, urlVar: s.tokenUrl !== undefined ? 'CXONE_TOKEN_URL' : 'CXONE_ISSUER' }
-  const tj = judgeTokenResponse(tokenObs, (opts.now ?? Date.now)(), auth, tokenNet)
-  record(w, tj.step)
-
-  let probe: ProbeReport | undefined
-  let diagnosis = tj.diagnosis
-  if (opts.probe) {
-    const { attempts, observations } = await runProbe(params, tokenObs, fetchFn, timeoutMs)
-    for (const o of observations) w.out.hide(tokensIn(o))
-    probe = probeVerdict(attempts, params)
-    diagnosis = refineDiagnosis(diagnosis, probe, auth)
-  }
-  if (tj.value === undefined) return failed(diagnosis, probe)
-
-  const api = await apiSteps(tj.value, config, fetchFn, net, w)
-  const routed = await routingStep(tj.value, config, fetchFn, opts.route, w)
-  const problem = api ?? routed
-  return problem === undefined ? { exitCode: EXIT_OK, diagnosis: undefined, probe } : failed(problem, probe)
 }
 
-/** The routing table with each upstream's origin, found the way `start` finds them (the same discovery code). */
-async function routingStep (token: TokenSet, config: Config, fetchFn: FetchFn, route: string | undefined, w: Walk): Promise<Diagnosis | undefined> {
-  const s = config.settings
-  const table = compileRouting(s.upstreams)
-  const discovery = new Discovery({ ...s, fetch: fetchFn, timeoutMs: s.tokenTimeoutMs })
-  const hosts = await discovery.hosts(token.tenantId).catch(() => undefined)
-  const j = judgeRouting(table, routingView(table, hosts), route)
-  record(w, j.step)
-  return j.diagnosis
+function select (config: Config, opts: CheckOptions): readonly Profile[] {
+  if (opts.all === true && opts.profile !== undefined) throw new ConfigError('--profile and --all cannot be used together: name one profile, or check them all')
+  if (opts.all === true) return config.profiles
+  if (opts.profile === undefined) return [config.profiles[0]]
+  const profile = findProfile(config, opts.profile)
+  if (profile === undefined) throw new ConfigError(`--profile ${opts.profile}: no such profile; the profiles are ${config.profiles.map((p) => p.name).join(', ')}`)
+  return [profile]
 }
 
-/** API discovery and the read-only call; resolves to the diagnosis of a failure, or undefined. */
-async function apiSteps (token: TokenSet, config: Config, fetchFn: FetchFn, net: { timeoutMs: number, envProxy: boolean }, w: Walk): Promise<Diagnosis | undefined> {
-  const s = config.settings
-  let origin: string
-  if (s.apiUrl !== undefined) {
-    origin = new URL(s.apiUrl).origin
-    record(w, step('API discovery', 'skip', `not needed: CXONE_API_URL is set (${config.sources.apiUrl})`, { apiEndpoint: origin }))
-  } else if (token.tenantId === undefined) {
-    const j = judgeNoTenant()
-    record(w, j.step)
-    return j.diagnosis
-  } else {
-    const url = `${s.issuer}/.well-known/cxone-configuration?tenantId=${encodeURIComponent(token.tenantId)}`
-    const j: Judged<string> = judgeApiDiscovery(url, token.tenantId, await observeGet(fetchFn, url, { accept: 'application/json' }, net.timeoutMs), net)
-    record(w, j.step)
-    if (j.value === undefined) return j.diagnosis
-    origin = j.value
-  }
-  const url = `${origin}${SERVER_TIME_PATH}`
-  const obs = await observeGet(fetchFn, url, { accept: 'application/json', authorization: `Bearer ${token.accessToken}` }, net.timeoutMs)
-  const j = judgeApiCall(url, obs, { ...net, url, urlVar: 'CXONE_API_URL' })
-  record(w, j.step)
-  return j.diagnosis
-}
-
-/** Tokens in a token endpoint's answer, to keep out of the output. */
-function tokensIn (obs: Observation): string[] {
-  if (obs.kind !== 'answer') return []
-  const body = parseObject(obs.text)
-  if (body === undefined) return []
-  return secretForms(['access_token', 'refresh_token', 'id_token'].map((k) => typeof body[k] === 'string' ? body[k] : undefined))
+/** A configuration that does not load: no profile can be checked, and nothing is sent. */
+function configFailure (problems: ConfigProblems, opts: CheckOptions, out: Output): number {
+  const j = configErrorJudgement(problems.problems)
+  out.step(j.step)
+  const report: Report = { ok: false, exitCode: EXIT_CONFIG, steps: [j.step], warnings: [], diagnosis: j.diagnosis, probe: undefined }
+  out.tail(report)
+  out.document(opts.all === true ? { ...report, profiles: [] } : opts.profile !== undefined ? { name: opts.profile, ...report } : report)
+  return EXIT_CONFIG
 }

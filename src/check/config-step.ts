@@ -1,6 +1,6 @@
 import type { ConfigError, ConfigErrorCode } from '../core/errors.js'
-import type { Config } from '../core/config.js'
-import { SECRET_VARS, SETTINGS, type SecretKey, type SettingKey } from '../core/settings.js'
+import type { Config, Profile, Source } from '../core/config.js'
+import { DEFAULT_PROFILE, settingName, type SecretKey, type SettingKey } from '../core/settings.js'
 import { absence } from '../core/secrets.js'
 import { basicEncodingsDiffer } from '../token/client-auth.js'
 import { maskSecret, shortenId } from './mask.js'
@@ -18,30 +18,32 @@ export interface ConfigJudgement {
   diagnosis: Diagnosis | undefined
 }
 
-/** Where each variable came from, and what is missing or suspicious. Pure: the config is already loaded. */
-export function judgeConfig (config: Config, env: NodeJS.ProcessEnv): ConfigJudgement {
-  const c = config.credentials
-  const s = config.settings
+/**
+ * Where each variable came from, and what is missing or suspicious, for one profile (the default unless named).
+ * Pure: the config is already loaded.
+ */
+export function judgeConfig (config: Config, env: NodeJS.ProcessEnv, profile: Profile = config.profiles[0]): ConfigJudgement {
+  const c = profile.credentials
+  const s = profile.settings
   const variables: Record<string, Detail> = {}
   for (const key of CREDENTIALS) {
-    const name = SECRET_VARS[key]
+    const name = profile.secretVars[key]
     const origin = c.origins[key]
     const value = c[key] as string | undefined
     const from = origin === 'file' ? `${name}_FILE (${env[`${name}_FILE`] ?? ''})` : origin
     variables[name] = { from, value: value === undefined || origin === 'unset' ? null : SECRETS.has(key) ? maskSecret(value) : shortenId(value) }
   }
   for (const key of TOKEN_SETTINGS) {
-    const name = SETTINGS[key].env ?? key
+    const name = settingName(profile.name, key)
     const value = s[key]
-    const source = config.sources[key]
     if (value === undefined) {
       variables[name] = { from: 'unset', value: key === 'tokenUrl' || key === 'apiUrl' ? '(discovered from the issuer)' : null }
     } else {
-      variables[name] = { from: source === 'file' ? `config file "${key}"` : source, value: String(value) }
+      variables[name] = { from: sourceLabel(profile, key, profile.sources[key]), value: String(value) }
     }
   }
 
-  const causes = missingPieces(config, env)
+  const causes = missingPieces(profile, env)
   const details = { configFile: config.configPath ?? null, variables }
   if (causes.length > 0) {
     return {
@@ -52,51 +54,61 @@ export function judgeConfig (config: Config, env: NodeJS.ProcessEnv): ConfigJudg
   }
   return {
     step: step('configuration', 'ok', config.configPath !== undefined ? 'found (config file and environment)' : 'found (environment and defaults; no config file)', details),
-    warnings: suspicions(config),
+    warnings: suspicions(profile),
     diagnosis: undefined
   }
 }
 
-function missingPieces (config: Config, env: NodeJS.ProcessEnv): Cause[] {
-  const c = config.credentials
+function sourceLabel (profile: Profile, key: SettingKey, source: Source): string {
+  if (source === 'inherited') return `inherited (config file "${key}")`
+  if (source !== 'file') return source
+  return profile.name === DEFAULT_PROFILE ? `config file "${key}"` : `config file, profile "${profile.name}"`
+}
+
+function missingPieces (profile: Profile, env: NodeJS.ProcessEnv): Cause[] {
+  const c = profile.credentials
+  const vars = profile.secretVars
   const causes: Cause[] = []
   for (const key of ['clientId', 'clientSecret'] as const) {
     if (c.origins[key] === 'unset') {
-      const name = SECRET_VARS[key]
-      causes.push({ code: 'config_missing_secret', cause: `${name} ${absence(env, name)}`, fix: `set ${name}, or ${name}_FILE to a file holding it (or run \`npm run demo\` to try the proxy against the simulator)` })
+      const name = vars[key]
+      causes.push({ code: 'config_missing_secret', cause: `${name} ${absence(env, name)}`, fix: `set ${name}, or ${name}_FILE to a file holding it${profile.name === DEFAULT_PROFILE ? ' (or run `npm run demo` to try the proxy against the simulator)' : ''}` })
     }
   }
   const hasId = c.origins.accessKeyId !== 'unset'
   const hasSecret = c.origins.accessKeySecret !== 'unset'
+  const grant = settingName(profile.name, 'grantType')
   if (hasId !== hasSecret) {
-    const missing = hasId ? 'CXONE_ACCESS_KEY_SECRET' : 'CXONE_ACCESS_KEY_ID'
-    causes.push({ code: 'config_missing_secret', cause: `${missing} ${absence(env, missing)} but its pair is`, fix: `set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither` })
-  } else if (!hasId && config.settings.grantType === 'password') {
-    causes.push({ code: 'config_missing_secret', cause: 'CXONE_GRANT_TYPE=password needs an access key', fix: 'set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (a CXone user\'s access key), or use CXONE_GRANT_TYPE=client_credentials' })
+    const missing = hasId ? vars.accessKeySecret : vars.accessKeyId
+    causes.push({ code: 'config_missing_secret', cause: `${missing} ${absence(env, missing)} but its pair is`, fix: `set both ${vars.accessKeyId} and ${vars.accessKeySecret} (or ${missing}_FILE), or neither` })
+  } else if (!hasId && profile.settings.grantType === 'password') {
+    causes.push({ code: 'config_missing_secret', cause: `${grant}=password needs an access key`, fix: `set ${vars.accessKeyId} and ${vars.accessKeySecret} (a CXone user's access key), or use ${grant}=client_credentials` })
   }
   return causes
 }
 
 /** Things that are allowed but often wrong. */
-function suspicions (config: Config): string[] {
-  const c = config.credentials
-  const s = config.settings
+function suspicions (profile: Profile): string[] {
+  const c = profile.credentials
+  const s = profile.settings
+  const vars = profile.secretVars
+  const encoding = settingName(profile.name, 'basicEncoding')
   const warnings: string[] = []
   if (s.clientAuth === 'client_secret_basic' && basicEncodingsDiffer(c.clientId, c.clientSecret)) {
     const part = basicEncodingsDiffer('', c.clientSecret) ? 'the client secret' : 'the client id'
-    warnings.push(`${part} contains characters that RFC 6749 form-encodes before base64 (such as + / = % & : space or non-ASCII), so CXONE_BASIC_ENCODING=rfc6749 and =raw send different Authorization headers (now: ${s.basicEncoding}); if the token endpoint answers invalid_client, run \`cxone-auth-proxy check --probe\``)
+    warnings.push(`${part} contains characters that RFC 6749 form-encodes before base64 (such as + / = % & : space or non-ASCII), so ${encoding}=rfc6749 and =raw send different Authorization headers (now: ${s.basicEncoding}); if the token endpoint answers invalid_client, run \`cxone-auth-proxy check --probe\``)
   }
   for (const key of CREDENTIALS) {
     const value = c[key] as string | undefined
     if (value !== undefined && value !== value.trim()) {
-      warnings.push(`${SECRET_VARS[key]} starts or ends with whitespace (a space or line break copied with it?): remove it unless it is really part of the value`)
+      warnings.push(`${vars[key]} starts or ends with whitespace (a space or line break copied with it?): remove it unless it is really part of the value`)
     }
   }
   if (c.accessKeySecret !== undefined && /%[0-9A-Fa-f]{2}/.test(c.accessKeySecret)) {
-    warnings.push('CXONE_ACCESS_KEY_SECRET contains %XX sequences: it looks URL-encoded already, and the proxy encodes it once more; set the access key secret exactly as CXone shows it (ending in = rather than %3D)')
+    warnings.push(`${vars.accessKeySecret} contains %XX sequences: it looks URL-encoded already, and the proxy encodes it once more; set the access key secret exactly as CXone shows it (ending in = rather than %3D)`)
   }
-  if (config.sources.grantType === 'derived' && s.grantType === 'client_credentials') {
-    warnings.push('no access key is set, so the grant is client_credentials; NICE documents the password grant with a user\'s access key for back-end apps (set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET)')
+  if (profile.sources.grantType === 'derived' && s.grantType === 'client_credentials') {
+    warnings.push(`no access key is set, so the grant is client_credentials; NICE documents the password grant with a user's access key for back-end apps (set ${vars.accessKeyId} and ${vars.accessKeySecret})`)
   }
   return warnings
 }

@@ -1,5 +1,5 @@
 import { answerLine, bodyKind, excerpt } from './answer.js'
-import { networkCauses, redirectCauses, serverFailingCauses, wrongUrlCauses, type NetworkContext } from './causes.js'
+import { DEFAULT_NAMES, networkCauses, redirectCauses, serverFailingCauses, wrongUrlCauses, type NetworkContext } from './causes.js'
 import type { Observation } from './http.js'
 import type { Judged } from './judge-discovery.js'
 import { step, type Cause, type Detail } from './report.js'
@@ -21,7 +21,7 @@ export function judgeApiCall (url: string, obs: Observation, net: NetworkContext
   }
   if (obs.status === 401) {
     return failed(line, [
-      { code: 'api_host_wrong_region', cause: 'the API host does not accept this tenant\'s token: it belongs to another region or cluster', fix: 'unset CXONE_API_URL so the API host is discovered for the tenant, or set it to the api_endpoint of {issuer}/.well-known/cxone-configuration?tenantId=…' },
+      { code: 'api_host_wrong_region', cause: 'the API host does not accept this tenant\'s token: it belongs to another region or cluster', fix: `unset ${(net.names ?? DEFAULT_NAMES).apiUrl} so the API host is discovered for the tenant, or set it to the api_endpoint of {issuer}/.well-known/cxone-configuration?tenantId=…` },
       { code: 'token_revoked', cause: 'the token was revoked as soon as it was issued', fix: 'run check again; if it persists, ask your CXone administrator' }
     ])
   }
@@ -31,5 +31,5 @@ export function judgeApiCall (url: string, obs: Observation, net: NetworkContext
   if (obs.status >= 300 && obs.status < 400) return failed(line, redirectCauses(url, obs.location, net.urlVar))
   if (obs.status === 429 || obs.status >= 500) return failed(line, serverFailingCauses(obs.status, obs.retryAfter))
   const kind = bodyKind(obs.contentType, obs.text)
-  return failed(line, wrongUrlCauses('not_an_api_host', 'a CXone API host', url, net.urlVar), kind === 'html' || kind === 'other' ? { excerpt: excerpt(obs.text) } : {})
+  return failed(line, wrongUrlCauses('not_an_api_host', 'a CXone API host', url, net.urlVar, net.names), kind === 'html' || kind === 'other' ? { excerpt: excerpt(obs.text) } : {})
 }

@@ -1,6 +1,6 @@
 import { isSafeOrigin } from '../core/net.js'
 import { answerLine, bodyKind, excerpt, oauthFields, parseObject } from './answer.js'
-import { networkCauses, redirectCauses, serverFailingCauses, wrongUrlCauses, type NetworkContext, type WrongUrlCode } from './causes.js'
+import { DEFAULT_NAMES, networkCauses, redirectCauses, serverFailingCauses, wrongUrlCauses, type CheckNames, type NetworkContext, type WrongUrlCode } from './causes.js'
 import type { Observation } from './http.js'
 import { step, type Cause, type Detail, type Diagnosis, type Step, type StepName } from './report.js'
 
@@ -20,13 +20,14 @@ export interface IssuerDoc {
 type Net = Omit<NetworkContext, 'url' | 'urlVar'>
 
 export function judgeIssuerDiscovery (url: string, obs: Observation, net: Net): Judged<IssuerDoc> {
-  const doc = readDoc('issuer discovery', url, obs, { ...net, url, urlVar: 'CXONE_ISSUER' }, 'not_an_issuer', 'a CXone issuer (no OpenID discovery document)', 'CXONE_ISSUER')
+  const n = net.names ?? DEFAULT_NAMES
+  const doc = readDoc('issuer discovery', url, obs, { ...net, url, urlVar: n.issuer }, 'not_an_issuer', 'a CXone issuer (no OpenID discovery document)', n.issuer)
   if (doc.body === undefined) return { step: doc.failed as Step, value: undefined, diagnosis: doc.diagnosis }
   const endpoint = doc.body.token_endpoint
   if (typeof endpoint !== 'string') {
-    return fail('issuer discovery', `GET ${url} → ${doc.status}, but no token_endpoint`, {}, 'issuer discovery found no token endpoint', wrongUrlCauses('not_an_issuer', 'a CXone issuer', url, 'CXONE_ISSUER'))
+    return fail('issuer discovery', `GET ${url} → ${doc.status}, but no token_endpoint`, {}, 'issuer discovery found no token endpoint', wrongUrlCauses('not_an_issuer', 'a CXone issuer', url, n.issuer, n))
   }
-  const unsafe = unsafeUrl(endpoint, 'token_endpoint', 'CXONE_TOKEN_URL')
+  const unsafe = unsafeUrl(endpoint, 'token_endpoint', n.tokenUrl)
   if (unsafe !== undefined) return fail('issuer discovery', `GET ${url} → ${doc.status}: ${unsafe.cause}`, { tokenEndpoint: endpoint }, 'the discovered token endpoint cannot be used', [unsafe])
   const methods = stringList(doc.body.token_endpoint_auth_methods_supported)
   const details: Record<string, Detail> = { tokenEndpoint: endpoint }
@@ -37,11 +38,12 @@ export function judgeIssuerDiscovery (url: string, obs: Observation, net: Net): 
 }
 
 export function judgeApiDiscovery (url: string, tenantId: string, obs: Observation, net: Net): Judged<string> {
-  const doc = readDoc('API discovery', url, obs, { ...net, url, urlVar: 'CXONE_ISSUER' }, 'not_an_api_discovery_document', 'CXone\'s cxone-configuration document', 'CXONE_API_URL')
+  const n = net.names ?? DEFAULT_NAMES
+  const doc = readDoc('API discovery', url, obs, { ...net, url, urlVar: n.issuer }, 'not_an_api_discovery_document', 'CXone\'s cxone-configuration document', n.apiUrl)
   if (doc.body === undefined) {
     if (obs.kind === 'answer' && obs.status === 404 && oauthFields(obs.text).error === 'tenant_not_found') {
       return fail('API discovery', `GET ${url} → 404 tenant_not_found`, {}, 'the issuer does not know the token\'s tenant', [
-        { code: 'issuer_wrong_region', cause: `tenant ${tenantId} is not served by this issuer (another region or cloud)`, fix: 'check CXONE_ISSUER is your tenant\'s region, or set CXONE_API_URL to your API host (for example https://api-na1.niceincontact.com)' }
+        { code: 'issuer_wrong_region', cause: `tenant ${tenantId} is not served by this issuer (another region or cloud)`, fix: `check ${n.issuer} is your tenant's region, or set ${n.apiUrl} to your API host (for example https://api-na1.niceincontact.com)` }
       ])
     }
     return { step: doc.failed as Step, value: undefined, diagnosis: doc.diagnosis }
@@ -49,10 +51,10 @@ export function judgeApiDiscovery (url: string, tenantId: string, obs: Observati
   const endpoint = doc.body.api_endpoint
   if (typeof endpoint !== 'string') {
     return fail('API discovery', `GET ${url} → ${doc.status}, but no api_endpoint`, {}, 'API discovery found no API host', [
-      { code: 'no_api_endpoint', cause: 'the discovery document has no api_endpoint for this tenant', fix: 'set CXONE_API_URL (for example https://api-na1.niceincontact.com)' }
+      { code: 'no_api_endpoint', cause: 'the discovery document has no api_endpoint for this tenant', fix: `set ${n.apiUrl} (for example https://api-na1.niceincontact.com)` }
     ])
   }
-  const unsafe = unsafeUrl(endpoint, 'api_endpoint', 'CXONE_API_URL')
+  const unsafe = unsafeUrl(endpoint, 'api_endpoint', n.apiUrl)
   if (unsafe !== undefined) return fail('API discovery', `GET ${url} → ${doc.status}: ${unsafe.cause}`, { apiEndpoint: endpoint }, 'the discovered API host cannot be used', [unsafe])
   const details: Record<string, Detail> = { apiEndpoint: endpoint }
   const body = doc.body
@@ -61,9 +63,9 @@ export function judgeApiDiscovery (url: string, tenantId: string, obs: Observati
 }
 
 /** A token without a tenantId claim: API discovery has no tenant to ask for. */
-export function judgeNoTenant (): Judged<never> {
+export function judgeNoTenant (names: CheckNames = DEFAULT_NAMES): Judged<never> {
   return fail('API discovery', 'the access token carries no tenantId claim', {}, 'the API host cannot be discovered', [
-    { code: 'no_tenant_claim', cause: 'the token is not a CXone JWT with a tenantId claim, so discovery has no tenant to ask for', fix: 'set CXONE_API_URL (for example https://api-na1.niceincontact.com)' }
+    { code: 'no_tenant_claim', cause: 'the token is not a CXone JWT with a tenantId claim, so discovery has no tenant to ask for', fix: `set ${names.apiUrl} (for example https://api-na1.niceincontact.com)` }
   ])
 }
 
@@ -89,7 +91,7 @@ function readDoc (name: StepName, url: string, obs: Observation, net: NetworkCon
   if (body === undefined) {
     const kind = bodyKind(obs.contentType, obs.text)
     const details: Record<string, Detail> = kind === 'html' || kind === 'other' ? { excerpt: excerpt(obs.text) } : {}
-    return failed(line, wrongUrlCauses(code, what, url, urlVar), details)
+    return failed(line, wrongUrlCauses(code, what, url, urlVar, net.names), details)
   }
   return { status: obs.status, body, failed: undefined, diagnosis: undefined }
 }

@@ -48,5 +48,5 @@ function causesFor (obs: Observation & { kind: 'answer' }, err: ProxyError, erro
   if (obs.status === 200 && bodyKind(obs.contentType, obs.text) === 'json' && err.code === 'token_invalid_response' && !/access_token/.test(err.message)) {
     return [{ code: 'unusable_token_response', cause: err.message, fix: 'report this answer to NICE; the proxy cannot use it' }]
   }
-  return wrongUrlCauses('not_a_token_endpoint', 'CXone\'s token endpoint', net.url, net.urlVar)
+  return wrongUrlCauses('not_a_token_endpoint', 'CXone\'s token endpoint', net.url, net.urlVar, net.names)
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { SECRET_VARS, type SecretKey, type SecretVars } from '../core/settings.js'
 import type { TokenRequest } from '../token/token-client.js'
 
 /**
@@ -43,31 +44,36 @@ export function describeBasic (header: string, clientId: string, clientSecret: s
   return `Basic base64("${id}:${secret}")`
 }
 
-const FILLED_FROM: Readonly<Record<string, string>> = {
-  username: 'CXONE_ACCESS_KEY_ID',
-  password: 'CXONE_ACCESS_KEY_SECRET',
-  client_id: 'CXONE_CLIENT_ID',
-  client_secret: 'CXONE_CLIENT_SECRET'
+/** The form fields that carry a credential, and which one. */
+const FILLED_FROM: Readonly<Record<string, SecretKey>> = {
+  username: 'accessKeyId',
+  password: 'accessKeySecret',
+  client_id: 'clientId',
+  client_secret: 'clientSecret'
 }
 
-/** The body as sent with every credential replaced by the variable it came from: `grant_type=password&username=<CXONE_ACCESS_KEY_ID>…`. */
-export function describeBody (body: string): string {
+/**
+ * The body as sent with every credential replaced by the variable it came from: `grant_type=password&username=<CXONE_ACCESS_KEY_ID>…`
+ * (a profile's variables when `vars` are its own).
+ */
+export function describeBody (body: string, vars: SecretVars = SECRET_VARS): string {
   const parts: string[] = []
   for (const [name, value] of new URLSearchParams(body)) {
-    const from = FILLED_FROM[name]
+    const key = FILLED_FROM[name]
+    const from = key === undefined ? undefined : vars[key]
     parts.push(`${name}=${from !== undefined ? `<${from}>` : encodeURIComponent(value)}`)
   }
   return parts.join('&')
 }
 
 /** The token request as `check` prints it: every header and field, no secret. */
-export function describeTokenRequest (req: TokenRequest, clientId: string, clientSecret: string): Record<string, string | string[]> {
+export function describeTokenRequest (req: TokenRequest, clientId: string, clientSecret: string, vars: SecretVars = SECRET_VARS): Record<string, string | string[]> {
   const shown: Record<string, string | string[]> = { endpoint: req.url }
   shown.contentType = req.headers['content-type'] ?? '(none)'
   shown.accept = req.headers.accept ?? '(none)'
   const auth = req.headers.authorization
   shown.authorization = auth === undefined ? '(none: credentials in the body)' : describeBasic(auth, clientId, clientSecret)
-  shown.body = describeBody(req.body)
+  shown.body = describeBody(req.body, vars)
   shown.bodyFields = [...new URLSearchParams(req.body).keys()]
   return shown
 }

@@ -1,6 +1,6 @@
 import { buildTokenRequest, type FetchFn, type TokenRequestParams } from '../token/token-client.js'
 import { answerLine, attemptOutcome } from './answer.js'
-import { invalidClientCauses, type AuthContext } from './causes.js'
+import { DEFAULT_NAMES, invalidClientCauses, type AuthContext, type CheckNames } from './causes.js'
 import { observeToken, type Observation } from './http.js'
 import { label, type AttemptOutcome, type Diagnosis, type ProbeAttempt, type ProbeReport } from './report.js'
 
@@ -69,7 +69,7 @@ function requestKey (req: { headers: Record<string, string>, body: string }): st
 }
 
 /** Which variant to use and the settings that select it. Pure. */
-export function probeVerdict (attempts: readonly ProbeAttempt[], params: Pick<TokenRequestParams, 'clientAuth' | 'basicEncoding'>): ProbeReport {
+export function probeVerdict (attempts: readonly ProbeAttempt[], params: Pick<TokenRequestParams, 'clientAuth' | 'basicEncoding'>, names: CheckNames = DEFAULT_NAMES): ProbeReport {
   const winner = attempts.find((a) => a.configured && GOOD.has(a.outcome)) ?? attempts.find((a) => GOOD.has(a.outcome))
   if (winner === undefined) {
     const unclear = attempts.some((a) => a.outcome === 'unclear' || a.outcome === 'not_sent')
@@ -81,8 +81,8 @@ export function probeVerdict (attempts: readonly ProbeAttempt[], params: Pick<To
       use: undefined
     }
   }
-  const use: Record<string, string> = { CXONE_CLIENT_AUTH: winner.clientAuth }
-  if (winner.clientAuth === 'client_secret_basic') use.CXONE_BASIC_ENCODING = winner.basicEncoding ?? 'rfc6749'
+  const use: Record<string, string> = { [names.clientAuth]: winner.clientAuth }
+  if (winner.clientAuth === 'client_secret_basic') use[names.basicEncoding] = winner.basicEncoding ?? 'rfc6749'
   const how = winner.outcome === 'accepted' ? 'issued a token' : 'accepted the client (the grant itself failed)'
   return {
     attempts,

@@ -90,6 +90,21 @@ export function tailLines (r: Report): string[] {
   return lines
 }
 
+/** After `--all`: each profile's outcome, then the overall result (the worst exit code). */
+export function summaryLines (reports: ReadonlyArray<{ name: string } & Report>): string[] {
+  const width = Math.max(...reports.map((r) => r.name.length))
+  const failed = reports.filter((r) => !r.ok)
+  const exitCode = Math.max(...reports.map((r) => r.exitCode))
+  return [
+    '', '== all profiles ==',
+    ...reports.map((r) => `  ${r.name.padEnd(width)}  ${r.ok ? 'OK' : `FAILED (exit ${r.exitCode}): ${r.diagnosis?.problem ?? 'see its steps above'}`}`),
+    '',
+    failed.length === 0
+      ? `result: OK: all ${reports.length} profiles obtained a token and the API answered`
+      : `result: FAILED (exit ${exitCode}): ${failed.length} of ${reports.length} profiles failed (${failed.map((r) => r.name).join(', ')})`
+  ]
+}
+
 /** Prints steps as they finish (text) or one document at the end (`--json`), scrubbed either way. */
 export class Output {
   readonly #out: (line: string) => void
@@ -119,8 +134,28 @@ export class Output {
   }
 
   finish (r: Report): void {
-    if (this.#json) this.#out(scrub(JSON.stringify(r, null, 2), this.#forms.map((f) => JSON.stringify(f).slice(1, -1))))
-    else this.#print(tailLines(r))
+    this.tail(r)
+    this.document(r)
+  }
+
+  /** Text: what follows a profile's steps. */
+  tail (r: Report): void {
+    if (!this.#json) this.#print(tailLines(r))
+  }
+
+  /** Text: the title of a profile's steps (`--profile`, `--all`). */
+  section (name: string, port: number): void {
+    if (!this.#json) this.#print([`== profile ${name} (port ${port}) ==`, ''])
+  }
+
+  /** Text: one line per profile and the overall result (`--all`). */
+  summary (reports: ReadonlyArray<{ name: string } & Report>): void {
+    if (!this.#json) this.#print(summaryLines(reports))
+  }
+
+  /** `--json`: the one document printed, at the end. */
+  document (doc: unknown): void {
+    if (this.#json) this.#out(scrub(JSON.stringify(doc, null, 2), this.#forms.map((f) => JSON.stringify(f).slice(1, -1))))
   }
 
   #print (lines: string[]): void {

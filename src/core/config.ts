@@ -1,20 +1,21 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ConfigError } from './errors.js'
-import { CONFIG_FILE_VAR, DEFAULT_CONFIG_FILE, SECRET_VARS, SETTINGS, type SettingKey, type SettingSpec } from './settings.js'
+import { CONFIG_FILE_VAR, DEFAULT_CONFIG_FILE, DEFAULT_PROFILE, PROFILES_KEY, SECRET_VARS, SETTINGS, type SecretVars, type SettingKey, type SettingSpec } from './settings.js'
 import { readCredentials, type Credentials } from './secrets.js'
-import { isLoopbackHost, isSafeOrigin } from './net.js'
-import { isNamedUpstream, type UpstreamRoute } from './routing.js'
+import { isLoopbackHost } from './net.js'
+import { collect, ConfigProblems } from './problems.js'
+import { readProfiles } from './profiles.js'
+import type { UpstreamRoute } from './routing.js'
+import { checkFileValue, CREDENTIAL_URL_KEYS, nonEmpty, parseValue, plainHttpOffLoopback, type RouteRule } from './values.js'
 
 export type { Credentials } from './secrets.js'
 export { readSecret } from './secrets.js'
+export { collect, ConfigProblems } from './problems.js'
+export type { RouteRule } from './values.js'
 
-export type Source = 'env' | 'file' | 'default' | 'discovered' | 'derived'
-
-export interface RouteRule {
-  readonly method: string
-  readonly pattern: string
-}
+/** Where a setting's value came from; `inherited`: a profile's, from the top level of the config file. */
+export type Source = 'env' | 'file' | 'default' | 'discovered' | 'derived' | 'inherited'
 
 export interface Settings {
   issuer: string
@@ -58,12 +59,33 @@ export interface Settings {
   logLevel: string
 }
 
+/**
+ * One business unit (issue 12): its settings (process-wide ones are the default's), its credentials and where each
+ * setting came from. The default profile is the top-level settings, named DEFAULT_PROFILE.
+ */
+export interface Profile {
+  readonly name: string
+  readonly settings: Readonly<Settings>
+  readonly credentials: Credentials
+  readonly sources: Readonly<Record<SettingKey, Source>>
+  /** The environment variables its secrets come from (SECRET_VARS for the default). */
+  readonly secretVars: SecretVars
+}
+
 export interface Config {
+  /** The default profile's (the top-level settings). */
   readonly settings: Readonly<Settings>
   readonly credentials: Credentials
   readonly sources: Readonly<Record<SettingKey, Source>>
   /** The config file actually read, if any. */
   readonly configPath: string | undefined
+  /** Every profile, the default first (its settings, credentials and sources are the objects above). */
+  readonly profiles: readonly [Profile, ...Profile[]]
+}
+
+/** The profile of that name, or undefined. */
+export function findProfile (config: Config, name: string): Profile | undefined {
+  return config.profiles.find((p) => p.name === name)
 }
 
 export interface LoadOptions {
@@ -81,38 +103,6 @@ export interface LoadOptions {
 
 export { DEFAULT_CONFIG_FILE } from './settings.js'
 
-/** What a valid value looks like, for the "not a URL" hint of each URL setting. */
-const URL_EXAMPLES: Partial<Record<SettingKey, string>> = {
-  issuer: 'https://cxone.niceincontact.com',
-  tokenUrl: 'https://cxone.niceincontact.com/auth/token',
-  apiUrl: 'https://api-na1.niceincontact.com',
-  uiUrl: 'https://na1.nice-incontact.com',
-  digitalUrl: 'https://api-de-na1.niceincontact.com',
-  publicUrl: 'http://127.0.0.1:8080'
-}
-
-/** Every problem found in one load, so one run names them all (issue 16): each keeps its own wording. */
-export class ConfigProblems extends ConfigError {
-  readonly problems: readonly ConfigError[]
-  constructor (problems: readonly ConfigError[]) {
-    super(problems.length === 1
-      ? (problems[0] as ConfigError).message
-      : `${problems.length} problems in the configuration:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`, { code: problems[0]?.code ?? 'config_invalid_value' })
-    this.problems = problems
-  }
-}
-
-/** Runs `fn`; a ConfigError becomes one more problem instead of stopping the load. */
-export function collect<T> (problems: ConfigError[], fn: () => T): T | undefined {
-  try {
-    return fn()
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    problems.push(...(err instanceof ConfigProblems ? err.problems : [err]))
-    return undefined
-  }
-}
-
 /** Reads proxy.config.json and the environment, validates everything once, and freezes the result. */
 export function loadConfig (opts: LoadOptions): Config {
   const { env } = opts
@@ -127,10 +117,13 @@ export function loadConfig (opts: LoadOptions): Config {
   if (file.data !== undefined) checkKeys(file.path, file.data, problems)
   const values: Record<string, unknown> = {}
   const sources = {} as Record<SettingKey, Source>
+  // What profiles inherit: the file's top-level values, never the environment's (issue 12).
+  const fileValues: Partial<Record<SettingKey, unknown>> = {}
   for (const [key, spec] of Object.entries(SETTINGS) as Array<[SettingKey, SettingSpec]>) {
     const fileRaw = opts.envOnly?.includes(key) === true ? undefined : file.data?.[key]
     // The file's value is checked even when the environment overrides it: the file is wrong either way.
     const fileValue = fileRaw === undefined || fileRaw === null ? undefined : collect(problems, () => checkFileValue(fileRaw, spec, key, `${file.path}: "${key}"`))
+    fileValues[key] = fileValue
     const envValue = spec.env !== null ? nonEmpty(env[spec.env]) : undefined
     if (envValue !== undefined) {
       values[key] = collect(problems, () => parseValue(envValue, spec, key, spec.env as string)) ?? spec.default
@@ -152,18 +145,19 @@ export function loadConfig (opts: LoadOptions): Config {
     sources.grantType = 'derived'
   }
   validateCombination(settings, credentials, sources, opts.allowMissingCredentials === true, problems)
+  const main: Profile = Object.freeze({ name: DEFAULT_PROFILE, settings: Object.freeze(settings), credentials, sources: Object.freeze(sources), secretVars: SECRET_VARS })
+  const others = file.data === undefined
+    ? []
+    : readProfiles({ path: file.path, raw: file.data.profiles, main, fileValues, env, allowMissingCredentials: opts.allowMissingCredentials === true }, problems)
   if (problems.length > 0) throw new ConfigProblems(problems)
 
   return Object.freeze({
-    settings: Object.freeze(settings),
+    settings: main.settings,
     credentials,
-    sources: Object.freeze(sources),
-    configPath: file.data !== undefined ? file.path : undefined
+    sources: main.sources,
+    configPath: file.data !== undefined ? file.path : undefined,
+    profiles: Object.freeze([main, ...others] as const)
   })
-}
-
-function nonEmpty (value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim()
 }
 
 interface FileResult { path: string, data: Record<string, unknown> | undefined }
@@ -191,7 +185,7 @@ function readConfigFile (path: string, required: boolean, via: string): FileResu
 
 function checkKeys (path: string, record: Record<string, unknown>, problems: ConfigError[]): void {
   for (const key of Object.keys(record)) {
-    if (key === '$comment' || key.startsWith('//') || key in SETTINGS) continue
+    if (key === '$comment' || key.startsWith('//') || key in SETTINGS || key === PROFILES_KEY) continue
     const secret = Object.entries(SECRET_VARS).find(([k]) => k === key)
     problems.push(new ConfigError(secret !== undefined
       ? `config file ${path}: "${key}" is a secret and is not read from files: set ${secret[1]} or ${secret[1]}_FILE in the environment instead, and remove it from the file`
@@ -210,121 +204,13 @@ function jsonPosition (text: string, err: unknown): string {
   return ` at line ${line}, column ${column}`
 }
 
-function parseValue (raw: string, spec: SettingSpec, key: SettingKey, name: string): unknown {
-  const type = spec.type
-  switch (type.kind) {
-    case 'string':
-      return raw
-    case 'url':
-      return parseUrl(raw, name, URL_EXAMPLES[key] ?? 'https://cxone.niceincontact.com')
-    case 'enum':
-      if (!type.values.includes(raw)) throw new ConfigError(`${name}="${raw}" is not valid: use one of ${type.values.join(', ')}`)
-      return raw
-    case 'int': {
-      const n = Number(raw)
-      if (!/^-?\d+$/.test(raw) || n < type.min || n > type.max) {
-        throw new ConfigError(`${name}="${raw}" is not valid: use a whole number from ${type.min} to ${type.max}`)
-      }
-      return n
-    }
-    case 'ratio': {
-      const n = Number(raw)
-      if (raw === '' || !Number.isFinite(n) || n < type.min || n > type.max) {
-        throw new ConfigError(`${name}="${raw}" is not valid: use a number from ${type.min} to ${type.max}`)
-      }
-      return n
-    }
-    case 'bool':
-      if (/^(true|1|yes)$/i.test(raw)) return true
-      if (/^(false|0|no)$/i.test(raw)) return false
-      throw new ConfigError(`${name}="${raw}" is not valid: use true or false`)
-    case 'list':
-      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
-    case 'routes':
-    case 'upstreams':
-      throw new ConfigError(`${name} can only be set in the config file`)
-  }
-}
-
-function checkFileValue (value: unknown, spec: SettingSpec, key: SettingKey, where: string): unknown {
-  const kind = spec.type.kind
-  if (kind === 'list') {
-    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ConfigError(`${where} must be a list of strings`)
-    return value
-  }
-  if (kind === 'routes') return parseRoutes(value, where)
-  if (kind === 'upstreams') return parseUpstreams(value, where)
-  if (kind === 'bool' && typeof value !== 'boolean') throw new ConfigError(`${where} must be true or false`)
-  if ((kind === 'int' || kind === 'ratio') && typeof value !== 'number') throw new ConfigError(`${where} must be a number`)
-  if ((kind === 'string' || kind === 'url' || kind === 'enum') && typeof value !== 'string') throw new ConfigError(`${where} must be a string`)
-  return parseValue(String(value), spec, key, where)
-}
-
-function parseRoutes (value: unknown, where: string): RouteRule[] {
-  if (!Array.isArray(value)) throw new ConfigError(`${where} must be a list like ["GET /inContactAPI/services/*/skills/**"]`)
-  return value.map((entry, i) => {
-    const m = typeof entry === 'string' ? /^([A-Z]+|\*)\s+(\/\S*)$/.exec(entry.trim()) : null
-    if (m === null) throw new ConfigError(`${where}[${i}] = ${JSON.stringify(entry)} is not valid: write "METHOD /path/pattern", e.g. "GET /inContactAPI/services/*/skills/**"`)
-    return Object.freeze({ method: m[1] as string, pattern: m[2] as string })
-  })
-}
-
-const UPSTREAMS_EXAMPLE = '[{ "prefix": "/dfo/", "upstream": "digital" }]'
-
-/** `upstreams`: an ordered list of { prefix, upstream }, upstream being api, ui, digital or an explicit URL. */
-function parseUpstreams (value: unknown, where: string): UpstreamRoute[] {
-  if (!Array.isArray(value)) throw new ConfigError(`${where} must be a list like ${UPSTREAMS_EXAMPLE}`)
-  const problems: ConfigError[] = []
-  const entries = value.map((entry, i) => collect(problems, () => parseUpstream(entry, `${where}[${i}]`)))
-  if (problems.length > 0) throw new ConfigProblems(problems)
-  return entries as UpstreamRoute[]
-}
-
-function parseUpstream (entry: unknown, at: string): UpstreamRoute {
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError(`${at} must be an object like { "prefix": "/dfo/", "upstream": "digital" }`)
-  const e = entry as Record<string, unknown>
-  const unknown = Object.keys(e).filter((k) => k !== 'prefix' && k !== 'upstream')
-  if (unknown.length > 0) throw new ConfigError(`${at} has unknown field "${unknown[0] as string}": an entry has only "prefix" and "upstream"`)
-  const prefix = e.prefix
-  if (typeof prefix !== 'string' || !/^\/[^\s?#]*$/.test(prefix)) {
-    throw new ConfigError(`${at}.prefix = ${JSON.stringify(prefix)} is not valid: write a path prefix that starts with /, like "/dfo/"`)
-  }
-  const upstream = e.upstream
-  if (typeof upstream !== 'string' || upstream === '') throw new ConfigError(`${at}.upstream must be "api", "ui", "digital" or an https:// URL`)
-  if (isNamedUpstream(upstream)) return Object.freeze({ prefix, upstream })
-  const url = new URL(parseUrl(upstream, `${at}.upstream`, 'https://wfm.example.com'))
-  if (!isSafeOrigin(url)) throw new ConfigError(`${at}.upstream = ${upstream} uses plain http off loopback: the token would travel unencrypted; use https://`, { code: 'config_unsafe' })
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-    throw new ConfigError(`${at}.upstream = ${upstream} has a path or query: name the origin only (${url.origin}); the caller's path is forwarded as it is`)
-  }
-  return Object.freeze({ prefix, upstream: url.origin })
-}
-
-function parseUrl (raw: string, name: string, example: string): string {
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    throw new ConfigError(`${name}="${raw}" is not a URL: write it like ${example}`)
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`${name}="${raw}" must be an https:// URL`)
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new ConfigError(`${name} must not carry credentials in the URL: use CXONE_CLIENT_ID and CXONE_CLIENT_SECRET`)
-  }
-  return raw.replace(/\/+$/, '')
-}
-
 function validateCombination (s: Settings, c: Credentials, sources: Record<SettingKey, Source>, allowMissing: boolean, problems: ConfigError[]): void {
   if (!allowMissing && s.grantType === 'password' && c.accessKeyId === undefined && c.origins.accessKeySecret === 'unset') {
     problems.push(new ConfigError('CXONE_GRANT_TYPE=password needs an access key: set CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or their _FILE forms), or use CXONE_GRANT_TYPE=client_credentials', { code: 'config_missing_secret' }))
   }
-  for (const key of ['issuer', 'tokenUrl', 'apiUrl', 'uiUrl', 'digitalUrl'] as const) {
+  for (const key of CREDENTIAL_URL_KEYS) {
     const value = s[key]
-    if (value === undefined) continue
-    const url = new URL(value)
-    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    if (plainHttpOffLoopback(value)) {
       const name = SETTINGS[key].env
       problems.push(new ConfigError(`${sources[key] === 'file' ? `"${key}"` : name}=${value} uses plain http off loopback: the token would travel unencrypted; use https://`, { code: 'config_unsafe' }))
     }

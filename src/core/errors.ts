@@ -247,6 +247,7 @@ export type ConfigErrorCode =
   | 'config_file_invalid'
   | 'config_unknown_setting'
   | 'config_unsafe'
+  | 'config_port_conflict'
   | 'listen_failed'
 
 /** A user's configuration mistake found at start-up: one line, no stack trace. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { ConfigError } from './errors.js'
-import { SECRET_VARS, type SecretKey } from './settings.js'
+import { SECRET_VARS, type SecretKey, type SecretVars } from './settings.js'
 
 /** Secret values: properties are non-enumerable so a logged or serialised object never shows them. */
 export interface Credentials {
@@ -14,12 +14,15 @@ export interface Credentials {
 }
 
 /** Reads every secret from NAME or NAME_FILE; the client id and secret are required unless `allowMissing`.
- * Returns every problem found rather than stopping at the first, so one start names them all. */
-export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean): { credentials: Credentials, problems: ConfigError[] } {
+ * Returns every problem found rather than stopping at the first, so one start names them all.
+ * `vars` names the variables: SECRET_VARS, or a profile's (settings.ts `secretVars`). */
+export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean, vars: SecretVars = SECRET_VARS): { credentials: Credentials, problems: ConfigError[] } {
   const values = {} as Record<SecretKey, string | undefined>
   const origins = {} as Record<SecretKey, 'env' | 'file' | 'unset'>
   const problems: ConfigError[] = []
-  for (const [key, name] of Object.entries(SECRET_VARS) as Array<[SecretKey, string]>) {
+  // The demo runs the top-level credentials only: a profile's message does not send the reader there.
+  const demo = vars === SECRET_VARS ? ', or run `npm run demo` to try the proxy against the simulator' : ''
+  for (const [key, name] of Object.entries(vars) as Array<[SecretKey, string]>) {
     let secret: SecretValue | undefined
     try {
       secret = readSecret(env, name)
@@ -35,14 +38,14 @@ export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean):
   const failed = (name: string): boolean => problems.some((p) => p.message.includes(`${name}_FILE`) || p.message.startsWith(`both ${name} `))
   const required: SecretKey[] = allowMissing ? [] : ['clientId', 'clientSecret']
   for (const key of required) {
-    const name = SECRET_VARS[key]
+    const name = vars[key]
     if (values[key] === undefined && !failed(name)) {
-      problems.push(new ConfigError(`${name} ${absence(env, name)}: set it, or ${name}_FILE, or run \`npm run demo\` to try the proxy against the simulator`, { code: 'config_missing_secret' }))
+      problems.push(new ConfigError(`${name} ${absence(env, name)}: set it, or ${name}_FILE${demo}`, { code: 'config_missing_secret' }))
     }
   }
   if (!allowMissing && (values.accessKeyId === undefined) !== (values.accessKeySecret === undefined)) {
-    const missing = values.accessKeyId === undefined ? 'CXONE_ACCESS_KEY_ID' : 'CXONE_ACCESS_KEY_SECRET'
-    if (!failed(missing)) problems.push(new ConfigError(`${missing} ${absence(env, missing)} but its pair is: set both CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET (or ${missing}_FILE), or neither`, { code: 'config_missing_secret' }))
+    const missing = values.accessKeyId === undefined ? vars.accessKeyId : vars.accessKeySecret
+    if (!failed(missing)) problems.push(new ConfigError(`${missing} ${absence(env, missing)} but its pair is: set both ${vars.accessKeyId} and ${vars.accessKeySecret} (or ${missing}_FILE), or neither`, { code: 'config_missing_secret' }))
   }
   const apiKeys = values.apiKeys === undefined
     ? []

@@ -86,3 +86,57 @@ export const SECRET_VARS = {
 } as const
 
 export type SecretKey = keyof typeof SECRET_VARS
+
+/**
+ * Profiles (issue 12): several business units in one proxy, each under `profiles.<name>` in the config file, with its
+ * own port, credentials and token. The top-level settings are the profile named DEFAULT_PROFILE.
+ */
+export const DEFAULT_PROFILE = 'default'
+/** The config file's key holding the profiles, by name. */
+export const PROFILES_KEY = 'profiles'
+export const PROFILE_NAME = /^[a-z0-9-]{1,32}$/
+
+/**
+ * A business unit's own endpoints: a profile takes them only from its own settings or its own discovery, never from
+ * the top level or the environment, so one business unit's credentials are never sent to another's endpoints. Each is
+ * also a profile key, and plain http off loopback is refused for each (CREDENTIAL_URL_KEYS in values.ts).
+ */
+export const TENANT_KEYS: readonly SettingKey[] = ['tokenUrl', 'apiUrl', 'uiUrl', 'digitalUrl']
+
+/** The settings a profile may set; every other one is process-wide and set at the top level only. */
+export const PROFILE_KEYS: readonly SettingKey[] = [
+  'port', 'issuer', ...TENANT_KEYS, 'grantType', 'clientAuth', 'basicEncoding', 'scope', 'refreshAhead',
+  'tokenTimeoutMs', 'configErrorRetrySec', 'publicUrl', 'allowedHosts', 'corsOrigins', 'allowUnauthenticated',
+  'readOnly', 'routes', 'maxBodyBytes', 'upstreamTimeoutMs', 'upstreams'
+]
+
+/**
+ * What a profile never inherits: its tenant's endpoints, and its own listener (a port of its own; the default's
+ * public URL would rewrite links to the default's listener, and so to another business unit).
+ */
+export const PROFILE_OWN_KEYS: readonly SettingKey[] = [...TENANT_KEYS, 'port', 'publicUrl']
+
+/** A profile's secrets: SECRET_VARS with the profile's name, upper-cased and `-` as `_`, in place of <NAME>. */
+export const PROFILE_SECRET_VARS = {
+  clientId: 'CXONE_<NAME>_CLIENT_ID',
+  clientSecret: 'CXONE_<NAME>_CLIENT_SECRET',
+  accessKeyId: 'CXONE_<NAME>_ACCESS_KEY_ID',
+  accessKeySecret: 'CXONE_<NAME>_ACCESS_KEY_SECRET',
+  apiKeys: 'PROXY_<NAME>_API_KEYS'
+} as const satisfies Record<SecretKey, string>
+
+export type SecretVars = Readonly<Record<SecretKey, string>>
+
+/** How messages name a setting: its variable for the default profile, its place in the file for another. */
+export function settingName (profile: string, key: SettingKey): string {
+  return profile === DEFAULT_PROFILE ? SETTINGS[key].env ?? key : `profiles.${profile}.${key}`
+}
+
+/** The environment variables of a profile's secrets: SECRET_VARS for the default profile. */
+export function secretVars (profile: string): SecretVars {
+  if (profile === DEFAULT_PROFILE) return SECRET_VARS
+  const name = profile.toUpperCase().replace(/-/g, '_')
+  const vars = {} as Record<SecretKey, string>
+  for (const [key, template] of Object.entries(PROFILE_SECRET_VARS) as Array<[SecretKey, string]>) vars[key] = template.replace('<NAME>', name)
+  return Object.freeze(vars)
+}

@@ -12,7 +12,8 @@ export const USAGE = `Usage: cxone-auth-proxy [command] [options]
 
 Commands:
   start            run the proxy (the default)
-  check            diagnose the token call step by step (--probe tries other client authentications, --json for a report)
+  check            diagnose the token call step by step (--probe tries other client authentications, --json for a report,
+                   --profile <name> or --all for the business units of the config file's "profiles")
   demo             run the proxy against the built-in CXone simulator
   shutdown         ask the proxy on this machine to drain and exit (POST /_proxy/quitquitquit; exit 3: nothing listens)
   status           print the proxy's status page as text (--json for its JSON)
@@ -21,6 +22,8 @@ Commands:
 Options:
   --config <file>  the config file (default ./proxy.config.json, or PROXY_CONFIG)
   --probe          (check) try client_secret_basic (rfc6749, raw) and client_secret_post
+  --profile <name> (check) diagnose that profile (default: the top-level settings, the profile named default)
+  --all            (check) diagnose every profile in turn; exit non-zero if any fails
   --json           (check, status) print a machine-readable report
   --route <path>   (check) which upstream a path goes to, e.g. --route /dfo/3.0/contacts
   --port <n>       (shutdown, status) the proxy's port (default PROXY_PORT or the config file's, else 8080)
@@ -28,7 +31,9 @@ Options:
   -v, --version    the version
 
 Secrets come from the environment only: CXONE_CLIENT_ID, CXONE_CLIENT_SECRET, CXONE_ACCESS_KEY_ID,
-CXONE_ACCESS_KEY_SECRET (each also as NAME_FILE). Every setting: docs/configuration.md.`
+CXONE_ACCESS_KEY_SECRET, PROXY_API_KEYS (each also as NAME_FILE); a profile's as CXONE_<NAME>_CLIENT_ID,
+CXONE_<NAME>_CLIENT_SECRET, CXONE_<NAME>_ACCESS_KEY_ID, CXONE_<NAME>_ACCESS_KEY_SECRET, PROXY_<NAME>_API_KEYS (<NAME>:
+the profile's name upper-cased, - as _). Every setting: docs/configuration.md.`
 
 export function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -106,6 +111,8 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
       options: {
         config: { type: 'string' },
         probe: { type: 'boolean' },
+        profile: { type: 'string' },
+        all: { type: 'boolean' },
         json: { type: 'boolean' },
         port: { type: 'string' },
         route: { type: 'string' },
@@ -129,7 +136,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
     if (command === 'check') {
       // Each verb loads only what it uses: `start` never loads the doctor, the simulator or the client commands.
       const { runCheck } = await import('../check/check.js')
-      return await runCheck({ env: io.env, configPath: values.config, probe: values.probe === true, json: values.json === true, route: values.route, out: io.stdout })
+      return await runCheck({ env: io.env, configPath: values.config, probe: values.probe === true, json: values.json === true, route: values.route, profile: values.profile, all: values.all === true, out: io.stdout })
     }
     if (command === 'shutdown' || command === 'status') {
       const { runShutdown, runStatus } = await import('./client-commands.js')

@@ -7,8 +7,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
-import type { Config, Settings } from '../core/config.js'
-import { SECRET_VARS, SETTINGS, type SettingKey } from '../core/settings.js'
+import type { Config, Profile, Settings } from '../core/config.js'
+import { SETTINGS, type SettingKey } from '../core/settings.js'
 import { createLogger } from '../core/log.js'
 import { createDispatcher, createTokenFetch, type FetchFn } from '../core/http-clients.js'
 import type { AnswerHooks } from '../core/answer.js'
@@ -84,12 +84,7 @@ const MAX_QUEUED = 4096
 const DRAIN_SWEEP_MS = 100
 
 /** One business unit as the runtime holds it (issue 12): its settings and secrets, from config.profiles. */
-export interface ProfileConfig {
-  readonly name: string
-  readonly settings: Readonly<Settings>
-  readonly credentials: Config['credentials']
-  readonly sources: Config['sources']
-}
+export type ProfileConfig = Profile
 
 /** One profile's components: its token layer, rules, routing table and listener. */
 export interface ProfileApp {
@@ -103,11 +98,8 @@ export interface ProfileApp {
 
 /** The profiles of a config, the default first (a config without `profiles` has only the default). */
 export function profilesOf (config: Config): readonly ProfileConfig[] {
-  const listed = (config as Config & { profiles?: readonly ProfileConfig[] }).profiles
-  return listed !== undefined && listed.length > 0 ? listed : [{ name: DEFAULT_PROFILE_NAME, settings: config.settings, credentials: config.credentials, sources: config.sources }]
+  return config.profiles
 }
-
-const DEFAULT_PROFILE_NAME = 'default'
 
 /** Builds the proxy (and admin listener) from a validated config; never listens. */
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<ProxyApp> {
@@ -276,7 +268,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     if (changed.some((k) => ROUTING_KEYS.includes(k))) p.routing = compileRouting(settings.upstreams)
     p.config = { ...next, settings: Object.freeze(settings) }
     return {
-      applied: [...changed.filter((k) => reloadable.has(k)), ...credentialsChanged.map((k) => SECRET_VARS[k]), ...(keysChanged ? [SECRET_VARS.apiKeys] : [])],
+      applied: [...changed.filter((k) => reloadable.has(k)), ...credentialsChanged.map((k) => next.secretVars[k]), ...(keysChanged ? [next.secretVars.apiKeys] : [])],
       restartNeeded
     }
   }

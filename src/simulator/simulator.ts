@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { judgeTokenRequest, type SimulatorCredentials, type TokenEndpointRules } from './token-endpoint.js'
+import { judgeTokenRequest, type SimulatorCredentials, type SimulatorTenant, type TokenEndpointRules } from './token-endpoint.js'
 import { realtimeAnswer } from './api.js'
 
 /** Demo credentials: shaped like CXone's (UUID client id, access keys ending in `=`). Not secrets. */
@@ -12,6 +12,17 @@ export const DEMO_CREDENTIALS: SimulatorCredentials = Object.freeze({
 })
 
 export const DEMO_TENANT_ID = '11eb0a1c-2b3d-4e5f-8a9b-0c1d2e3f4a5b'
+
+/** A second business unit for `otherTenants`: its own app, access key and tenant. Not secrets. */
+export const DEMO_TENANT_TWO: SimulatorTenant = Object.freeze({
+  credentials: Object.freeze({
+    clientId: '5a7c2e91-3b4d-4f6a-8c2e-9d0f1a2b3c4d',
+    clientSecret: 'SimulatorSecondClientSecret456789',
+    accessKeyId: 'SIMKEYTWO4HR8N2Q6D1K5S9F3J7C0',
+    accessKeySecret: 'U2ltdWxhdG9yU2Vjb25kQWNjZXNzS2V5U2VjcmV0MDEyMzQ1Njc4OQ=='
+  }),
+  tenantId: '22fc1b2d-3c4e-4f60-9bac-1d2e3f4a5b6c'
+})
 
 export type TokenFault =
   | { kind: 'status', status: number, retryAfter?: string, body?: string, contentType?: string }
@@ -26,6 +37,8 @@ export interface SimulatorOptions {
   basicDecoding?: TokenEndpointRules['basicDecoding']
   grants?: TokenEndpointRules['grants']
   tenantId?: string
+  /** More business units on this issuer, each with its own credentials and tenant (issue 12). */
+  otherTenants?: readonly SimulatorTenant[]
   lifetimeSec?: number
   /** The api_endpoint that discovery returns; defaults to the simulator's own origin. */
   apiEndpoint?: string
@@ -85,6 +98,7 @@ export class CxoneSimulator {
       basicDecoding: opts.basicDecoding ?? 'rfc6749',
       grants: opts.grants ?? ['password', 'client_credentials'],
       tenantId: opts.tenantId ?? DEMO_TENANT_ID,
+      otherTenants: opts.otherTenants ?? [],
       lifetimeSec: opts.lifetimeSec ?? 3600,
       apiEndpoint: opts.apiEndpoint,
       domain: opts.domain ?? 'cxone-simulator.test',
@@ -169,12 +183,13 @@ export class CxoneSimulator {
       return
     }
     if (url.pathname === '/.well-known/cxone-configuration') {
-      if (url.searchParams.get('tenantId') !== this.options.tenantId) {
+      const tenantId = url.searchParams.get('tenantId')
+      if (tenantId !== this.options.tenantId && !this.options.otherTenants.some((t) => t.tenantId === tenantId)) {
         json(res, 404, { error: 'tenant_not_found' })
         return
       }
       const doc: Record<string, unknown> = {
-        tenantId: this.options.tenantId,
+        tenantId,
         area: 'na1',
         cluster: 'SIM1',
         domain: this.options.domain,

@@ -12,6 +12,12 @@ export interface SimulatorCredentials {
   accessKeySecret: string
 }
 
+/** Another business unit on the same issuer: its own app and access key, its own tenant (issue 12). */
+export interface SimulatorTenant {
+  readonly credentials: SimulatorCredentials
+  readonly tenantId: string
+}
+
 export interface TokenEndpointRules {
   credentials: SimulatorCredentials
   /** How the app is registered: CXone fixes this per app. */
@@ -22,6 +28,8 @@ export interface TokenEndpointRules {
   tenantId: string
   issuer: string
   lifetimeSec: number
+  /** Further tenants, told apart by client id; the same method, decoding, grants and lifetime. */
+  otherTenants?: readonly SimulatorTenant[]
 }
 
 export interface TokenRequestIn {
@@ -82,7 +90,8 @@ export function judgeTokenRequest (req: TokenRequestIn, rules: TokenEndpointRule
     if (basic || postId === null) return oauthError(401, 'invalid_client', 'Bad client credentials')
     client = { id: postId, secret: form.get('client_secret') ?? '' }
   }
-  const c = rules.credentials
+  const tenant = rules.otherTenants?.find((t) => t.credentials.clientId === client?.id) ?? rules
+  const c = tenant.credentials
   if (client === undefined || client.id !== c.clientId || client.secret !== c.clientSecret) {
     return oauthError(401, 'invalid_client', 'Bad client credentials')
   }
@@ -93,7 +102,7 @@ export function judgeTokenRequest (req: TokenRequestIn, rules: TokenEndpointRule
     return oauthError(400, 'invalid_grant', 'Invalid access key')
   }
 
-  const token = mintToken(rules, now)
+  const token = mintToken({ ...rules, tenantId: tenant.tenantId }, now)
   return {
     status: 200,
     body: {
@@ -101,7 +110,7 @@ export function judgeTokenRequest (req: TokenRequestIn, rules: TokenEndpointRule
       token_type: 'Bearer',
       expires_in: rules.lifetimeSec,
       refresh_token: randomBytes(24).toString('base64url'),
-      id_token: mintToken(rules, now),
+      id_token: mintToken({ ...rules, tenantId: tenant.tenantId }, now),
       issued_token_type: 'urn:ietf:params:oauth:token-type:access_token'
     },
     // Like real servers: exp is iat + lifetime, both in whole seconds.

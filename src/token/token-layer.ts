@@ -9,6 +9,9 @@ import type { TokenSet } from './token-client.js'
 import type { Fleet, FleetObserver } from './fleet/fleet.js'
 import { readRedisTarget } from './fleet/redis-url.js'
 
+/** The setting each discovered upstream stands for, as the start-up line names it. */
+const UPSTREAM_SETTING = { api: 'apiUrl', ui: 'uiUrl', digital: 'digitalUrl' } as const
+
 type Endpoints = Pick<Settings, 'issuer' | 'tokenUrl' | 'apiUrl' | 'uiUrl' | 'digitalUrl'>
 
 export interface TokenLayerDeps {
@@ -44,7 +47,7 @@ export async function createTokenLayer (s: Settings, credentials: Credentials, d
     timeoutMs: s.tokenTimeoutMs,
     onDiscovered: (what, value) => {
       if (what === 'token_endpoint') logger.info({ tokenUrl: { value, from: 'discovered' } }, `token endpoint discovered from ${endpoints.issuer}`)
-      else logger.info({ upstream: what, origin: value, from: 'discovered' }, `${what} upstream discovered from ${endpoints.issuer}: ${value}`)
+      else logger.info({ upstream: what, [UPSTREAM_SETTING[what]]: { value, from: 'discovered' } }, `${what === 'api' ? 'API origin' : `${what} upstream`} discovered from ${endpoints.issuer}: ${value}`)
     },
     onUnresolved: (upstream, problem) => {
       logger.warn({ upstream, code: problem.code }, `requests routed to the ${upstream} upstream will be answered 502: ${problem.message}`)

@@ -1,0 +1,142 @@
+import { ConfigError } from './errors.js'
+import { isLoopbackHost, isSafeOrigin } from './net.js'
+import { collect, ConfigProblems } from './problems.js'
+import { isNamedUpstream, type UpstreamRoute } from './routing.js'
+import { TENANT_KEYS, type SettingKey, type SettingSpec } from './settings.js'
+
+/** Parsing one setting's value, from the environment (a string) or the config file (JSON). */
+
+export interface RouteRule {
+  readonly method: string
+  readonly pattern: string
+}
+
+/** What a valid value looks like, for the "not a URL" hint of each URL setting. */
+const URL_EXAMPLES: Partial<Record<SettingKey, string>> = {
+  issuer: 'https://cxone.niceincontact.com',
+  tokenUrl: 'https://cxone.niceincontact.com/auth/token',
+  apiUrl: 'https://api-na1.niceincontact.com',
+  uiUrl: 'https://na1.nice-incontact.com',
+  digitalUrl: 'https://api-de-na1.niceincontact.com',
+  publicUrl: 'http://127.0.0.1:8080'
+}
+
+export function nonEmpty (value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}
+
+export function parseValue (raw: string, spec: SettingSpec, key: SettingKey, name: string): unknown {
+  const type = spec.type
+  switch (type.kind) {
+    case 'string':
+      return raw
+    case 'url':
+      return parseUrl(raw, name, URL_EXAMPLES[key] ?? 'https://cxone.niceincontact.com')
+    case 'enum':
+      if (!type.values.includes(raw)) throw new ConfigError(`${name}="${raw}" is not valid: use one of ${type.values.join(', ')}`)
+      return raw
+    case 'int': {
+      const n = Number(raw)
+      if (!/^-?\d+$/.test(raw) || n < type.min || n > type.max) {
+        throw new ConfigError(`${name}="${raw}" is not valid: use a whole number from ${type.min} to ${type.max}`)
+      }
+      return n
+    }
+    case 'ratio': {
+      const n = Number(raw)
+      if (raw === '' || !Number.isFinite(n) || n < type.min || n > type.max) {
+        throw new ConfigError(`${name}="${raw}" is not valid: use a number from ${type.min} to ${type.max}`)
+      }
+      return n
+    }
+    case 'bool':
+      if (/^(true|1|yes)$/i.test(raw)) return true
+      if (/^(false|0|no)$/i.test(raw)) return false
+      throw new ConfigError(`${name}="${raw}" is not valid: use true or false`)
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+    case 'routes':
+    case 'upstreams':
+      throw new ConfigError(`${name} can only be set in the config file`)
+  }
+}
+
+/** A value from the config file; `where` names the file and the key (and the profile) in messages. */
+export function checkFileValue (value: unknown, spec: SettingSpec, key: SettingKey, where: string): unknown {
+  const kind = spec.type.kind
+  if (kind === 'list') {
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ConfigError(`${where} must be a list of strings`)
+    return value
+  }
+  if (kind === 'routes') return parseRoutes(value, where)
+  if (kind === 'upstreams') return parseUpstreams(value, where)
+  if (kind === 'bool' && typeof value !== 'boolean') throw new ConfigError(`${where} must be true or false`)
+  if ((kind === 'int' || kind === 'ratio') && typeof value !== 'number') throw new ConfigError(`${where} must be a number`)
+  if ((kind === 'string' || kind === 'url' || kind === 'enum') && typeof value !== 'string') throw new ConfigError(`${where} must be a string`)
+  return parseValue(String(value), spec, key, where)
+}
+
+function parseRoutes (value: unknown, where: string): RouteRule[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${where} must be a list like ["GET /inContactAPI/services/*/skills/**"]`)
+  return value.map((entry, i) => {
+    const m = typeof entry === 'string' ? /^([A-Z]+|\*)\s+(\/\S*)$/.exec(entry.trim()) : null
+    if (m === null) throw new ConfigError(`${where}[${i}] = ${JSON.stringify(entry)} is not valid: write "METHOD /path/pattern", e.g. "GET /inContactAPI/services/*/skills/**"`)
+    return Object.freeze({ method: m[1] as string, pattern: m[2] as string })
+  })
+}
+
+const UPSTREAMS_EXAMPLE = '[{ "prefix": "/dfo/", "upstream": "digital" }]'
+
+/** `upstreams`: an ordered list of { prefix, upstream }, upstream being api, ui, digital or an explicit URL. */
+function parseUpstreams (value: unknown, where: string): UpstreamRoute[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${where} must be a list like ${UPSTREAMS_EXAMPLE}`)
+  const problems: ConfigError[] = []
+  const entries = value.map((entry, i) => collect(problems, () => parseUpstream(entry, `${where}[${i}]`)))
+  if (problems.length > 0) throw new ConfigProblems(problems)
+  return entries as UpstreamRoute[]
+}
+
+function parseUpstream (entry: unknown, at: string): UpstreamRoute {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError(`${at} must be an object like { "prefix": "/dfo/", "upstream": "digital" }`)
+  const e = entry as Record<string, unknown>
+  const unknown = Object.keys(e).filter((k) => k !== 'prefix' && k !== 'upstream')
+  if (unknown.length > 0) throw new ConfigError(`${at} has unknown field "${unknown[0] as string}": an entry has only "prefix" and "upstream"`)
+  const prefix = e.prefix
+  if (typeof prefix !== 'string' || !/^\/[^\s?#]*$/.test(prefix)) {
+    throw new ConfigError(`${at}.prefix = ${JSON.stringify(prefix)} is not valid: write a path prefix that starts with /, like "/dfo/"`)
+  }
+  const upstream = e.upstream
+  if (typeof upstream !== 'string' || upstream === '') throw new ConfigError(`${at}.upstream must be "api", "ui", "digital" or an https:// URL`)
+  if (isNamedUpstream(upstream)) return Object.freeze({ prefix, upstream })
+  const url = new URL(parseUrl(upstream, `${at}.upstream`, 'https://wfm.example.com'))
+  if (!isSafeOrigin(url)) throw new ConfigError(`${at}.upstream = ${upstream} uses plain http off loopback: the token would travel unencrypted; use https://`, { code: 'config_unsafe' })
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new ConfigError(`${at}.upstream = ${upstream} has a path or query: name the origin only (${url.origin}); the caller's path is forwarded as it is`)
+  }
+  return Object.freeze({ prefix, upstream: url.origin })
+}
+
+function parseUrl (raw: string, name: string, example: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`${name}="${raw}" is not a URL: write it like ${example}`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`${name}="${raw}" must be an https:// URL`)
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(`${name} must not carry credentials in the URL: use CXONE_CLIENT_ID and CXONE_CLIENT_SECRET`)
+  }
+  return raw.replace(/\/+$/, '')
+}
+
+/** The URLs a credential or token travels to: plain http is allowed only to loopback test servers. */
+export const CREDENTIAL_URL_KEYS: readonly SettingKey[] = ['issuer', ...TENANT_KEYS]
+
+export function plainHttpOffLoopback (value: unknown): boolean {
+  if (typeof value !== 'string') return false
+  const url = new URL(value)
+  return url.protocol === 'http:' && !isLoopbackHost(url.hostname)
+}
