@@ -129,7 +129,11 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       bodies: new BodyBuffer({ maxBytes: s.maxBodyBytes, maxBufferedBytes: s.maxBufferedBytes, timeoutMs: s.bodyTimeoutMs }),
       upstreamTimeoutMs: s.upstreamTimeoutMs,
       onUpstream401: () => { metrics.upstream401() },
-      onReplay: () => { metrics.replay() }
+      onReplay: () => { metrics.replay() },
+      pace: s.pace,
+      paceMaxWaitMs: s.paceMaxWaitMs,
+      onShieldArmed: observability.shieldArmed,
+      onPaceWait: observability.paceWaited
     },
     ownRoutes: async (scope) => {
       await scope.register(adminRoutes, routes)
