@@ -168,7 +168,7 @@ export const ERRORS = {
     log: 'warn',
     rejection: true,
     retryAfterSec: 1,
-    remedy: 'too many requests are in flight upstream (PROXY_MAX_CONCURRENT_UPSTREAM): retry after Retry-After'
+    remedy: 'too many requests are in flight upstream (PROXY_MAX_CONCURRENT_UPSTREAM) or queued for a paced route (PROXY_PACE_MAX_WAIT_MS): retry after Retry-After'
   },
   rate_limited: {
     status: 429,

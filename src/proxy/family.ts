@@ -12,6 +12,8 @@
  */
 import { pathOf } from './admission.js'
 
+/** Longest resource segment kept: a family ends up in error messages and the log. */
+const MAX_SEGMENT = 100
 /** v31.0, v1, v2 (inContactAPI, data-extraction, user-management, tenants) or 3.0, 2.0 (dfo, engager). */
 const VERSION = /^(?:v\d+(?:\.\d+)*|\d+(?:\.\d+)+)$/
 
@@ -22,7 +24,7 @@ export function apiFamily (upstream: string, url: string): string {
 
 /** The path part of the family: `/incontactapi/services/*\/skills`, `/data-extraction/*\/jobs`, `/schedules`. */
 export function familyPath (url: string): string {
-  const [api, second, third, fourth] = pathOf(url).toLowerCase().split('/').filter((s) => s !== '')
+  const [api, second, third, fourth] = pathOf(url).toLowerCase().split('/').filter((s) => s !== '').map((s) => s.slice(0, MAX_SEGMENT))
   if (api === undefined) return '/'
   if (api === 'incontactapi' && second === 'services') return `/incontactapi/services/*${fourth === undefined ? '' : `/${fourth}`}`
   if (second !== undefined && VERSION.test(second)) return `/${api}/*${third === undefined ? '' : `/${third}`}`

@@ -178,7 +178,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     }
     try {
       // The routing table (issue 11) will name the upstream here; until then every call goes to 'api'.
-      passage.quota = quota.hold(request.method, request.raw.url ?? '', 'api', () => caller.aborted === true)
+      passage.quota = quota.hold(request.method, request.raw.url ?? '', 'api', caller)
     } catch (err) {
       refused(request, err as Error, done)
       return

@@ -42,14 +42,15 @@ export class QuotaGuard {
    * The shield, then the pace lane. Throws rate_limited (shielded) or too_busy (a full line) at once; undefined when
    * neither applies, which is the common case and costs a map size and a set look-up.
    */
-  hold (method: string, url: string, upstream: string, isGone: () => boolean): QuotaTicket | undefined {
+  hold (method: string, url: string, upstream: string, caller: { readonly aborted?: boolean }): QuotaTicket | undefined {
     const shield = this.#shield.enter(upstream, url)
     if (shield?.wait !== undefined) {
       const ticket: QuotaTicket = {
         shield,
         pace: undefined,
         wait: shield.wait.then(() => {
-          if (isGone()) return
+          // Gone while it waited behind the probe: it takes no place in a pace lane.
+          if (caller.aborted === true) return
           ticket.pace = this.#pacer.enter(method, url)
           return ticket.pace?.wait
         })
