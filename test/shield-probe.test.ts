@@ -76,6 +76,17 @@ describe('the shield on a clock moved by hand', () => {
     expect(s.enter('api', SKILLS)).toBeUndefined()
   })
 
+  it('a probe that leaves once the family is armed again hands over to nobody: its waiters get the shield\'s answer', async () => {
+    const { s, advance } = shield()
+    s.answered('api', SKILLS, 429, '1', undefined)
+    advance(1_000)
+    const probe = s.enter('api', SKILLS)
+    const waiter = s.enter('api', SKILLS)
+    s.answered('api', '/inContactAPI/services/v31.0/skills/9', 429, '5', undefined)
+    s.leave(probe as NonNullable<typeof probe>)
+    await expect(waiter?.wait).rejects.toMatchObject({ code: 'rate_limited', retryAfterSec: 5 })
+  })
+
   it('a waiter behind a probe waits at most maxWaitMs, then gets too_busy', async () => {
     const { s, advance } = shield()
     s.answered('api', SKILLS, 429, '1', undefined)

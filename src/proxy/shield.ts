@@ -141,6 +141,11 @@ export class Shield {
     } else if (ticket.state === 'probe') {
       ticket.state = 'done'
       guard.probe = undefined
+      // Armed again meanwhile (another call's 429): the waiters get the shield's answer, none probes.
+      if (this.#now() < guard.until) {
+        this.#settle(guard)
+        return
+      }
       const next = guard.waiters.shift()
       if (next !== undefined) {
         clearTimeout(next.timer)
