@@ -23,7 +23,8 @@ const NO_PLAIN_DEFAULT: Partial<Record<SettingKey, string>> = {
   adminPort: 'off',
   allowedHosts: 'none',
   corsOrigins: 'none',
-  routes: 'none (all routes)'
+  routes: 'none (all routes)',
+  pace: '`POST /data-extraction/*/jobs/**`: 1 at a time, 30 s apart'
 }
 
 function cells (row: string): string[] {

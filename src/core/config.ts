@@ -7,15 +7,16 @@ import { isLoopbackHost } from './net.js'
 import { collect, ConfigProblems } from './problems.js'
 import { readProfiles } from './profiles.js'
 import type { UpstreamRoute } from './routing.js'
-import { checkFileValue, CREDENTIAL_URL_KEYS, nonEmpty, parseValue, plainHttpOffLoopback, type RouteRule } from './values.js'
+import { checkFileValue, CREDENTIAL_URL_KEYS, nonEmpty, parseValue, plainHttpOffLoopback, type PaceRule, type RouteRule } from './values.js'
 
 export type { Credentials } from './secrets.js'
 export { readSecret } from './secrets.js'
 export { collect, ConfigProblems } from './problems.js'
-export type { RouteRule } from './values.js'
+export type { PaceRule, RouteRule } from './values.js'
 
 /** Where a setting's value came from; `inherited`: a profile's, from the top level of the config file. */
 export type Source = 'env' | 'file' | 'default' | 'discovered' | 'derived' | 'inherited'
+
 
 export interface Settings {
   issuer: string
@@ -42,6 +43,8 @@ export interface Settings {
   allowUnauthenticated: boolean
   readOnly: boolean
   routes: readonly RouteRule[]
+  pace: readonly PaceRule[]
+  paceMaxWaitMs: number
   maxBodyBytes: number
   maxHeaderBytes: number
   maxHeaderCount: number

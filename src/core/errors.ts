@@ -175,7 +175,17 @@ export const ERRORS = {
     log: 'warn',
     rejection: true,
     retryAfterSec: 1,
-    remedy: 'too many requests are in flight upstream (PROXY_MAX_CONCURRENT_UPSTREAM): retry after Retry-After'
+    remedy: 'too many requests are in flight upstream (PROXY_MAX_CONCURRENT_UPSTREAM) or queued for a paced route (PROXY_PACE_MAX_WAIT_MS): retry after Retry-After'
+  },
+  rate_limited: {
+    status: 429,
+    // RFC 9209 §2.3.29: the proxy made this answer itself, without connecting to CXone, from CXone's own 429.
+    // Not http_request_denied (no policy of the proxy's refused it) nor connection_limit_reached (no limit of its own).
+    proxyStatus: 'proxy_internal_response',
+    log: 'none',
+    rejection: true,
+    retryAfterSec: 1,
+    remedy: 'CXone answered 429 with Retry-After for this API family: the proxy answers its calls itself until then; retry after Retry-After'
   },
   shutting_down: {
     status: 503,

@@ -13,6 +13,7 @@ export type SettingType =
   | { kind: 'list' }
   | { kind: 'routes' }
   | { kind: 'upstreams' }
+  | { kind: 'pace' }
 
 export interface SettingSpec {
   readonly env: string | null
@@ -25,6 +26,14 @@ const MIB = 1024 * 1024
 export const DEFAULT_ISSUER = 'https://cxone.niceincontact.com'
 export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_PORT = 8080
+
+/**
+ * NICE's Data Extraction API: one active call per tenant, at least 30 s between requests. Jobs are created by
+ * POST /data-extraction/v1/jobs and POST …/jobs/sync; job status and lists are GETs and are not paced.
+ */
+export const DEFAULT_PACE = [
+  { route: 'POST /data-extraction/*/jobs/**', method: 'POST', pattern: '/data-extraction/*/jobs/**', maxConcurrent: 1, minIntervalMs: 30_000 }
+] as const
 
 export const SETTINGS = {
   issuer: { env: 'CXONE_ISSUER', type: { kind: 'url' }, default: DEFAULT_ISSUER },
@@ -50,6 +59,8 @@ export const SETTINGS = {
   allowUnauthenticated: { env: 'PROXY_ALLOW_UNAUTHENTICATED', type: { kind: 'bool' }, default: false },
   readOnly: { env: 'PROXY_READ_ONLY', type: { kind: 'bool' }, default: false },
   routes: { env: null, type: { kind: 'routes' }, default: [] },
+  pace: { env: null, type: { kind: 'pace' }, default: DEFAULT_PACE },
+  paceMaxWaitMs: { env: 'PROXY_PACE_MAX_WAIT_MS', type: { kind: 'int', min: 0, max: 600_000 }, default: 60_000 },
   maxBodyBytes: { env: 'PROXY_MAX_BODY_BYTES', type: { kind: 'int', min: 0, max: 1024 * MIB }, default: 10 * MIB },
   maxHeaderBytes: { env: 'PROXY_MAX_HEADER_BYTES', type: { kind: 'int', min: 1024, max: 1 * MIB }, default: 16 * 1024 },
   maxHeaderCount: { env: 'PROXY_MAX_HEADER_COUNT', type: { kind: 'int', min: 16, max: 1000 }, default: 100 },
@@ -107,7 +118,7 @@ export const TENANT_KEYS: readonly SettingKey[] = ['tokenUrl', 'apiUrl', 'uiUrl'
 export const PROFILE_KEYS: readonly SettingKey[] = [
   'port', 'issuer', ...TENANT_KEYS, 'grantType', 'clientAuth', 'basicEncoding', 'scope', 'refreshAhead',
   'tokenTimeoutMs', 'configErrorRetrySec', 'publicUrl', 'allowedHosts', 'corsOrigins', 'allowUnauthenticated',
-  'readOnly', 'routes', 'maxBodyBytes', 'upstreamTimeoutMs', 'upstreams'
+  'readOnly', 'routes', 'maxBodyBytes', 'upstreamTimeoutMs', 'upstreams', 'pace'
 ]
 
 /**

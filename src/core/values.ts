@@ -6,6 +6,15 @@ import { TENANT_KEYS, type SettingKey, type SettingSpec } from './settings.js'
 
 /** Parsing one setting's value, from the environment (a string) or the config file (JSON). */
 
+/** A route NICE paces (the "pace" setting): matching requests queue, `maxConcurrent` at once, `minIntervalMs` apart. */
+export interface PaceRule {
+  readonly route: string
+  readonly method: string
+  readonly pattern: string
+  readonly maxConcurrent: number
+  readonly minIntervalMs: number
+}
+
 export interface RouteRule {
   readonly method: string
   readonly pattern: string
@@ -57,6 +66,7 @@ export function parseValue (raw: string, spec: SettingSpec, key: SettingKey, nam
       return raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
     case 'routes':
     case 'upstreams':
+    case 'pace':
       throw new ConfigError(`${name} can only be set in the config file`)
   }
 }
@@ -70,6 +80,7 @@ export function checkFileValue (value: unknown, spec: SettingSpec, key: SettingK
   }
   if (kind === 'routes') return parseRoutes(value, where)
   if (kind === 'upstreams') return parseUpstreams(value, where)
+  if (kind === 'pace') return parsePace(value, where)
   if (kind === 'bool' && typeof value !== 'boolean') throw new ConfigError(`${where} must be true or false`)
   if ((kind === 'int' || kind === 'ratio') && typeof value !== 'number') throw new ConfigError(`${where} must be a number`)
   if ((kind === 'string' || kind === 'url' || kind === 'enum') && typeof value !== 'string') throw new ConfigError(`${where} must be a string`)
@@ -82,6 +93,32 @@ function parseRoutes (value: unknown, where: string): RouteRule[] {
     const m = typeof entry === 'string' ? /^([A-Z]+|\*)\s+(\/\S*)$/.exec(entry.trim()) : null
     if (m === null) throw new ConfigError(`${where}[${i}] = ${JSON.stringify(entry)} is not valid: write "METHOD /path/pattern", e.g. "GET /inContactAPI/services/*/skills/**"`)
     return Object.freeze({ method: m[1] as string, pattern: m[2] as string })
+  })
+}
+
+const PACE_EXAMPLE = '[{ "route": "POST /data-extraction/*/jobs/**", "maxConcurrent": 1, "minIntervalMs": 30000 }]'
+const PACE_FIELDS = { maxConcurrent: { min: 1, max: 1000 }, minIntervalMs: { min: 0, max: 3_600_000 } } as const
+
+function parsePace (value: unknown, where: string): PaceRule[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${where} must be a list like ${PACE_EXAMPLE}, or [] to pace nothing`)
+  return value.map((entry: unknown, i) => {
+    const at = `${where}[${i}]`
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError(`${at} must be an object like ${PACE_EXAMPLE.slice(1, -1)}`)
+    const rule = entry as Record<string, unknown>
+    for (const key of Object.keys(rule)) {
+      if (key !== 'route' && !Object.hasOwn(PACE_FIELDS, key)) throw new ConfigError(`${at} has an unknown field "${key}": a pace rule has route, maxConcurrent and minIntervalMs`)
+    }
+    const m = typeof rule.route === 'string' ? /^([A-Z]+|\*)\s+(\/\S*)$/.exec(rule.route.trim()) : null
+    if (m === null) throw new ConfigError(`${at}.route = ${JSON.stringify(rule.route)} is not valid: write "METHOD /path/pattern", e.g. "POST /data-extraction/*/jobs/**"`)
+    const numbers = {} as Record<keyof typeof PACE_FIELDS, number>
+    for (const [key, range] of Object.entries(PACE_FIELDS) as Array<[keyof typeof PACE_FIELDS, { min: number, max: number }]>) {
+      const n = rule[key]
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < range.min || n > range.max) {
+        throw new ConfigError(`${at}.${key} must be a whole number from ${range.min} to ${range.max}, not ${JSON.stringify(n) ?? 'missing'}`)
+      }
+      numbers[key] = n
+    }
+    return Object.freeze({ route: `${m[1] as string} ${m[2] as string}`, method: m[1] as string, pattern: m[2] as string, ...numbers })
   })
 }
 

@@ -37,6 +37,8 @@ export class Metrics {
   readonly #replays: Counter<'profile'>
   readonly #rejected: Counter<'reason'>
   readonly #reloads: Counter<'outcome'>
+  readonly #shieldArmed: Counter<'profile' | 'upstream'>
+  readonly #paceWait: Histogram<'profile' | 'rule' | 'outcome'>
   // Label children, cached: prom-client would otherwise hash the label object on every call.
   readonly #requestChildren = new LRUCache<string, { inc: () => void }>({ max: LABEL_CHILDREN_MAX })
   readonly #upstreamChildren = new LRUCache<string, { observe: (v: number) => void }>({ max: LABEL_CHILDREN_MAX })
@@ -58,6 +60,8 @@ export class Metrics {
     this.#upstream401 = new Counter({ name: 'cxone_proxy_upstream_401_total', help: 'Upstream 401 answers that invalidated the token and triggered a refresh, by profile', labelNames: ['profile'], registers: [r] })
     this.#replays = new Counter({ name: 'cxone_proxy_replays_total', help: 'Requests replayed once with a new token after an upstream 401, by profile', labelNames: ['profile'], registers: [r] })
     this.#reloads = new Counter({ name: 'cxone_proxy_config_reloads_total', help: 'Configuration reloads, by outcome (applied, unchanged, failed)', labelNames: ['outcome'], registers: [r] })
+    this.#shieldArmed = new Counter({ name: 'cxone_proxy_shield_armed_total', help: 'Upstream 429 answers with Retry-After that armed (or extended) the 429 shield of an API family', labelNames: ['profile', 'upstream'], registers: [r] })
+    this.#paceWait = new Histogram({ name: 'cxone_proxy_pace_wait_seconds', help: 'Time requests of a paced route waited in its queue, by rule and outcome (started, too_busy, left)', labelNames: ['profile', 'rule', 'outcome'], buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600], registers: [r] })
     this.#rejected = new Counter({ name: 'cxone_proxy_rejected_total', help: 'Requests refused by the proxy, by error code (limits, access rules)', labelNames: ['reason'], registers: [r] })
     new Gauge({
       name: 'cxone_proxy_token_expires_in_seconds',
@@ -117,6 +121,16 @@ export class Metrics {
 
   reload (outcome: 'applied' | 'unchanged' | 'failed'): void {
     this.#reloads.inc({ outcome })
+  }
+
+  /** Labels are bounded: profiles and upstreams are configured, never taken from a request. */
+  shieldArmed (profile: string, upstream: string): void {
+    this.#shieldArmed.inc({ profile, upstream })
+  }
+
+  /** `rule` is a configured pace rule, never a request's path. */
+  paceWait (profile: string, rule: string, outcome: string, seconds: number): void {
+    this.#paceWait.observe({ profile, rule, outcome }, seconds)
   }
 
   rejected (code: string): void {

@@ -21,10 +21,31 @@ export interface AnsweredRequest {
   quota?: string | undefined
 }
 
+/** CXone answered 429 with Retry-After: the proxy answers the family's calls itself until then. */
+export interface ShieldArmedEvent {
+  profile: string
+  upstream: string
+  family: string
+  retryAfterSec: number
+  capped: boolean
+}
+
+/** A request of a paced route waited in its queue. */
+export interface PaceWaitEvent {
+  profile: string
+  rule: string
+  waitedMs: number
+  outcome: string
+}
+
 export interface Observability {
   readonly metrics: Metrics
   /** The one line per request (info; debug for /_proxy/ probes answered), and its metrics. */
   requestDone: (r: AnsweredRequest) => void
+  /** One warn line per arming, and its counter. */
+  shieldArmed: (e: ShieldArmedEvent) => void
+  /** One info line per wait, and its histogram. */
+  paceWaited: (e: PaceWaitEvent) => void
 }
 
 const round1 = (n: number): number => Math.round(n * 10) / 10
@@ -51,6 +72,15 @@ export function createObservability (logger: Logger, profiles: () => ReadonlyArr
         upstream: r.upstream,
         quota: r.quota
       }, 'request')
+    },
+    shieldArmed: (e) => {
+      metrics.shieldArmed(e.profile, e.upstream)
+      logger.warn({ profile: e.profile, upstream: e.upstream, family: e.family, retryAfterSec: round1(e.retryAfterSec), capped: e.capped },
+        `CXone answered 429 with Retry-After for ${e.family}: the proxy answers its calls itself for ${Math.ceil(e.retryAfterSec)} s${e.capped ? ' (Retry-After capped at 10 minutes)' : ''}, then lets one through first`)
+    },
+    paceWaited: (e) => {
+      metrics.paceWait(e.profile, e.rule, e.outcome, e.waitedMs / 1000)
+      logger.info({ profile: e.profile, rule: e.rule, waitedMs: round1(e.waitedMs), outcome: e.outcome }, 'paced')
     }
   }
 }

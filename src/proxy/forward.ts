@@ -1,9 +1,11 @@
 /**
  * Forwarding: from an admitted request to the API's answer on its way back.
  *
- *   preHandler  gate (step 8 of admission) → pipelined order → token and API origin (sync when cached)
+ *   preHandler  429 shield and pacing (quota.ts) → gate (step 8 of admission) → pipelined order → token and API
+ *               origin (sync when cached)
  *   handler     send upstream with undici: the raw path and query, cleaned headers, the bearer, the body
- *   answer      401 → one replay with a fresh token │ other → headers cleaned, links rewritten (deliver.ts)
+ *   answer      401 → one replay with a fresh token │ other → the shield learns of a 429, headers cleaned, links
+ *               rewritten (deliver.ts)
  *   errors      network failures → the error table (upstream-errors.ts); a caller who left cancels it all
  *
  * Registered through @fastify/http-proxy (its routes and destination checks) with our own handler, which talks
@@ -16,6 +18,7 @@ import { LRUCache } from 'lru-cache'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { ProxyError } from '../core/errors.js'
+import type { PaceRule } from '../core/config.js'
 import type { TokenProvider } from '../token/token-provider.js'
 import type { Discovery, TenantHosts } from '../token/discovery.js'
 import type { RoutingTable } from '../core/routing.js'
@@ -29,6 +32,9 @@ import { pathOf } from './admission.js'
 import { mapUpstreamError } from './upstream-errors.js'
 import type { BodyBuffer } from './body.js'
 import type { UpstreamGate } from './gate.js'
+import { QuotaGuard, type QuotaTicket } from './quota.js'
+import type { ShieldArmed } from './shield.js'
+import type { PaceWaited } from './pace.js'
 
 export interface ForwardOptions {
   /** The business unit (profile) this listener serves: part of every per-request key (issue 12). */
@@ -45,6 +51,12 @@ export interface ForwardOptions {
   publicOrigin: (request: FastifyRequest) => string
   onUpstream401?: () => void
   onReplay?: () => void
+  /** Routes NICE paces (the "pace" setting). */
+  pace: readonly PaceRule[]
+  /** PROXY_PACE_MAX_WAIT_MS: the longest wait in a pace lane or behind a 429 shield's probe. */
+  paceMaxWaitMs: number
+  onShieldArmed?: (e: ShieldArmed) => void
+  onPaceWait?: (e: PaceWaited) => void
 }
 
 /** Everything the forwarding path knows about one request; typed, and read by the request log. */
@@ -70,6 +82,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     proxyCtx: RequestContext | null
     passage: Passage | null
+    /** The quota outcome of a request answered before it had a context (shielded in the preHandler). */
+    earlyQuota: RequestContext['quota'] | null
   }
 }
 
@@ -81,6 +95,10 @@ interface Passage {
   held: boolean
   /** Body bytes held in the body buffer. */
   bodyBytes: number
+  /** Its place behind a 429 shield's probe and in a pace lane. */
+  quota: QuotaTicket | undefined
+  /** The upstream the routing table chose for its path. */
+  upstream: string
 }
 
 const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET'])
@@ -110,6 +128,8 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   const notAboutTheToken = new LRUCache<string, true>({ max: REFUSED_ROUTES_MAX, ttl: REFUSED_COOLDOWN_MS })
 
   const refreshBudget = new TokenBucket(REFRESH_ON_401_BURST, REFRESH_ON_401_INTERVAL_MS)
+  // Per plugin instance, so per profile: one business unit's 429s and pace lanes are its own.
+  const quota = new QuotaGuard({ profile: opts.profile, pace: opts.pace, maxWaitMs: opts.paceMaxWaitMs, onShieldArmed: opts.onShieldArmed, onPaceWait: opts.onPaceWait })
   // The Host of the last origin used: nearly every request goes to the same one, so one pair is the whole cache.
   let lastOrigin = ''
   let lastHost = ''
@@ -123,19 +143,21 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
 
   scope.decorateRequest('proxyCtx', null)
   scope.decorateRequest('passage', null)
+  scope.decorateRequest('earlyQuota', null)
   scope.removeAllContentTypeParsers()
   scope.addContentTypeParser('*', bodies.parse)
   // Pipelined order is taken as requests arrive, before their bodies are read: Node answers in that order. The one
   // close listener gives back everything the request came to hold, and aborts upstream for a caller who left.
   scope.addHook('onRequest', (request, reply, done) => {
     const order = gate.order(request.raw.socket, request.method)
-    const passage: Passage = { wait: order.wait, held: false, bodyBytes: 0 }
+    const passage: Passage = { wait: order.wait, held: false, bodyBytes: 0, quota: undefined, upstream: 'api' }
     request.passage = passage
     // undici takes an EventEmitter as its abort signal: the caller's own response serves, so a request costs no
     // AbortController (an EventTarget, measurably dear on this path).
     const caller = reply.raw as CallerSignal
     caller.once('close', () => {
       order.answered()
+      quota.leave(passage.quota)
       if (passage.held) gate.leave()
       passage.held = false
       bodies.release(passage.bodyBytes)
@@ -162,7 +184,15 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
       done()
       return
     }
-    if (passage.wait === undefined && gate.tryEnter()) {
+    // The routing table names the upstream from the path alone; the shield is kept per upstream.
+    passage.upstream = opts.routing().route(pathOf(request.raw.url ?? ''))
+    try {
+      passage.quota = quota.hold(request.method, request.raw.url ?? '', passage.upstream, caller)
+    } catch (err) {
+      refused(request, err as Error, done)
+      return
+    }
+    if (passage.quota?.wait === undefined && passage.wait === undefined && gate.tryEnter()) {
       passage.held = true
       const token = provider.current()
       const hosts = token === undefined ? undefined : discovery.knownHosts(token.tenantId)
@@ -172,12 +202,23 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
         return
       }
     }
-    prepareSlowly(request, body, caller, passage).then(() => { done() }, done)
+    prepareSlowly(request, body, caller, passage).then(() => { done() }, (err: Error) => { refused(request, err, done) })
+  }
+
+  /** A refusal before the request had a context; the shield's is logged as `quota: shielded`. */
+  function refused (request: FastifyRequest, err: Error, done: Done): void {
+    if (err instanceof ProxyError && err.code === 'rate_limited') request.earlyQuota = 'shielded'
+    done(err)
   }
 
   /** The same steps, waiting where it must: for earlier pipelined requests, a place upstream, the token, the origin. */
   async function prepareSlowly (request: FastifyRequest, body: Buffer | undefined, caller: CallerSignal, passage: Passage): Promise<void> {
     if (passage.wait !== undefined) await passage.wait
+    if (passage.quota?.wait !== undefined) {
+      await passage.quota.wait
+      // Gone while it waited behind a probe or in a pace lane: nothing more is taken for it.
+      if (caller.aborted === true) return
+    }
     if (!passage.held) {
       await gate.enter()
       // The caller may have gone while it waited: give the place back at once.
@@ -192,7 +233,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
 
   /** Routes the request and sets its context; an upstream whose host is not known is its error, and nothing is sent. */
   function attach (request: FastifyRequest, token: TokenSet, hosts: TenantHosts, body: Buffer | undefined, caller: CallerSignal): ProxyError | undefined {
-    const upstream = opts.routing().route(pathOf(request.raw.url ?? ''))
+    const upstream = (request.passage as Passage).upstream
     const origin = upstreamOrigin(upstream, hosts)
     if (typeof origin !== 'string') return origin
     request.proxyCtx = { token, upstream, origin, hosts, body, replayed: false, upstreamStart: 0, upstreamMs: undefined, caller, quota: undefined }
@@ -227,6 +268,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     // A caller who has gone is not served: nothing is sent for it (a retried POST would be a duplicate).
     if (ctx.caller.aborted === true) return
     ctx.upstreamStart = performance.now()
+    quota.sent((request.passage as Passage).quota)
     opts.dispatcher.request({
       origin: ctx.origin,
       path: request.raw.url as string,
@@ -269,6 +311,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
         }
       }
     }
+    quota.answered((request.passage as Passage).quota, ctx.upstream, request.raw.url ?? '', res.statusCode, res.headers['retry-after'])
     const headers = downstreamResponseHeaders(res.headers)
     const rw = rewriteFor(request, ctx)
     rewriteLinkHeaders(headers, rw, request)

@@ -86,7 +86,7 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
   })
   app.addHook('onResponse', (request, reply, done) => {
     const ctx = request.proxyCtx
-    o.requestDone({ reqId: request.id, method: request.method, path: pathOf(request.raw.url ?? ''), status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: ctx?.upstreamMs, token: ctx?.token.fingerprint, profile: o.forward.profile, upstream: ctx?.upstream, quota: ctx?.quota })
+    o.requestDone({ reqId: request.id, method: request.method, path: pathOf(request.raw.url ?? ''), status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: ctx?.upstreamMs, token: ctx?.token.fingerprint, profile: o.forward.profile, upstream: ctx?.upstream, quota: ctx?.quota ?? request.earlyQuota ?? undefined })
     done()
   })
   await app.register(o.ownRoutes)

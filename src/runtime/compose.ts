@@ -169,7 +169,11 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
         bodies,
         upstreamTimeoutMs: ps.upstreamTimeoutMs,
         onUpstream401: () => { metrics.upstream401(p.name) },
-        onReplay: () => { metrics.replay(p.name) }
+        onReplay: () => { metrics.replay(p.name) },
+        pace: ps.pace,
+        paceMaxWaitMs: ps.paceMaxWaitMs,
+        onShieldArmed: observability.shieldArmed,
+        onPaceWait: observability.paceWaited
       },
       ownRoutes: isDefault
         ? async (scope) => {

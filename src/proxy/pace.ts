@@ -1,0 +1,177 @@
+/**
+ * Pacing of the routes NICE paces (the "pace" setting). Each rule is a lane: at most `maxConcurrent` matching
+ * requests at once, at least `minIntervalMs` from one's start to the next one's, the rest in FIFO order. A request
+ * that could not start within PROXY_PACE_MAX_WAIT_MS gets 503 too_busy with Retry-After; so does one that could not
+ * even by then (the lane's intervals alone say so), at once, rather than after holding its caller for nothing.
+ *
+ * The first rule that matches a request is its lane. Rules match like the "routes" allow-list (`*` one segment,
+ * `**` any rest), case-insensitively, on the path a server would act on. A lane belongs to one forwarding plugin,
+ * so to one profile: NICE's Data Extraction limit is per tenant, whichever host the call goes to.
+ */
+import type { PaceRule } from '../core/config.js'
+import { ProxyError } from '../core/errors.js'
+import { compileRoute, pathOf, serverView } from './admission.js'
+
+export interface PaceWaited {
+  profile: string
+  /** The rule as written in the config file. */
+  rule: string
+  waitedMs: number
+  /** Started after waiting; refused past the wait; or its caller left while queued. */
+  outcome: 'started' | 'too_busy' | 'left'
+}
+
+export interface PacerOptions {
+  profile: string
+  rules: readonly PaceRule[]
+  /** PROXY_PACE_MAX_WAIT_MS. */
+  maxWaitMs: number
+  /** Requests queued in one lane at most; beyond, too_busy at once. */
+  maxQueued: number
+  /** Monotonic milliseconds. */
+  now?: () => number
+  /** Told of every request that had to queue, once it starts, is refused or leaves. */
+  onWait?: (e: PaceWaited) => void
+}
+
+interface Lane {
+  readonly rule: PaceRule
+  readonly match: (method: string, path: string) => boolean
+  active: number
+  lastStart: number
+  readonly queue: PaceTicket[]
+  timer: NodeJS.Timeout | undefined
+}
+
+/** One request's place in a lane. */
+export class PaceTicket {
+  state: 'waiting' | 'running' | 'done' = 'waiting'
+  readonly lane: Lane
+  readonly since: number
+  /** Settles when the request may start (undefined when it started at once). */
+  wait: Promise<void> | undefined
+  resolve: () => void = () => {}
+  reject: (err: Error) => void = () => {}
+  deadline: NodeJS.Timeout | undefined
+
+  constructor (lane: Lane, since: number) {
+    this.lane = lane
+    this.since = since
+  }
+}
+
+export class Pacer {
+  readonly #o: PacerOptions
+  readonly #now: () => number
+  readonly #lanes: Lane[]
+  /** Methods some rule names ('*' for any): a request of another method costs one set look-up. */
+  readonly #methods: ReadonlySet<string>
+
+  constructor (o: PacerOptions) {
+    if (!(o.maxWaitMs >= 0) || !(o.maxQueued >= 0)) throw new TypeError('Pacer needs maxWaitMs ≥ 0 and maxQueued ≥ 0')
+    for (const r of o.rules) {
+      if (!(r.maxConcurrent >= 1) || !(r.minIntervalMs >= 0)) throw new TypeError(`pace rule ${r.route} needs maxConcurrent ≥ 1 and minIntervalMs ≥ 0`)
+    }
+    this.#o = o
+    this.#now = o.now ?? (() => performance.now())
+    this.#lanes = o.rules.map((rule) => ({
+      rule,
+      match: compileRoute({ method: rule.method, pattern: rule.pattern.toLowerCase() }),
+      active: 0,
+      lastStart: -Infinity,
+      queue: [],
+      timer: undefined
+    }))
+    this.#methods = new Set(o.rules.map((r) => r.method))
+  }
+
+  /** Takes a place in the request's lane: started at once, or queued (`wait`). Throws too_busy when it cannot be. */
+  enter (method: string, url: string): PaceTicket | undefined {
+    if (!this.#methods.has(method) && !this.#methods.has('*')) return undefined
+    const path = serverView(pathOf(url))?.toLowerCase()
+    const lane = path === undefined ? undefined : this.#lanes.find((l) => l.match(method, path))
+    if (lane === undefined) return undefined
+    const now = this.#now()
+    const ticket = new PaceTicket(lane, now)
+    const { maxConcurrent, minIntervalMs } = lane.rule
+    if (lane.queue.length === 0 && lane.active < maxConcurrent && now >= lane.lastStart + minIntervalMs) {
+      this.#start(lane, ticket, now)
+      return ticket
+    }
+    if (lane.queue.length >= this.#o.maxQueued) throw this.#busy(lane, 1)
+    const earliest = lane.lastStart + minIntervalMs * (lane.queue.length + 1)
+    if (earliest - now > this.#o.maxWaitMs) throw this.#busy(lane, (earliest - now) / 1000)
+    ticket.wait = new Promise<void>((resolve, reject) => {
+      ticket.resolve = resolve
+      ticket.reject = reject
+    })
+    ticket.deadline = setTimeout(() => {
+      remove(lane.queue, ticket)
+      ticket.state = 'done'
+      const at = this.#now()
+      this.#o.onWait?.({ profile: this.#o.profile, rule: lane.rule.route, waitedMs: at - ticket.since, outcome: 'too_busy' })
+      ticket.reject(this.#busy(lane, (lane.lastStart + minIntervalMs - at) / 1000))
+    }, this.#o.maxWaitMs)
+    lane.queue.push(ticket)
+    this.#pump(lane)
+    return ticket
+  }
+
+  /** The request is sent upstream now: the interval counts from here (a token or a gate wait came in between). */
+  sent (ticket: PaceTicket): void {
+    if (ticket.state === 'running') ticket.lane.lastStart = Math.max(ticket.lane.lastStart, this.#now())
+  }
+
+  /** Its answer is over or its caller is gone: a running request frees its place, a queued one leaves the queue. */
+  leave (ticket: PaceTicket): void {
+    const lane = ticket.lane
+    if (ticket.state === 'waiting') {
+      clearTimeout(ticket.deadline)
+      remove(lane.queue, ticket)
+      ticket.state = 'done'
+      this.#o.onWait?.({ profile: this.#o.profile, rule: lane.rule.route, waitedMs: this.#now() - ticket.since, outcome: 'left' })
+      ticket.resolve()
+    } else if (ticket.state === 'running') {
+      ticket.state = 'done'
+      lane.active--
+    } else {
+      return
+    }
+    this.#pump(lane)
+  }
+
+  /** Starts queued requests while the lane allows; else wakes when its interval will have passed. */
+  #pump (lane: Lane): void {
+    clearTimeout(lane.timer)
+    lane.timer = undefined
+    while (lane.queue.length > 0 && lane.active < lane.rule.maxConcurrent) {
+      const now = this.#now()
+      const due = lane.lastStart + lane.rule.minIntervalMs
+      if (now < due) {
+        lane.timer = setTimeout(() => { this.#pump(lane) }, Math.ceil(due - now))
+        return
+      }
+      const next = lane.queue.shift() as PaceTicket
+      clearTimeout(next.deadline)
+      this.#start(lane, next, now)
+      this.#o.onWait?.({ profile: this.#o.profile, rule: lane.rule.route, waitedMs: now - next.since, outcome: 'started' })
+      next.resolve()
+    }
+  }
+
+  #start (lane: Lane, ticket: PaceTicket, now: number): void {
+    ticket.state = 'running'
+    lane.active++
+    lane.lastStart = now
+  }
+
+  #busy (lane: Lane, retryAfterSec: number): ProxyError {
+    const { route, maxConcurrent, minIntervalMs } = lane.rule
+    return new ProxyError('too_busy', `${route} is paced (the config file's "pace": ${maxConcurrent} at a time, ${minIntervalMs} ms apart) with ${lane.active} running and ${lane.queue.length} queued; this request could not start within PROXY_PACE_MAX_WAIT_MS=${this.#o.maxWaitMs}: retry after Retry-After`, { retryAfterSec: Math.max(1, Math.ceil(retryAfterSec)) })
+  }
+}
+
+function remove<T> (list: T[], item: T): void {
+  const i = list.indexOf(item)
+  if (i >= 0) list.splice(i, 1)
+}

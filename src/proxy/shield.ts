@@ -1,0 +1,212 @@
+/**
+ * The 429 shield. When CXone answers 429 with Retry-After, further calls of the same profile to the same upstream
+ * and API family (family.ts) are answered by the proxy itself until that time has passed: 429 `rate_limited` with
+ * the remaining Retry-After. Then one request (the probe) goes through; the others of the family wait for its answer:
+ *
+ *   probe answered, family not armed again   the waiters go on
+ *   probe answered 429 with Retry-After      armed again: the waiters get the shield's 429
+ *   probe's caller gone or no answer         the longest waiter becomes the probe
+ *   a waiter past PROXY_PACE_MAX_WAIT_MS     503 too_busy
+ *
+ * A 429 without Retry-After passes through and arms nothing; so does a Retry-After of 0 or a date already past.
+ */
+import { ProxyError } from '../core/errors.js'
+import { familyPath } from './family.js'
+
+/** A longer Retry-After (or a date further away: a skewed clock, a bug) is capped here, when the shield is armed. */
+export const SHIELD_MAX_SEC = 600
+/** An expired family nobody has called for this long is forgotten, so the table stays as small as the traffic. */
+const FORGET_AFTER_MS = SHIELD_MAX_SEC * 1000
+
+export interface ShieldArmed {
+  profile: string
+  upstream: string
+  family: string
+  retryAfterSec: number
+  /** Retry-After was longer than SHIELD_MAX_SEC. */
+  capped: boolean
+}
+
+export interface ShieldOptions {
+  profile: string
+  /** How long a request waits behind a probe (PROXY_PACE_MAX_WAIT_MS). */
+  maxWaitMs: number
+  /** Requests waiting behind one probe at most; beyond, too_busy at once. */
+  maxWaiting: number
+  /** Monotonic milliseconds. */
+  now?: () => number
+  /** Wall-clock milliseconds, for a Retry-After given as an HTTP date. */
+  wallNow?: () => number
+  onArmed?: (e: ShieldArmed) => void
+}
+
+interface Guard {
+  readonly upstream: string
+  readonly family: string
+  until: number
+  probe: ShieldTicket | undefined
+  readonly waiters: ShieldTicket[]
+}
+
+/** One request's place with an expired shield: the probe, or a waiter behind it. */
+export class ShieldTicket {
+  state: 'probe' | 'waiting' | 'done'
+  readonly guard: Guard
+  /** Settles when a waiter may go on (undefined for the probe). */
+  wait: Promise<void> | undefined
+  resolve: () => void = () => {}
+  reject: (err: Error) => void = () => {}
+  timer: NodeJS.Timeout | undefined
+
+  constructor (guard: Guard, state: 'probe' | 'waiting') {
+    this.guard = guard
+    this.state = state
+  }
+}
+
+/**
+ * Retry-After as seconds from now: delay-seconds or an HTTP date (RFC 9110 §10.2.3). Undefined when absent,
+ * malformed, zero or past. The first value counts when the header is repeated.
+ */
+export function retryAfterSeconds (value: string | string[] | undefined, wallNow: number): number | undefined {
+  const raw = (Array.isArray(value) ? value[0] : value)?.trim()
+  if (raw === undefined || raw === '') return undefined
+  if (/^\d+$/.test(raw)) return Number(raw) > 0 ? Number(raw) : undefined
+  if (!/[a-z]/i.test(raw)) return undefined
+  const at = Date.parse(raw)
+  if (Number.isNaN(at) || at <= wallNow) return undefined
+  return (at - wallNow) / 1000
+}
+
+export class Shield {
+  readonly #o: ShieldOptions
+  readonly #now: () => number
+  readonly #wallNow: () => number
+  readonly #guards = new Map<string, Guard>()
+
+  constructor (o: ShieldOptions) {
+    if (!(o.maxWaitMs >= 0) || !(o.maxWaiting >= 0)) throw new TypeError('Shield needs maxWaitMs ≥ 0 and maxWaiting ≥ 0')
+    this.#o = o
+    this.#now = o.now ?? (() => performance.now())
+    this.#wallNow = o.wallNow ?? Date.now
+  }
+
+  /**
+   * Before forwarding: throws rate_limited while the family is armed; once it expired, makes this request the probe
+   * or a waiter behind it. Undefined (and no work beyond one map size) when no family is shielded.
+   */
+  enter (upstream: string, url: string): ShieldTicket | undefined {
+    if (this.#guards.size === 0) return undefined
+    const guard = this.#guards.get(this.#key(upstream, familyPath(url)))
+    if (guard === undefined) return undefined
+    const now = this.#now()
+    if (now < guard.until) throw this.#refusal(guard, now)
+    if (guard.probe === undefined) {
+      guard.probe = new ShieldTicket(guard, 'probe')
+      return guard.probe
+    }
+    if (guard.waiters.length >= this.#o.maxWaiting) throw this.#busy(guard)
+    const ticket = new ShieldTicket(guard, 'waiting')
+    ticket.wait = new Promise<void>((resolve, reject) => {
+      ticket.resolve = resolve
+      ticket.reject = reject
+    })
+    ticket.timer = setTimeout(() => {
+      remove(guard.waiters, ticket)
+      ticket.state = 'done'
+      ticket.reject(this.#busy(guard))
+    }, this.#o.maxWaitMs)
+    guard.waiters.push(ticket)
+    return ticket
+  }
+
+  /** At CXone's answer: a 429 with Retry-After arms the family; the probe's answer settles its waiters. */
+  answered (upstream: string, url: string, status: number, retryAfter: string | string[] | undefined, ticket: ShieldTicket | undefined): void {
+    const sec = status === 429 ? retryAfterSeconds(retryAfter, this.#wallNow()) : undefined
+    if (sec !== undefined) this.#arm(upstream, familyPath(url), sec)
+    if (ticket?.state === 'probe') {
+      ticket.state = 'done'
+      this.#settle(ticket.guard)
+    }
+  }
+
+  /** The request's caller is gone (or its answer is over): a waiter leaves the line, a probe hands over. */
+  leave (ticket: ShieldTicket): void {
+    const guard = ticket.guard
+    if (ticket.state === 'waiting') {
+      clearTimeout(ticket.timer)
+      remove(guard.waiters, ticket)
+      ticket.state = 'done'
+      ticket.resolve()
+    } else if (ticket.state === 'probe') {
+      ticket.state = 'done'
+      guard.probe = undefined
+      // Armed again meanwhile (another call's 429): the waiters get the shield's answer, none probes.
+      if (this.#now() < guard.until) {
+        this.#settle(guard)
+        return
+      }
+      const next = guard.waiters.shift()
+      if (next !== undefined) {
+        clearTimeout(next.timer)
+        next.state = 'probe'
+        guard.probe = next
+        next.resolve()
+      }
+    }
+  }
+
+  /** The probe was answered: armed again, the waiters get the shield's answer; else the family is free. */
+  #settle (guard: Guard): void {
+    guard.probe = undefined
+    const now = this.#now()
+    const armed = now < guard.until
+    if (!armed && this.#guards.get(this.#key(guard.upstream, guard.family)) === guard) this.#guards.delete(this.#key(guard.upstream, guard.family))
+    for (const waiter of guard.waiters.splice(0)) {
+      clearTimeout(waiter.timer)
+      waiter.state = 'done'
+      if (armed) waiter.reject(this.#refusal(guard, now))
+      else waiter.resolve()
+    }
+  }
+
+  #arm (upstream: string, family: string, sec: number): void {
+    const now = this.#now()
+    const capped = sec > SHIELD_MAX_SEC
+    const retryAfterSec = Math.min(sec, SHIELD_MAX_SEC)
+    const key = this.#key(upstream, family)
+    let guard = this.#guards.get(key)
+    if (guard === undefined) {
+      this.#forget(now)
+      guard = { upstream, family, until: 0, probe: undefined, waiters: [] }
+      this.#guards.set(key, guard)
+    }
+    guard.until = Math.max(guard.until, now + retryAfterSec * 1000)
+    this.#o.onArmed?.({ profile: this.#o.profile, upstream, family, retryAfterSec, capped })
+  }
+
+  #forget (now: number): void {
+    for (const [key, g] of this.#guards) {
+      if (g.until + FORGET_AFTER_MS < now && g.probe === undefined && g.waiters.length === 0) this.#guards.delete(key)
+    }
+  }
+
+  /** Profile, upstream and family: one business unit's 429 never shields another's calls (issue 12). */
+  #key (upstream: string, family: string): string {
+    return `${this.#o.profile}\n${upstream}\n${family}`
+  }
+
+  #refusal (guard: Guard, now: number): ProxyError {
+    const left = Math.max(1, Math.ceil((guard.until - now) / 1000))
+    return new ProxyError('rate_limited', `CXone answered 429 Too Many Requests for ${guard.family} (upstream ${guard.upstream}); the proxy answers these calls itself for ${left} s more: retry after Retry-After`, { retryAfterSec: left })
+  }
+
+  #busy (guard: Guard): ProxyError {
+    return new ProxyError('too_busy', `waited ${this.#o.maxWaitMs} ms (PROXY_PACE_MAX_WAIT_MS) behind the one request that probes ${guard.family} after a 429, with ${guard.waiters.length} others: retry after Retry-After`, { retryAfterSec: 1 })
+  }
+}
+
+function remove<T> (list: T[], item: T): void {
+  const i = list.indexOf(item)
+  if (i >= 0) list.splice(i, 1)
+}
