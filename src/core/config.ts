@@ -15,6 +15,13 @@ export interface RouteRule {
   readonly pattern: string
 }
 
+/** One micro-cache rule of the config file: `{ "route": "GET /inContactAPI/services/*\/skills/activity", "ttlMs": 1000 }`. */
+export interface CacheRule {
+  readonly method: 'GET' | 'HEAD'
+  readonly pattern: string
+  readonly ttlMs: number
+}
+
 export interface Settings {
   issuer: string
   tokenUrl: string | undefined
@@ -36,6 +43,9 @@ export interface Settings {
   allowUnauthenticated: boolean
   readOnly: boolean
   routes: readonly RouteRule[]
+  coalesce: boolean
+  cache: readonly CacheRule[]
+  cacheMaxBytes: number
   maxBodyBytes: number
   maxHeaderBytes: number
   maxHeaderCount: number
@@ -234,6 +244,7 @@ function parseValue (raw: string, spec: SettingSpec, key: SettingKey, name: stri
     case 'list':
       return raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
     case 'routes':
+    case 'cache':
       throw new ConfigError(`${name} can only be set in the config file`)
   }
 }
@@ -245,6 +256,7 @@ function checkFileValue (value: unknown, spec: SettingSpec, key: SettingKey, whe
     return value
   }
   if (kind === 'routes') return parseRoutes(value, where)
+  if (kind === 'cache') return parseCacheRules(value, where)
   if (kind === 'bool' && typeof value !== 'boolean') throw new ConfigError(`${where} must be true or false`)
   if ((kind === 'int' || kind === 'ratio') && typeof value !== 'number') throw new ConfigError(`${where} must be a number`)
   if ((kind === 'string' || kind === 'url' || kind === 'enum') && typeof value !== 'string') throw new ConfigError(`${where} must be a string`)
@@ -257,6 +269,27 @@ function parseRoutes (value: unknown, where: string): RouteRule[] {
     const m = typeof entry === 'string' ? /^([A-Z]+|\*)\s+(\/\S*)$/.exec(entry.trim()) : null
     if (m === null) throw new ConfigError(`${where}[${i}] = ${JSON.stringify(entry)} is not valid: write "METHOD /path/pattern", e.g. "GET /inContactAPI/services/*/skills/**"`)
     return Object.freeze({ method: m[1] as string, pattern: m[2] as string })
+  })
+}
+
+/** A cache entry lives this long at most: the micro-cache spares polls, it is no CDN. */
+export const CACHE_TTL_MAX_MS = 600_000
+const CACHE_RULE_KEYS = new Set(['route', 'ttlMs'])
+
+function parseCacheRules (value: unknown, where: string): CacheRule[] {
+  const example = '[{ "route": "GET /inContactAPI/services/*/skills/activity", "ttlMs": 1000 }]'
+  if (!Array.isArray(value)) throw new ConfigError(`${where} must be a list like ${example}`)
+  return value.map((entry: unknown, i) => {
+    const at = `${where}[${i}]`
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError(`${at} must be an object like { "route": "GET /inContactAPI/services/*/skills/activity", "ttlMs": 1000 }`)
+    const e = entry as Record<string, unknown>
+    const unknown = Object.keys(e).filter((k) => !CACHE_RULE_KEYS.has(k))
+    if (unknown.length > 0) throw new ConfigError(`${at} has unknown field ${unknown.map((k) => `"${k}"`).join(', ')}: a cache rule has only "route" and "ttlMs"`)
+    const m = typeof e.route === 'string' ? /^(GET|HEAD)\s+(\/\S*)$/.exec(e.route.trim()) : null
+    if (m === null) throw new ConfigError(`${at}.route = ${JSON.stringify(e.route)} is not valid: write "GET /path/pattern" (or HEAD; only reads are cached), e.g. "GET /inContactAPI/services/*/skills/activity"`)
+    const ttl = e.ttlMs
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > CACHE_TTL_MAX_MS) throw new ConfigError(`${at}.ttlMs = ${JSON.stringify(ttl)} is not valid: use a whole number of milliseconds from 1 to ${CACHE_TTL_MAX_MS}`)
+    return Object.freeze({ method: m[1] as 'GET' | 'HEAD', pattern: m[2] as string, ttlMs: ttl })
   })
 }
 

@@ -12,6 +12,7 @@ export type SettingType =
   | { kind: 'bool' }
   | { kind: 'list' }
   | { kind: 'routes' }
+  | { kind: 'cache' }
 
 export interface SettingSpec {
   readonly env: string | null
@@ -46,6 +47,9 @@ export const SETTINGS = {
   allowUnauthenticated: { env: 'PROXY_ALLOW_UNAUTHENTICATED', type: { kind: 'bool' }, default: false },
   readOnly: { env: 'PROXY_READ_ONLY', type: { kind: 'bool' }, default: false },
   routes: { env: null, type: { kind: 'routes' }, default: [] },
+  coalesce: { env: 'PROXY_COALESCE', type: { kind: 'bool' }, default: true },
+  cache: { env: null, type: { kind: 'cache' }, default: [] },
+  cacheMaxBytes: { env: 'PROXY_CACHE_MAX_BYTES', type: { kind: 'int', min: 0, max: 16 * 1024 * MIB }, default: 64 * MIB },
   maxBodyBytes: { env: 'PROXY_MAX_BODY_BYTES', type: { kind: 'int', min: 0, max: 1024 * MIB }, default: 10 * MIB },
   maxHeaderBytes: { env: 'PROXY_MAX_HEADER_BYTES', type: { kind: 'int', min: 1024, max: 1 * MIB }, default: 16 * 1024 },
   maxHeaderCount: { env: 'PROXY_MAX_HEADER_COUNT', type: { kind: 'int', min: 16, max: 1000 }, default: 100 },
