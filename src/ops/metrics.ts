@@ -32,6 +32,10 @@ export class Metrics {
   readonly #replays: Counter
   readonly #rejected: Counter<'reason'>
   readonly #reloads: Counter<'outcome'>
+  readonly #coalesced: Counter
+  readonly #cacheRequests: Counter<'result'>
+  readonly #cacheEvictions: Counter
+  readonly #cacheSizes: Array<() => number> = []
   // Label children, cached: prom-client would otherwise hash the label object on every call.
   readonly #requestChildren = new LRUCache<string, { inc: () => void }>({ max: LABEL_CHILDREN_MAX })
   readonly #upstreamChildren = new LRUCache<string, { observe: (v: number) => void }>({ max: LABEL_CHILDREN_MAX })
@@ -48,6 +52,16 @@ export class Metrics {
     this.#replays = new Counter({ name: 'cxone_proxy_replays_total', help: 'Requests replayed once with a new token after an upstream 401', registers: [r] })
     this.#reloads = new Counter({ name: 'cxone_proxy_config_reloads_total', help: 'Configuration reloads, by outcome (applied, unchanged, failed)', labelNames: ['outcome'], registers: [r] })
     this.#rejected = new Counter({ name: 'cxone_proxy_rejected_total', help: 'Requests refused by the proxy, by error code (limits, access rules)', labelNames: ['reason'], registers: [r] })
+    this.#coalesced = new Counter({ name: 'cxone_proxy_coalesced_total', help: 'Requests answered by an identical request\'s upstream call in flight (coalesced followers)', registers: [r] })
+    this.#cacheRequests = new Counter({ name: 'cxone_proxy_cache_requests_total', help: 'Micro-cache lookups of cached routes, by result (hit, miss)', labelNames: ['result'], registers: [r] })
+    this.#cacheEvictions = new Counter({ name: 'cxone_proxy_cache_evictions_total', help: 'Micro-cache entries evicted before they expired, to stay within PROXY_CACHE_MAX_BYTES', registers: [r] })
+    const cacheSizes = this.#cacheSizes
+    new Gauge({
+      name: 'cxone_proxy_cache_bytes',
+      help: 'Bytes held by the micro-cache (bodies plus a fixed overhead per entry)',
+      registers: [r],
+      collect () { this.set(cacheSizes.reduce((sum, size) => sum + size(), 0)) }
+    })
     new Gauge({
       name: 'cxone_proxy_token_expires_in_seconds',
       help: 'Seconds until the current token expires (0 when none is held)',
@@ -101,6 +115,23 @@ export class Metrics {
 
   reload (outcome: 'applied' | 'unchanged' | 'failed'): void {
     this.#reloads.inc({ outcome })
+  }
+
+  coalesced (): void {
+    this.#coalesced.inc()
+  }
+
+  cacheLookup (result: 'hit' | 'miss'): void {
+    this.#cacheRequests.inc({ result })
+  }
+
+  cacheEvicted (): void {
+    this.#cacheEvictions.inc()
+  }
+
+  /** Adds a micro-cache's size to cxone_proxy_cache_bytes (one per profile). */
+  watchCache (bytes: () => number): void {
+    this.#cacheSizes.push(bytes)
   }
 
   rejected (code: string): void {

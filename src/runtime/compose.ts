@@ -24,6 +24,7 @@ import { compileRules } from '../proxy/admission.js'
 import { BodyBuffer } from '../proxy/body.js'
 import { UpstreamGate } from '../proxy/gate.js'
 import { createProxyListener } from '../proxy/listener.js'
+import { MicroCache } from '../proxy/micro-cache.js'
 import type { Discovery } from '../token/discovery.js'
 import { createTokenLayer } from '../token/token-layer.js'
 import { systemClock, type Clock, type TokenProvider } from '../token/token-provider.js'
@@ -116,6 +117,16 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   let current = config
   let rules = compileRules(s, config.credentials.apiKeys)
   const places = Math.min(s.maxConcurrentUpstream, s.upstreamConnections)
+  // One micro-cache per profile: its entries never serve another profile's callers.
+  const cache = s.cache.length === 0
+    ? undefined
+    : new MicroCache({
+      rules: s.cache,
+      maxBytes: s.cacheMaxBytes,
+      now: clock.now,
+      events: { hit: () => { metrics.cacheLookup('hit') }, miss: () => { metrics.cacheLookup('miss') }, evicted: () => { metrics.cacheEvicted() } }
+    })
+  if (cache !== undefined) metrics.watchCache(() => cache.bytes)
   const app = await createProxyListener(logger, {
     settings: s,
     rules: () => rules,
@@ -129,7 +140,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       bodies: new BodyBuffer({ maxBytes: s.maxBodyBytes, maxBufferedBytes: s.maxBufferedBytes, timeoutMs: s.bodyTimeoutMs }),
       upstreamTimeoutMs: s.upstreamTimeoutMs,
       onUpstream401: () => { metrics.upstream401() },
-      onReplay: () => { metrics.replay() }
+      onReplay: () => { metrics.replay() },
+      coalesce: s.coalesce,
+      cache,
+      onCoalesced: () => { metrics.coalesced() }
     },
     ownRoutes: async (scope) => {
       await scope.register(adminRoutes, routes)
