@@ -18,7 +18,8 @@ const NO_PLAIN_DEFAULT: Partial<Record<SettingKey, string>> = {
   adminPort: 'off',
   allowedHosts: 'none',
   corsOrigins: 'none',
-  routes: 'none (all routes)'
+  routes: 'none (all routes)',
+  cache: 'none (nothing cached)'
 }
 
 function cells (row: string): string[] {
