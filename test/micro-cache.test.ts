@@ -122,6 +122,20 @@ describe('the micro-cache', () => {
     expect((await call(s, `${ACTIVITY}?size=6000`)).cacheStatus).toBe('cxone-auth-proxy; fwd=miss')
   })
 
+  it('with coalescing: concurrent first reads make one call, the others are told they were collapsed', async () => {
+    api = await startUpstream((_req, res, _body, n) => {
+      setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ call: n })) }, 200)
+    })
+    const s = stack = await startStack({ env: { CXONE_API_URL: api.url, PROXY_CONFIG: configFile({ cache: [{ route: 'GET /inContactAPI/services/*/skills/activity', ttlMs: 60_000 }] }) }, deps: { clock } })
+    const first = await Promise.all(Array.from({ length: 5 }, async () => await call(s, ACTIVITY)))
+    expect(first.map((a) => a.cacheStatus).sort()).toEqual([
+      'cxone-auth-proxy; fwd=miss; stored',
+      ...Array.from({ length: 4 }, () => 'cxone-auth-proxy; fwd=miss; stored; collapsed')
+    ])
+    expect(await call(s, ACTIVITY)).toMatchObject({ body: { call: 1 }, cacheStatus: 'cxone-auth-proxy; hit; ttl=59' })
+    expect(api.seen).toHaveLength(1)
+  })
+
   it('with coalescing off, still stores and serves (a flight of one)', async () => {
     const s = await start([{ route: 'GET /inContactAPI/services/*/skills/activity', ttlMs: 60_000 }], { PROXY_COALESCE: 'false' })
     await call(s, ACTIVITY)
