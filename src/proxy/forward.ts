@@ -26,7 +26,7 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { rewriteBetween, rewriteHeaderValue, rewriteLocation } from './link-rewriter.js'
 import { createDeliver } from './deliver.js'
 import { pathOf } from './admission.js'
-import { mapUpstreamError } from './upstream-errors.js'
+import { mapBrokenAnswer, mapUpstreamError } from './upstream-errors.js'
 import type { BodyBuffer } from './body.js'
 import type { UpstreamGate } from './gate.js'
 import { Coalescer, shareable, shareKey, type Flight, type Member, type Outcome, type SharedAnswer } from './coalesce.js'
@@ -380,7 +380,8 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     const bodiless = request.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304
     const ended = (err: Error | null, r?: { whole: Buffer } | { rest: Readable }): void => {
       if (err !== null || r === undefined) {
-        s.flight.end({ kind: 'error', error: mapUpstreamError(err, ctx.origin) })
+        // Nothing was sent yet: every member gets a clean 502, never a short body presented as complete.
+        s.flight.end({ kind: 'error', error: mapBrokenAnswer(err, ctx.origin) })
         return
       }
       if ('rest' in r) {
