@@ -122,6 +122,52 @@ describe('identical reads in flight share one upstream call', () => {
     await expect.poll(() => closedEarly, { timeout: 2_000 }).toBe(1)
   })
 
+  it('a leader that leaves while queued for the one place upstream: its followers are answered, and no place leaks', async () => {
+    stack = await startApiStack((req, res) => {
+      const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms'))
+      setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ url: req.url })) }, ms)
+    }, { PROXY_MAX_CONCURRENT_UPSTREAM: '1', PROXY_QUEUE_TIMEOUT_MS: '5000' })
+    const base = `${stack.url}${API}/skills/activity`
+    const blocker = get(`${base}?ms=300`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const first = new AbortController()
+    const leader = fetch(`${base}?ms=10`, { signal: first.signal }).catch((err: Error) => err)
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    const followers = Array.from({ length: 3 }, async () => await get(`${base}?ms=10`))
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    first.abort()
+    expect(await leader).toBeInstanceOf(Error)
+    expect((await blocker).status).toBe(200)
+    for (const f of await Promise.all(followers)) expect(JSON.parse(f.body.toString())).toEqual({ url: `${API}/skills/activity?ms=10` })
+    expect(stack.api.seen.map((r) => r.url)).toEqual([`${API}/skills/activity?ms=300`, `${API}/skills/activity?ms=10`])
+    for (let i = 0; i < 3; i++) expect((await get(`${base}?ms=1&n=${i}`)).status).toBe(200)
+  })
+
+  it('every caller of a flight queued for the one place upstream gone: the place is given back, nothing is sent', async () => {
+    stack = await startApiStack((req, res) => {
+      const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms'))
+      setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ url: req.url })) }, ms)
+    }, { PROXY_MAX_CONCURRENT_UPSTREAM: '1', PROXY_QUEUE_TIMEOUT_MS: '5000' })
+    const base = `${stack.url}${API}/skills/activity`
+    const blocker2 = get(`${base}?ms=300`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const all = Array.from({ length: 3 }, () => new AbortController())
+    const gone = all.map(async (c) => await fetch(`${base}?ms=20`, { signal: c.signal }).catch((err: Error) => err))
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    for (const c of all) c.abort()
+    await Promise.all(gone)
+    await blocker2
+    for (let i = 0; i < 3; i++) expect((await get(`${base}?ms=1&n=${i}`)).status).toBe(200)
+    expect(stack.api.seen.filter((r) => r.url.includes('ms=20'))).toEqual([])
+  })
+
+  it('HEAD requests coalesce among themselves', async () => {
+    stack = await startApiStack(held(200, '{"a":1}'))
+    const answers = await Promise.all(Array.from({ length: 4 }, async () => await get(`${stack?.url ?? ''}${API}/skills/activity`, { method: 'HEAD' })))
+    for (const a of answers) expect([a.status, a.body.length]).toEqual([200, 0])
+    expect(stack.api.seen).toHaveLength(1)
+  })
+
   it('a failed upstream call gives every caller the same error', async () => {
     stack = await startApiStack((req) => { setTimeout(() => { req.socket.destroy() }, HOLD_MS) })
     const answers = await Promise.all(Array.from({ length: N }, async () => await get(`${stack?.url ?? ''}${API}/skills/activity`)))
