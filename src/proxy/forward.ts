@@ -12,7 +12,7 @@
  */
 import type { EventEmitter } from 'node:events'
 import type { ServerResponse } from 'node:http'
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import httpProxy from '@fastify/http-proxy'
 import { LRUCache } from 'lru-cache'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -26,11 +26,11 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { rewriteBetween, rewriteHeaderValue, rewriteLocation } from './link-rewriter.js'
 import { createDeliver } from './deliver.js'
 import { pathOf } from './admission.js'
-import { mapBrokenAnswer, mapUpstreamError } from './upstream-errors.js'
+import { mapUpstreamError } from './upstream-errors.js'
 import type { BodyBuffer } from './body.js'
 import type { UpstreamGate } from './gate.js'
-import { Coalescer, shareable, shareKey, type Flight, type Member, type Outcome, type SharedAnswer } from './coalesce.js'
-import { cacheHitStatus, cacheMissStatus, type MicroCache } from './micro-cache.js'
+import type { MicroCache } from './micro-cache.js'
+import { Sharing } from './sharing.js'
 
 export interface ForwardOptions {
   /** The business unit (profile) this listener serves: part of every per-request key (issue 12). */
@@ -77,27 +77,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     proxyCtx: RequestContext | null
     passage: Passage | null
-    share: Share | null
   }
-}
-
-/** What a shared read's members get: the answer read whole, the context of the call that got it, and whether it was cached. */
-interface Shared {
-  readonly answer: SharedAnswer
-  readonly ctx: RequestContext
-  readonly stored: boolean
-}
-
-/** A read that may be shared (coalesce.ts) or cached (micro-cache.ts): its key, and the flight it leads or joined. */
-interface Share {
-  readonly key: string
-  /** The TTL of the cache rule its route matches, if any. */
-  readonly cacheTtlMs: number | undefined
-  readonly flight: Flight<Shared>
-  readonly member: Member<Shared>
-  readonly leads: boolean
-  /** The leader's place upstream is the flight's: given back when the flight ends (or when its caller's answer does). */
-  holdsPlace: boolean
 }
 
 /** What one request holds on its way upstream: released in one place, when its caller's response closes. */
@@ -130,13 +110,28 @@ type Done = (err?: Error) => void
 /** The caller's response as undici's abort signal: `aborted` is set and `abort` emitted when the caller has gone. */
 type CallerSignal = ServerResponse & { aborted?: boolean }
 type AbortSignalLike = EventEmitter & { aborted?: boolean }
-const NO_BODY = Buffer.alloc(0)
 
 export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOptions): Promise<void> {
   const { provider, discovery, gate, bodies } = opts
   const deliver = createDeliver(opts.publicOrigin)
-  const coalescer = new Coalescer<Shared>({ enabled: opts.coalesce === true })
-  const cache = opts.cache
+  // Coalescing and the micro-cache (sharing.ts): reads answered without a call of their own.
+  const sharing = new Sharing({
+    profile: opts.profile,
+    coalesce: opts.coalesce === true,
+    cache: opts.cache,
+    provider,
+    gate,
+    upstreamOf,
+    respond,
+    alone: (request, reply) => {
+      prepare(request, undefined, reply.raw as CallerSignal, request.passage as Passage, (err) => {
+        if (err !== undefined) reply.send(err)
+        else handler(request, reply)
+      })
+    },
+    keepPlace: (request) => { (request.passage as Passage).held = true },
+    onCoalesced: opts.onCoalesced
+  })
   // Routes whose 401s survived a fresh token: passed through for a while (bounded, expiring).
   const notAboutTheToken = new LRUCache<string, true>({ max: REFUSED_ROUTES_MAX, ttl: REFUSED_COOLDOWN_MS })
 
@@ -195,7 +190,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
       return
     }
     // A read answered from the cache, or joined to the same read in flight, needs no place upstream and no token.
-    if (passage.wait === undefined && body === undefined && share(request, reply)) {
+    if (passage.wait === undefined && body === undefined && sharing.admit(request, reply)) {
       done()
       return
     }
@@ -205,7 +200,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   function prepare (request: FastifyRequest, body: Buffer | undefined, caller: CallerSignal, passage: Passage, done: Done): void {
     const signal = request.share?.flight.signal ?? caller
     if (passage.wait === undefined && gate.tryEnter()) {
-      holdPlace(request, passage)
+      if (!sharing.holdPlace(request)) passage.held = true
       const token = provider.current()
       const origin = token === undefined ? undefined : discovery.knownApiOrigin(token.tenantId)
       if (token !== undefined && origin !== undefined) {
@@ -216,8 +211,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     }
     prepareSlowly(request, body, signal, passage).then(() => { done() }, (err: Error) => {
       // The members of a flight whose leader could not be sent (no token, too busy) get the same error.
-      const s = request.share
-      if (s !== null) s.flight.end({ kind: 'error', error: err }, s.member)
+      sharing.fail(request, err, true)
       done(err)
     })
   }
@@ -229,91 +223,22 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
       await gate.enter()
       // The caller (every caller of a flight) may have gone while it waited: give the place back at once.
       if (signal.aborted === true) gate.leave()
-      else holdPlace(request, passage)
+      else if (!sharing.holdPlace(request)) passage.held = true
     }
     const token = provider.current() ?? await provider.getToken()
     const origin = discovery.knownApiOrigin(token.tenantId) ?? await discovery.apiOrigin(token.tenantId)
     attach(request, token, origin, body, signal)
   }
 
-  /** A flight's leader holds its place for the flight, which a follower's call still needs after the leader left. */
-  function holdPlace (request: FastifyRequest, passage: Passage): void {
-    const s = request.share
-    if (s === null) {
-      passage.held = true
-      return
-    }
-    s.holdsPlace = true
-    s.flight.whenEnded(() => {
-      if (!s.holdsPlace) return
-      s.holdsPlace = false
-      gate.leave()
-    })
-  }
-
   function attach (request: FastifyRequest, token: TokenSet, origin: string, body: Buffer | undefined, signal: AbortSignalLike): void {
     request.proxyCtx = { token, upstream: upstreamOf(request), origin, body, replayed: false, upstreamStart: 0, upstreamMs: undefined, caller: signal, quota: undefined }
   }
 
-  /**
-   * Cache and coalescing (micro-cache.ts, coalesce.ts): a fresh cached answer is served; an identical read in
-   * flight is joined (true: nothing more to prepare); otherwise this read leads a flight of its own.
-   */
-  function share (request: FastifyRequest, reply: FastifyReply): boolean {
-    const url = request.raw.url as string
-    const cacheTtlMs = cache?.ttlFor(request.method, pathOf(url))
-    if ((!coalescer.enabled && cacheTtlMs === undefined) || !shareable(request.method, request.headers, false)) return false
-    const key = shareKey(opts.profile, upstreamOf(request), request.method, url, request.headers)
-    if (cache !== undefined && cacheTtlMs !== undefined) {
-      const token = provider.current()
-      const hit = token === undefined ? undefined : cache.get(cacheKey(key, token.tenantId))
-      if (token !== undefined && hit !== undefined) {
-        request.proxyCtx = { token, upstream: upstreamOf(request), origin: hit.answer.origin, body: undefined, replayed: false, upstreamStart: 0, upstreamMs: undefined, caller: reply.raw, quota: 'cache' }
-        const age = Number(hit.answer.headers.age ?? 0)
-        serveShared(request, reply, hit.answer, { age: String((Number.isFinite(age) ? age : 0) + hit.ageSec), 'cache-status': cacheHitStatus(hit.ttlLeftSec) })
-        return true
-      }
-    }
-    const joined = coalescer.find(key)
-    const flight = joined ?? coalescer.start(key)
-    const member: Member<Shared> = { res: reply.raw, settle: (outcome) => { settle(request, reply, outcome) } }
-    request.share = { key, cacheTtlMs, flight, member, leads: joined === undefined, holdsPlace: false }
-    flight.join(member)
-    return joined !== undefined
-  }
-
-  /** How a flight's end reaches one of its members. */
-  function settle (request: FastifyRequest, reply: FastifyReply, outcome: Outcome<Shared>): void {
-    const s = request.share as Share
-    if (outcome.kind === 'alone') {
-      // The answer was too large to share: this member makes its own call, as if it had come alone.
-      request.share = null
-      prepare(request, undefined, reply.raw as CallerSignal, request.passage as Passage, (err) => {
-        if (err !== undefined) reply.send(err)
-        else handler(request, reply)
-      })
-      return
-    }
-    if (!s.leads) opts.onCoalesced?.()
-    if (outcome.kind === 'error') {
-      reply.send(outcome.error)
-      return
-    }
-    const { answer, ctx, stored } = outcome.answer
-    if (!s.leads) request.proxyCtx = { ...ctx, body: undefined, upstreamMs: undefined, caller: reply.raw, quota: 'coalesced' }
-    serveShared(request, reply, answer, s.cacheTtlMs === undefined ? undefined : { 'cache-status': cacheMissStatus(stored, !s.leads) })
-  }
-
-  function serveShared (request: FastifyRequest, reply: FastifyReply, answer: SharedAnswer, extra: Record<string, string> | undefined): void {
-    respond(request, reply, answer.origin, answer.statusCode, answer.headers, Readable.from(answer.body.length > 0 ? [answer.body] : []), extra)
-  }
-
   function handler (request: FastifyRequest, reply: FastifyReply): void {
-    const s = request.share
-    // A cached or coalesced read is answered by share() and its flight.
-    if (request.proxyCtx?.quota === 'cache' || (s !== null && !s.leads)) return
+    // A cached or coalesced read is answered by sharing.ts.
+    if (sharing.answersItself(request)) return
     // A caller who left before its request was prepared gets nothing, and nothing is sent for it.
-    if (request.proxyCtx === null && (s?.flight.signal ?? reply.raw as CallerSignal).aborted === true) return
+    if (request.proxyCtx === null && (request.share?.flight.signal ?? reply.raw as CallerSignal).aborted === true) return
     send(request, reply, ctxOf(request), 0)
   }
 
@@ -348,9 +273,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
 
   /** An error for the caller, and for every member of its flight. */
   function fail (request: FastifyRequest, reply: FastifyReply, err: Error): void {
-    const s = request.share
-    if (s === null) reply.send(err)
-    else s.flight.end({ kind: 'error', error: err })
+    if (!sharing.fail(request, err)) reply.send(err)
   }
 
   function answer (request: FastifyRequest, reply: FastifyReply, ctx: RequestContext, res: Dispatcher.ResponseData): void {
@@ -370,50 +293,12 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
         }
       }
     }
-    const s = request.share
-    if (s !== null) shareAnswer(request, reply, ctx, res, s)
+    if (request.share !== null) sharing.answer(request, reply, ctx, res)
     else respond(request, reply, ctx.origin, res.statusCode, res.headers, res.body, undefined)
   }
 
-  /** A flight's answer: read whole and given to every member (and to the cache), or, too large, streamed to its leader. */
-  function shareAnswer (request: FastifyRequest, reply: FastifyReply, ctx: RequestContext, res: Dispatcher.ResponseData, s: Share): void {
-    const bodiless = request.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304
-    const ended = (err: Error | null, r?: { whole: Buffer } | { rest: Readable }): void => {
-      if (err !== null || r === undefined) {
-        // Nothing was sent yet: every member gets a clean 502, never a short body presented as complete.
-        s.flight.end({ kind: 'error', error: mapBrokenAnswer(err, ctx.origin) })
-        return
-      }
-      if ('rest' in r) {
-        // Too large to share: the others make their own calls; the leader keeps its place while it streams.
-        const here = (reply.raw as CallerSignal).aborted !== true
-        const passage = request.passage as Passage
-        if (here && s.holdsPlace) {
-          s.holdsPlace = false
-          passage.held = true
-        }
-        s.flight.end({ kind: 'alone' }, s.member)
-        if (here) respond(request, reply, ctx.origin, res.statusCode, res.headers, r.rest, s.cacheTtlMs === undefined ? undefined : { 'cache-status': cacheMissStatus(false, false) })
-        else r.rest.destroy()
-        return
-      }
-      const answer: SharedAnswer = { statusCode: res.statusCode, headers: res.headers, body: r.whole, origin: ctx.origin }
-      const stored = cache !== undefined && s.cacheTtlMs !== undefined && cache.set(cacheKey(s.key, ctx.token.tenantId), answer, s.cacheTtlMs)
-      s.flight.end({ kind: 'answer', answer: { answer, ctx, stored } })
-      coalescer.release(r.whole.length)
-    }
-    if (!bodiless) {
-      coalescer.read(res.body, Number(res.headers['content-length'] ?? -1), ended)
-      return
-    }
-    // No body by definition (RFC 9110 §6.4.1), whatever Content-Length says (see deliver.ts).
-    res.body.on('error', () => {})
-    res.body.resume()
-    ended(null, { whole: NO_BODY })
-  }
-
   /** The upstream's answer to one caller: headers cleaned, links rewritten to the origin it called, its own id. */
-  function respond (request: FastifyRequest, reply: FastifyReply, origin: string, statusCode: number, upstreamHeaders: SharedAnswer['headers'], stream: Readable, extra: Record<string, string> | undefined): void {
+  function respond (request: FastifyRequest, reply: FastifyReply, origin: string, statusCode: number, upstreamHeaders: Record<string, string | string[] | undefined>, stream: Readable, extra: Record<string, string> | undefined): void {
     const headers = downstreamResponseHeaders(upstreamHeaders)
     rewriteLinkHeaders(headers, origin, request)
     headers['x-request-id'] = request.id
@@ -462,11 +347,6 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
 /** The named upstream a request goes to: one today; the routing table (issue 11) chooses among several. */
 function upstreamOf (_request: FastifyRequest): string {
   return 'api'
-}
-
-/** The cache's key: the read's, and the tenant of the token, so a token of another tenant never sees it. */
-function cacheKey (shareKeyOfRead: string, tenantId: string | undefined): string {
-  return `${shareKeyOfRead}\n${tenantId ?? ''}`
 }
 
 function ctxOf (request: FastifyRequest): RequestContext {
