@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/core/config.js'
+import { CxoneSimulator } from '../src/simulator/simulator.js'
 import type { Clock } from '../src/token/token-provider.js'
-import { API, startStack, type Stack } from './helpers/harness.js'
+import { API, simulatorEnv, startStack, type Stack } from './helpers/harness.js'
 import { startUpstream, type Handler, type Upstream } from './helpers/upstream.js'
 
 /** Real timers (the token layer's), and a time the test moves forward by hand for the cache's TTLs. */
@@ -134,6 +135,24 @@ describe('the micro-cache', () => {
     ])
     expect(await call(s, ACTIVITY)).toMatchObject({ body: { call: 1 }, cacheStatus: 'cxone-auth-proxy; hit; ttl=59' })
     expect(api.seen).toHaveLength(1)
+  })
+
+  it('a token of another tenant never gets the first tenant\'s cached answer', async () => {
+    const s = await start([{ route: 'GET /inContactAPI/services/*/skills/activity', ttlMs: 60_000 }])
+    const first = s.running.proxy.provider.current()?.tenantId
+    expect((await call(s, ACTIVITY)).body.call).toBe(1)
+    expect((await call(s, ACTIVITY)).cacheStatus).toMatch(/; hit/)
+    const other = await new CxoneSimulator({ tenantId: '11111111-2222-3333-4444-555555555555' }).start()
+    try {
+      // The same proxy, its credential now from another tenant (a reload with another issuer), the same API.
+      const next = loadConfig({ env: simulatorEnv(other, { CXONE_API_URL: api?.url ?? '', PROXY_CONFIG: s.config.configPath ?? '' }), skipDefaultFile: true })
+      s.running.proxy.reload(next)
+      await expect.poll(() => s.running.proxy.provider.current()?.tenantId, { timeout: 5_000 }).toBe('11111111-2222-3333-4444-555555555555')
+      expect(first).not.toBe('11111111-2222-3333-4444-555555555555')
+      expect(await call(s, ACTIVITY)).toMatchObject({ body: { call: 2 }, cacheStatus: 'cxone-auth-proxy; fwd=miss; stored' })
+    } finally {
+      await other.stop()
+    }
   })
 
   it('with coalescing off, still stores and serves (a flight of one)', async () => {
