@@ -208,6 +208,22 @@ describe('identical reads in flight share one upstream call', () => {
     expect(stack.api.seen).toHaveLength(4)
   })
 
+  it('a caller that leaves while an answer too large to share streams to it: the call upstream is cancelled', async () => {
+    let closedEarly = 0
+    stack = await startApiStack((_req, res) => {
+      res.once('close', () => { if (!res.writableFinished) closedEarly++ })
+      res.writeHead(200, { 'content-type': 'application/octet-stream' })
+      res.write(randomBytes(1024 * 1024 + 10))
+      setTimeout(() => { if (!res.destroyed) res.end('the rest') }, 10_000)
+    })
+    const gone = new AbortController()
+    const r = await fetch(`${stack.url}${API}/reports/slow`, { signal: gone.signal })
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader()
+    await reader.read()
+    gone.abort()
+    await expect.poll(() => closedEarly, { timeout: 3_000 }).toBe(1)
+  })
+
   it('an answer of unknown length that outgrows the bound reaches every caller whole', async () => {
     const big = randomBytes(1024 * 1024 + 10)
     stack = await startApiStack((_req, res) => {
