@@ -25,6 +25,8 @@ const HELP = `Usage: npm run bench [-- options]   (or node bench/run.mjs after n
   --starts N            proxy starts timed to ready, 0 to skip (BENCH_STARTS, default 5)
   --proxy-log FILE      where the proxy's info log goes (BENCH_PROXY_LOG, default /dev/null)
   --no-nginx            skip the nginx column
+  --scenario polling    instead: 50 clients polling one URL through the proxy with coalescing off, on, and on with a
+                        1 s micro-cache (bench/polling.mjs; --help after it for its options)
   -h, --help            this help
 
 Installs wrk and nginx with apt-get when missing and run as root (BENCH_NO_INSTALL=1 to never install).
@@ -128,6 +130,14 @@ function print (result, columns, file, log) {
 }
 
 async function main () {
+  const scenario = process.argv.indexOf('--scenario')
+  if (scenario >= 0) {
+    const name = process.argv[scenario + 1]
+    if (name !== 'polling') throw new Error(`--scenario ${name ?? ''}: the one scenario is "polling"`)
+    const { main: polling } = await import('./polling.mjs')
+    await polling(process.argv.slice(2))
+    return
+  }
   const o = options()
   const log = (line) => { console.log(line) }
   const tools = ensureTools(log)

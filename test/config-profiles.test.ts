@@ -69,7 +69,11 @@ describe('a configuration without profiles', () => {
       maxConcurrentUpstream: 512, queueTimeoutMs: 2_000, redisCommandTimeoutMs: 50, shutdownGraceMs: 30_000, logLevel: 'info',
       // Settings of later issues, at their defaults: issue 13's pacing of Data Extraction job creation.
       pace: [{ route: 'POST /data-extraction/*/jobs/**', method: 'POST', pattern: '/data-extraction/*/jobs/**', maxConcurrent: 1, minIntervalMs: 30_000 }],
-      paceMaxWaitMs: 60_000
+      paceMaxWaitMs: 60_000,
+      // Issue 13's coalescing (on) and micro-cache (off).
+      coalesce: true,
+      cache: [],
+      cacheMaxBytes: 67_108_864
     })
     expect(c.sources.readOnly).toBe('env')
     expect(c.sources.grantType).toBe('derived')
@@ -196,8 +200,8 @@ describe('a mistake in a profile names the profile and the field', () => {
     ['the default profile\'s name', () => ({ profiles: { default: { port: 8081 } } }), {}, (f) => [
       { code: 'config_invalid_value', message: `config file ${f}: profile name "default" is the top-level settings' name: choose another name for this profile` }]],
     ['an unknown key, a secret, a process-wide setting', () => ({ profiles: { 'bu-two': { port: 8081, prot: 1, constructor: 1, clientSecret: 'x', host: '0.0.0.0', routes: [] } } }), {}, (f) => [
-      { code: 'config_unknown_setting', message: `${P(f)} "bu-two": unknown setting "prot": a profile may set port, issuer, tokenUrl, apiUrl, uiUrl, digitalUrl, grantType, clientAuth, basicEncoding, scope, refreshAhead, tokenTimeoutMs, configErrorRetrySec, publicUrl, allowedHosts, corsOrigins, allowUnauthenticated, readOnly, routes, maxBodyBytes, upstreamTimeoutMs, upstreams, pace` },
-      { code: 'config_unknown_setting', message: `${P(f)} "bu-two": unknown setting "constructor": a profile may set port, issuer, tokenUrl, apiUrl, uiUrl, digitalUrl, grantType, clientAuth, basicEncoding, scope, refreshAhead, tokenTimeoutMs, configErrorRetrySec, publicUrl, allowedHosts, corsOrigins, allowUnauthenticated, readOnly, routes, maxBodyBytes, upstreamTimeoutMs, upstreams, pace` },
+      { code: 'config_unknown_setting', message: `${P(f)} "bu-two": unknown setting "prot": a profile may set port, issuer, tokenUrl, apiUrl, uiUrl, digitalUrl, grantType, clientAuth, basicEncoding, scope, refreshAhead, tokenTimeoutMs, configErrorRetrySec, publicUrl, allowedHosts, corsOrigins, allowUnauthenticated, readOnly, routes, maxBodyBytes, upstreamTimeoutMs, upstreams, pace, coalesce, cache` },
+      { code: 'config_unknown_setting', message: `${P(f)} "bu-two": unknown setting "constructor": a profile may set port, issuer, tokenUrl, apiUrl, uiUrl, digitalUrl, grantType, clientAuth, basicEncoding, scope, refreshAhead, tokenTimeoutMs, configErrorRetrySec, publicUrl, allowedHosts, corsOrigins, allowUnauthenticated, readOnly, routes, maxBodyBytes, upstreamTimeoutMs, upstreams, pace, coalesce, cache` },
       { code: 'config_unknown_setting', message: `${P(f)} "bu-two": "clientSecret" is a secret and is not read from files: set CXONE_BU_TWO_CLIENT_SECRET or CXONE_BU_TWO_CLIENT_SECRET_FILE in the environment instead, and remove it from the file` },
       { code: 'config_unknown_setting', message: `${P(f)} "bu-two": "host" is process-wide: set it at the top level of the file (or PROXY_HOST), where it applies to every profile` }]],
     ['an invalid value', () => ({ profiles: { 'bu-two': { port: 'eighty', readOnly: 'yes', clientAuth: 'basic' } } }), {}, (f) => [

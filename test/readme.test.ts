@@ -24,7 +24,8 @@ const NO_PLAIN_DEFAULT: Partial<Record<SettingKey, string>> = {
   allowedHosts: 'none',
   corsOrigins: 'none',
   routes: 'none (all routes)',
-  pace: '`POST /data-extraction/*/jobs/**`: 1 at a time, 30 s apart'
+  pace: '`POST /data-extraction/*/jobs/**`: 1 at a time, 30 s apart',
+  cache: 'none (nothing cached)'
 }
 
 function cells (row: string): string[] {

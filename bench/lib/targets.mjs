@@ -37,7 +37,7 @@ export async function startTokenSource () {
  * `root` is another build to run instead (a directory with dist/, package.json and a reachable node_modules).
  * Returns at once, before it listens: `startProxy` waits for readiness, bench/lib/startup.mjs times it.
  */
-export async function spawnProxy ({ issuer, apiOrigin, logLevel = 'info', logPath = '/dev/null', nodeArgs = [], name = 'proxy', root = ROOT }) {
+export async function spawnProxy ({ issuer, apiOrigin, logLevel = 'info', logPath = '/dev/null', nodeArgs = [], name = 'proxy', root = ROOT, env: extraEnv = {} }) {
   const port = await freePort()
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
     !/^(CXONE_|PROXY_|LOG_LEVEL$|NODE_OPTIONS$|https?_proxy$|HTTPS?_PROXY$|NO_PROXY$|no_proxy$)/.test(k)))
@@ -51,7 +51,11 @@ export async function spawnProxy ({ issuer, apiOrigin, logLevel = 'info', logPat
     CXONE_ACCESS_KEY_SECRET: DEMO_CREDENTIALS.accessKeySecret,
     PROXY_HOST: '127.0.0.1',
     PROXY_PORT: String(port),
-    LOG_LEVEL: logLevel
+    LOG_LEVEL: logLevel,
+    // The baselines forward every request: so does the proxy here, or wrk's 50 identical GETs would measure
+    // coalescing, not forwarding (bench/polling.mjs measures coalescing and the micro-cache).
+    PROXY_COALESCE: 'false',
+    ...extraEnv
   })
   const fd = openSync(logPath, 'a')
   const spawnedAt = performance.now()

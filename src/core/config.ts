@@ -7,15 +7,17 @@ import { isLoopbackHost } from './net.js'
 import { collect, ConfigProblems } from './problems.js'
 import { readProfiles } from './profiles.js'
 import type { UpstreamRoute } from './routing.js'
-import { checkFileValue, CREDENTIAL_URL_KEYS, nonEmpty, parseValue, plainHttpOffLoopback, type PaceRule, type RouteRule } from './values.js'
+import { checkFileValue, CREDENTIAL_URL_KEYS, nonEmpty, parseValue, plainHttpOffLoopback, type CacheRule, type PaceRule, type RouteRule } from './values.js'
 
 export type { Credentials } from './secrets.js'
 export { readSecret } from './secrets.js'
 export { collect, ConfigProblems } from './problems.js'
-export type { PaceRule, RouteRule } from './values.js'
+export type { CacheRule, PaceRule, RouteRule } from './values.js'
+export { CACHE_TTL_MAX_MS } from './values.js'
 
 /** Where a setting's value came from; `inherited`: a profile's, from the top level of the config file. */
 export type Source = 'env' | 'file' | 'default' | 'discovered' | 'derived' | 'inherited'
+
 
 
 export interface Settings {
@@ -45,6 +47,9 @@ export interface Settings {
   routes: readonly RouteRule[]
   pace: readonly PaceRule[]
   paceMaxWaitMs: number
+  coalesce: boolean
+  cache: readonly CacheRule[]
+  cacheMaxBytes: number
   maxBodyBytes: number
   maxHeaderBytes: number
   maxHeaderCount: number

@@ -15,6 +15,8 @@ export type SettingType =
   | { kind: 'upstreams' }
   | { kind: 'pace' }
 
+  | { kind: 'cache' }
+
 export interface SettingSpec {
   readonly env: string | null
   readonly type: SettingType
@@ -61,6 +63,10 @@ export const SETTINGS = {
   routes: { env: null, type: { kind: 'routes' }, default: [] },
   pace: { env: null, type: { kind: 'pace' }, default: DEFAULT_PACE },
   paceMaxWaitMs: { env: 'PROXY_PACE_MAX_WAIT_MS', type: { kind: 'int', min: 0, max: 600_000 }, default: 60_000 },
+
+  coalesce: { env: 'PROXY_COALESCE', type: { kind: 'bool' }, default: true },
+  cache: { env: null, type: { kind: 'cache' }, default: [] },
+  cacheMaxBytes: { env: 'PROXY_CACHE_MAX_BYTES', type: { kind: 'int', min: 0, max: 16 * 1024 * MIB }, default: 64 * MIB },
   maxBodyBytes: { env: 'PROXY_MAX_BODY_BYTES', type: { kind: 'int', min: 0, max: 1024 * MIB }, default: 10 * MIB },
   maxHeaderBytes: { env: 'PROXY_MAX_HEADER_BYTES', type: { kind: 'int', min: 1024, max: 1 * MIB }, default: 16 * 1024 },
   maxHeaderCount: { env: 'PROXY_MAX_HEADER_COUNT', type: { kind: 'int', min: 16, max: 1000 }, default: 100 },
@@ -118,7 +124,7 @@ export const TENANT_KEYS: readonly SettingKey[] = ['tokenUrl', 'apiUrl', 'uiUrl'
 export const PROFILE_KEYS: readonly SettingKey[] = [
   'port', 'issuer', ...TENANT_KEYS, 'grantType', 'clientAuth', 'basicEncoding', 'scope', 'refreshAhead',
   'tokenTimeoutMs', 'configErrorRetrySec', 'publicUrl', 'allowedHosts', 'corsOrigins', 'allowUnauthenticated',
-  'readOnly', 'routes', 'maxBodyBytes', 'upstreamTimeoutMs', 'upstreams', 'pace'
+  'readOnly', 'routes', 'maxBodyBytes', 'upstreamTimeoutMs', 'upstreams', 'pace', 'coalesce', 'cache'
 ]
 
 /**

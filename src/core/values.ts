@@ -15,6 +15,13 @@ export interface PaceRule {
   readonly minIntervalMs: number
 }
 
+/** A micro-cache rule (the "cache" setting): 200 answers of a matching read are kept `ttlMs`. */
+export interface CacheRule {
+  readonly method: 'GET' | 'HEAD'
+  readonly pattern: string
+  readonly ttlMs: number
+}
+
 export interface RouteRule {
   readonly method: string
   readonly pattern: string
@@ -67,6 +74,7 @@ export function parseValue (raw: string, spec: SettingSpec, key: SettingKey, nam
     case 'routes':
     case 'upstreams':
     case 'pace':
+    case 'cache':
       throw new ConfigError(`${name} can only be set in the config file`)
   }
 }
@@ -81,6 +89,7 @@ export function checkFileValue (value: unknown, spec: SettingSpec, key: SettingK
   if (kind === 'routes') return parseRoutes(value, where)
   if (kind === 'upstreams') return parseUpstreams(value, where)
   if (kind === 'pace') return parsePace(value, where)
+  if (kind === 'cache') return parseCacheRules(value, where)
   if (kind === 'bool' && typeof value !== 'boolean') throw new ConfigError(`${where} must be true or false`)
   if ((kind === 'int' || kind === 'ratio') && typeof value !== 'number') throw new ConfigError(`${where} must be a number`)
   if ((kind === 'string' || kind === 'url' || kind === 'enum') && typeof value !== 'string') throw new ConfigError(`${where} must be a string`)
@@ -119,6 +128,27 @@ function parsePace (value: unknown, where: string): PaceRule[] {
       numbers[key] = n
     }
     return Object.freeze({ route: `${m[1] as string} ${m[2] as string}`, method: m[1] as string, pattern: m[2] as string, ...numbers })
+  })
+}
+
+/** A cache entry lives this long at most: the micro-cache spares polls, it is no CDN. */
+export const CACHE_TTL_MAX_MS = 600_000
+const CACHE_RULE_KEYS = new Set(['route', 'ttlMs'])
+
+function parseCacheRules (value: unknown, where: string): CacheRule[] {
+  const example = '[{ "route": "GET /inContactAPI/services/*/skills/activity", "ttlMs": 1000 }]'
+  if (!Array.isArray(value)) throw new ConfigError(`${where} must be a list like ${example}`)
+  return value.map((entry: unknown, i) => {
+    const at = `${where}[${i}]`
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError(`${at} must be an object like { "route": "GET /inContactAPI/services/*/skills/activity", "ttlMs": 1000 }`)
+    const e = entry as Record<string, unknown>
+    const unknown = Object.keys(e).filter((k) => !CACHE_RULE_KEYS.has(k))
+    if (unknown.length > 0) throw new ConfigError(`${at} has unknown field ${unknown.map((k) => `"${k}"`).join(', ')}: a cache rule has only "route" and "ttlMs"`)
+    const m = typeof e.route === 'string' ? /^(GET|HEAD)\s+(\/\S*)$/.exec(e.route.trim()) : null
+    if (m === null) throw new ConfigError(`${at}.route = ${JSON.stringify(e.route)} is not valid: write "GET /path/pattern" (or HEAD; only reads are cached), e.g. "GET /inContactAPI/services/*/skills/activity"`)
+    const ttl = e.ttlMs
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > CACHE_TTL_MAX_MS) throw new ConfigError(`${at}.ttlMs = ${JSON.stringify(ttl)} is not valid: use a whole number of milliseconds from 1 to ${CACHE_TTL_MAX_MS}`)
+    return Object.freeze({ method: m[1] as 'GET' | 'HEAD', pattern: m[2] as string, ttlMs: ttl })
   })
 }
 

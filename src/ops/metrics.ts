@@ -39,6 +39,10 @@ export class Metrics {
   readonly #reloads: Counter<'outcome'>
   readonly #shieldArmed: Counter<'profile' | 'upstream'>
   readonly #paceWait: Histogram<'profile' | 'rule' | 'outcome'>
+  readonly #coalesced: Counter<'profile'>
+  readonly #cacheRequests: Counter<'profile' | 'result'>
+  readonly #cacheEvictions: Counter<'profile'>
+  readonly #cacheSizes: Array<() => number> = []
   // Label children, cached: prom-client would otherwise hash the label object on every call.
   readonly #requestChildren = new LRUCache<string, { inc: () => void }>({ max: LABEL_CHILDREN_MAX })
   readonly #upstreamChildren = new LRUCache<string, { observe: (v: number) => void }>({ max: LABEL_CHILDREN_MAX })
@@ -63,6 +67,16 @@ export class Metrics {
     this.#shieldArmed = new Counter({ name: 'cxone_proxy_shield_armed_total', help: 'Upstream 429 answers with Retry-After that armed (or extended) the 429 shield of an API family', labelNames: ['profile', 'upstream'], registers: [r] })
     this.#paceWait = new Histogram({ name: 'cxone_proxy_pace_wait_seconds', help: 'Time requests of a paced route waited in its queue, by rule and outcome (started, too_busy, left)', labelNames: ['profile', 'rule', 'outcome'], buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600], registers: [r] })
     this.#rejected = new Counter({ name: 'cxone_proxy_rejected_total', help: 'Requests refused by the proxy, by error code (limits, access rules)', labelNames: ['reason'], registers: [r] })
+    this.#coalesced = new Counter({ name: 'cxone_proxy_coalesced_total', help: 'Requests answered by an identical request\'s upstream call in flight (coalesced followers), by profile', labelNames: ['profile'], registers: [r] })
+    this.#cacheRequests = new Counter({ name: 'cxone_proxy_cache_requests_total', help: 'Micro-cache lookups of cached routes, by profile and result (hit, miss)', labelNames: ['profile', 'result'], registers: [r] })
+    this.#cacheEvictions = new Counter({ name: 'cxone_proxy_cache_evictions_total', help: 'Micro-cache entries evicted before they expired, to stay within PROXY_CACHE_MAX_BYTES, by profile', labelNames: ['profile'], registers: [r] })
+    const cacheSizes = this.#cacheSizes
+    new Gauge({
+      name: 'cxone_proxy_cache_bytes',
+      help: 'Bytes held by the micro-cache (bodies plus a fixed overhead per entry)',
+      registers: [r],
+      collect () { this.set(cacheSizes.reduce((sum, size) => sum + size(), 0)) }
+    })
     new Gauge({
       name: 'cxone_proxy_token_expires_in_seconds',
       help: 'Seconds until the current token expires (0 when none is held), by profile',
@@ -131,6 +145,23 @@ export class Metrics {
   /** `rule` is a configured pace rule, never a request's path. */
   paceWait (profile: string, rule: string, outcome: string, seconds: number): void {
     this.#paceWait.observe({ profile, rule, outcome }, seconds)
+  }
+
+  coalesced (profile = 'default'): void {
+    this.#coalesced.inc({ profile })
+  }
+
+  cacheLookup (result: 'hit' | 'miss', profile = 'default'): void {
+    this.#cacheRequests.inc({ profile, result })
+  }
+
+  cacheEvicted (profile = 'default'): void {
+    this.#cacheEvictions.inc({ profile })
+  }
+
+  /** Adds a micro-cache's size to cxone_proxy_cache_bytes (one per profile). */
+  watchCache (bytes: () => number): void {
+    this.#cacheSizes.push(bytes)
   }
 
   rejected (code: string): void {

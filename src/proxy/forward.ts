@@ -12,7 +12,9 @@
  * to undici directly: reply-from passes no abort signal (a caller's hang-up would leave the upstream request
  * running) and costs more per request than everything of ours.
  */
+import type { EventEmitter } from 'node:events'
 import type { ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
 import httpProxy from '@fastify/http-proxy'
 import { LRUCache } from 'lru-cache'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -35,6 +37,8 @@ import type { UpstreamGate } from './gate.js'
 import { QuotaGuard, type QuotaTicket } from './quota.js'
 import type { ShieldArmed } from './shield.js'
 import type { PaceWaited } from './pace.js'
+import type { MicroCache } from './micro-cache.js'
+import { Sharing } from './sharing.js'
 
 export interface ForwardOptions {
   /** The business unit (profile) this listener serves: part of every per-request key (issue 12). */
@@ -57,6 +61,12 @@ export interface ForwardOptions {
   paceMaxWaitMs: number
   onShieldArmed?: (e: ShieldArmed) => void
   onPaceWait?: (e: PaceWaited) => void
+  /** Identical reads in flight share one upstream call (PROXY_COALESCE; coalesce.ts). */
+  coalesce?: boolean
+  /** The operator's micro-cache for this profile (micro-cache.ts); absent: nothing is cached. */
+  cache?: MicroCache | undefined
+  /** A request was answered by another's upstream call (its answer or its error). */
+  onCoalesced?: () => void
 }
 
 /** Everything the forwarding path knows about one request; typed, and read by the request log. */
@@ -72,8 +82,11 @@ export interface RequestContext {
   replayed: boolean
   upstreamStart: number
   upstreamMs: number | undefined
-  /** The caller's response: it emits `abort` (undici's signal) when the caller goes away before its answer. */
-  caller: CallerSignal
+  /**
+   * undici's abort signal: the caller's response, which emits `abort` when the caller goes away before its answer;
+   * for a shared read, its flight's signal, which does so when every caller has gone.
+   */
+  caller: AbortSignalLike
   /** How the quota was spared for this request, for the log line: shared an answer in flight, cached, or shielded. */
   quota: 'coalesced' | 'cache' | 'shielded' | undefined
 }
@@ -120,10 +133,35 @@ type Done = (err?: Error) => void
 
 /** The caller's response as undici's abort signal: `aborted` is set and `abort` emitted when the caller has gone. */
 type CallerSignal = ServerResponse & { aborted?: boolean }
+type AbortSignalLike = EventEmitter & { aborted?: boolean }
+
+/** Where an answer came from, for rewriting its links: the upstream's origin and the tenant's upstreams. */
+export interface AnswerSource {
+  origin: string
+  hosts: TenantHosts
+}
 
 export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOptions): Promise<void> {
   const { provider, discovery, gate, bodies } = opts
   const deliver = createDeliver()
+  // Coalescing and the micro-cache (sharing.ts): reads answered without a call of their own.
+  const sharing = new Sharing({
+    profile: opts.profile,
+    coalesce: opts.coalesce === true,
+    cache: opts.cache,
+    provider,
+    gate,
+    upstreamOf: (request) => (request.passage as Passage).upstream,
+    respond,
+    alone: (request, reply) => {
+      prepare(request, undefined, reply.raw as CallerSignal, request.passage as Passage, (err) => {
+        if (err !== undefined) reply.send(err)
+        else handler(request, reply)
+      })
+    },
+    keepPlace: (request) => { (request.passage as Passage).held = true },
+    onCoalesced: opts.onCoalesced
+  })
   // Routes whose 401s survived a fresh token: passed through for a while (bounded, expiring).
   const notAboutTheToken = new LRUCache<string, true>({ max: REFUSED_ROUTES_MAX, ttl: REFUSED_COOLDOWN_MS })
 
@@ -144,6 +182,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   scope.decorateRequest('proxyCtx', null)
   scope.decorateRequest('passage', null)
   scope.decorateRequest('earlyQuota', null)
+  scope.decorateRequest('share', null)
   scope.removeAllContentTypeParsers()
   scope.addContentTypeParser('*', bodies.parse)
   // Pipelined order is taken as requests arrive, before their bodies are read: Node answers in that order. The one
@@ -184,25 +223,42 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
       done()
       return
     }
-    // The routing table names the upstream from the path alone; the shield is kept per upstream.
+    // The routing table names the upstream from the path alone; sharing and the shield are kept per upstream.
     passage.upstream = opts.routing().route(pathOf(request.raw.url ?? ''))
+    // A read answered from the cache, or joined to the same read in flight, costs no quota, no place and no token.
+    if (passage.wait === undefined && body === undefined && sharing.admit(request, reply)) {
+      done()
+      return
+    }
+    prepare(request, body, caller, passage, done)
+  }
+
+  /** The 429 shield and pacing, a place upstream, the token and the origin; sync when nothing needs a wait. */
+  function prepare (request: FastifyRequest, body: Buffer | undefined, caller: CallerSignal, passage: Passage, done: Done): void {
+    const signal = request.share?.flight.signal ?? caller
+    // The members of a flight whose leader could not be sent (shielded, too busy, no token) get the same error.
+    const fail = (err: Error): void => {
+      sharing.fail(request, err, true)
+      refused(request, err, done)
+    }
     try {
-      passage.quota = quota.hold(request.method, request.raw.url ?? '', passage.upstream, caller)
+      passage.quota ??= quota.hold(request.method, request.raw.url ?? '', passage.upstream, caller)
     } catch (err) {
-      refused(request, err as Error, done)
+      fail(err as Error)
       return
     }
     if (passage.quota?.wait === undefined && passage.wait === undefined && gate.tryEnter()) {
-      passage.held = true
+      if (!sharing.holdPlace(request)) passage.held = true
       const token = provider.current()
       const hosts = token === undefined ? undefined : discovery.knownHosts(token.tenantId)
       if (token !== undefined && hosts !== undefined) {
-        const err = attach(request, token, hosts, body, caller)
-        done(err)
+        const err = attach(request, token, hosts, body, signal)
+        if (err === undefined) done()
+        else fail(err)
         return
       }
     }
-    prepareSlowly(request, body, caller, passage).then(() => { done() }, (err: Error) => { refused(request, err, done) })
+    prepareSlowly(request, body, signal, passage).then(() => { done() }, fail)
   }
 
   /** A refusal before the request had a context; the shield's is logged as `quota: shielded`. */
@@ -212,27 +268,27 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   }
 
   /** The same steps, waiting where it must: for earlier pipelined requests, a place upstream, the token, the origin. */
-  async function prepareSlowly (request: FastifyRequest, body: Buffer | undefined, caller: CallerSignal, passage: Passage): Promise<void> {
+  async function prepareSlowly (request: FastifyRequest, body: Buffer | undefined, signal: AbortSignalLike, passage: Passage): Promise<void> {
     if (passage.wait !== undefined) await passage.wait
     if (passage.quota?.wait !== undefined) {
       await passage.quota.wait
       // Gone while it waited behind a probe or in a pace lane: nothing more is taken for it.
-      if (caller.aborted === true) return
+      if (signal.aborted === true) return
     }
-    if (!passage.held) {
+    if (!passage.held && request.share?.holdsPlace !== true) {
       await gate.enter()
-      // The caller may have gone while it waited: give the place back at once.
-      if (caller.aborted === true) gate.leave()
-      else passage.held = true
+      // The caller (every caller of a flight) may have gone while it waited: give the place back at once.
+      if (signal.aborted === true) gate.leave()
+      else if (!sharing.holdPlace(request)) passage.held = true
     }
     const token = provider.current() ?? await provider.getToken()
     const hosts = discovery.knownHosts(token.tenantId) ?? await discovery.hosts(token.tenantId)
-    const err = attach(request, token, hosts, body, caller)
+    const err = attach(request, token, hosts, body, signal)
     if (err !== undefined) throw err
   }
 
   /** Routes the request and sets its context; an upstream whose host is not known is its error, and nothing is sent. */
-  function attach (request: FastifyRequest, token: TokenSet, hosts: TenantHosts, body: Buffer | undefined, caller: CallerSignal): ProxyError | undefined {
+  function attach (request: FastifyRequest, token: TokenSet, hosts: TenantHosts, body: Buffer | undefined, caller: AbortSignalLike): ProxyError | undefined {
     const upstream = (request.passage as Passage).upstream
     const origin = upstreamOrigin(upstream, hosts)
     if (typeof origin !== 'string') return origin
@@ -243,7 +299,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   // The rewrite for the last (table, tenant hosts, public origin) used: nearly every request reuses it.
   let lastRewrite: { table: RoutingTable, hosts: TenantHosts, to: string, rw: Rewrite } | undefined
   /** Links on any known upstream origin that route back to it are rewritten to the proxy's origin. */
-  function rewriteFor (request: FastifyRequest, ctx: RequestContext): Rewrite {
+  function rewriteFor (request: FastifyRequest, ctx: AnswerSource): Rewrite {
     const table = opts.routing()
     const to = opts.publicOrigin(request)
     if (lastRewrite?.table === table && lastRewrite.hosts === ctx.hosts && lastRewrite.to === to) return lastRewrite.rw
@@ -259,8 +315,10 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   }
 
   function handler (request: FastifyRequest, reply: FastifyReply): void {
+    // A cached or coalesced read is answered by sharing.ts.
+    if (sharing.answersItself(request)) return
     // A caller who left before its request was prepared gets nothing, and nothing is sent for it.
-    if (request.proxyCtx === null && (reply.raw as CallerSignal).aborted === true) return
+    if (request.proxyCtx === null && (request.share?.flight.signal ?? reply.raw as CallerSignal).aborted === true) return
     send(request, reply, ctxOf(request), 0)
   }
 
@@ -287,11 +345,16 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
           send(request, reply, ctx, attempt + 1)
           return
         }
-        reply.send(mapUpstreamError(err, ctx.origin))
+        fail(request, reply, mapUpstreamError(err, ctx.origin))
         return
       }
       answer(request, reply, ctx, res)
     })
+  }
+
+  /** An error for the caller, and for every member of its flight. */
+  function fail (request: FastifyRequest, reply: FastifyReply, err: Error): void {
+    if (!sharing.fail(request, err)) reply.send(err)
   }
 
   function answer (request: FastifyRequest, reply: FastifyReply, ctx: RequestContext, res: Dispatcher.ResponseData): void {
@@ -312,13 +375,20 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
       }
     }
     quota.answered((request.passage as Passage).quota, ctx.upstream, request.raw.url ?? '', res.statusCode, res.headers['retry-after'])
-    const headers = downstreamResponseHeaders(res.headers)
-    const rw = rewriteFor(request, ctx)
+    if (request.share !== null) sharing.answer(request, reply, ctx, res)
+    else respond(request, reply, ctx, res.statusCode, res.headers, res.body, undefined)
+  }
+
+  /** The upstream's answer to one caller: headers cleaned, links rewritten to the origin it called, its own id. */
+  function respond (request: FastifyRequest, reply: FastifyReply, source: AnswerSource, statusCode: number, upstreamHeaders: Record<string, string | string[] | undefined>, stream: Readable, extra: Record<string, string> | undefined): void {
+    const headers = downstreamResponseHeaders(upstreamHeaders)
+    const rw = rewriteFor(request, source)
     rewriteLinkHeaders(headers, rw, request)
     headers['x-request-id'] = request.id
-    reply.code(res.statusCode)
+    if (extra !== undefined) Object.assign(headers, extra)
+    reply.code(statusCode)
     reply.headers(headers)
-    deliver(request, reply, { statusCode: res.statusCode, headers: res.headers, stream: res.body }, ctx.origin, rw)
+    deliver(request, reply, { statusCode, headers: upstreamHeaders, stream }, source.origin, rw)
   }
 
   /** Location, Content-Location and Link name API URLs too: they are rewritten like links in a body. */
@@ -339,7 +409,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     provider.getToken().then((token) => {
       ctx.token = token
       send(request, reply, ctx, 0)
-    }, (err: unknown) => { reply.send(err) })
+    }, (err: Error) => { fail(request, reply, err) })
   }
 
   await scope.register(httpProxy, {

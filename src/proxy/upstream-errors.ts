@@ -1,5 +1,5 @@
 import { ProxyError } from '../core/errors.js'
-import { classifyNetworkError, errorChain } from '../core/net-errors.js'
+import { classifyNetworkError, errorChain, innermostCode } from '../core/net-errors.js'
 
 /** Maps a failure to reach the API into the error table (RFC 9209 types in Proxy-Status). */
 export function mapUpstreamError (err: unknown, origin: string): ProxyError {
@@ -22,4 +22,11 @@ export function mapUpstreamError (err: unknown, origin: string): ProxyError {
     case 'other':
       return new ProxyError('destination_unavailable', `the CXone API at ${origin} could not be reached`, { cause: err })
   }
+}
+
+/** A failure while an answer's body was read (its head had arrived): it broke off, or stalled past the timeout. */
+export function mapBrokenAnswer (err: unknown, origin: string): ProxyError {
+  for (const e of errorChain(err)) if (e instanceof ProxyError) return e
+  if (classifyNetworkError(err).kind === 'timeout') return mapUpstreamError(err, origin)
+  return new ProxyError('upstream_invalid_response', `the CXone API's answer from ${origin} broke off (${innermostCode(err) ?? 'no code'})`, { cause: err })
 }

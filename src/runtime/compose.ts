@@ -25,6 +25,7 @@ import { compileRouting, type RoutingTable } from '../core/routing.js'
 import { BodyBuffer } from '../proxy/body.js'
 import { UpstreamGate } from '../proxy/gate.js'
 import { createProxyListener } from '../proxy/listener.js'
+import { MicroCache } from '../proxy/micro-cache.js'
 import type { Discovery } from '../token/discovery.js'
 import { createTokenLayer, type TokenLayer } from '../token/token-layer.js'
 import { routingView, upstreamsView, type RouteView } from '../token/upstreams.js'
@@ -141,6 +142,19 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     profiles: () => built.map((p) => statusProfile(p.name, p.tokens.provider, p.tokens.discovery, metrics.activity, p.config.settings.apiUrl !== undefined))
   }
 
+  /** One micro-cache per profile: its entries never serve another profile's callers. */
+  function cacheFor (name: string, ps: Settings): MicroCache | undefined {
+    if (ps.cache.length === 0) return undefined
+    const cache = new MicroCache({
+      rules: ps.cache,
+      maxBytes: s.cacheMaxBytes,
+      now: clock.now,
+      events: { hit: () => { metrics.cacheLookup('hit', name) }, miss: () => { metrics.cacheLookup('miss', name) }, evicted: () => { metrics.cacheEvicted(name) } }
+    })
+    metrics.watchCache(() => cache.bytes)
+    return cache
+  }
+
   /** One profile's token layer, rules, routing table and listener; the default one also serves the proxy's own pages. */
   async function buildProfile (p: ProfileConfig): Promise<BuiltProfile> {
     const ps = p.settings
@@ -173,7 +187,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
         pace: ps.pace,
         paceMaxWaitMs: ps.paceMaxWaitMs,
         onShieldArmed: observability.shieldArmed,
-        onPaceWait: observability.paceWaited
+        onPaceWait: observability.paceWaited,
+        coalesce: ps.coalesce,
+        cache: cacheFor(p.name, ps),
+        onCoalesced: () => { metrics.coalesced(p.name) }
       },
       ownRoutes: isDefault
         ? async (scope) => {
