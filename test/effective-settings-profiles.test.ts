@@ -42,6 +42,8 @@ describe('effective settings per profile', () => {
         readOnly: { value: true, from: 'inherited' },
         maxBodyBytes: { value: 10_485_760, from: 'default' },
         upstreamTimeoutMs: { value: 120_000, from: 'default' },
+        pace: { value: [{ route: 'POST /data-extraction/*/jobs/**', method: 'POST', pattern: '/data-extraction/*/jobs/**', maxConcurrent: 1, minIntervalMs: 30_000 }], from: 'default' },
+        coalesce: { value: true, from: 'default' },
         secrets: { CXONE_BU_TWO_CLIENT_ID: 'env', CXONE_BU_TWO_CLIENT_SECRET: 'env', PROXY_BU_TWO_API_KEYS: 'PROXY_BU_TWO_API_KEYS_FILE' },
         inboundKeys: 2
       }
