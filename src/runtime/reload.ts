@@ -35,9 +35,14 @@ export interface ReloaderOptions {
 }
 
 /** The files a reload reads: the config file and every secret given as NAME_FILE. */
+/** A profile's secret file variable: CXONE_<NAME>_CLIENT_ID_FILE … PROXY_<NAME>_API_KEYS_FILE. */
+const PROFILE_SECRET_FILE = /^(CXONE_[A-Z0-9_]+_(CLIENT_ID|CLIENT_SECRET|ACCESS_KEY_ID|ACCESS_KEY_SECRET)|PROXY_[A-Z0-9_]+_API_KEYS)_FILE$/
+
 export function watchedFiles (env: NodeJS.ProcessEnv, configPath: string | undefined, cwd = process.cwd()): string[] {
   const config = resolve(cwd, configPath ?? env[CONFIG_FILE_VAR] ?? DEFAULT_CONFIG_FILE)
-  const secrets = Object.values(SECRET_VARS).map((name) => env[`${name}_FILE`]).filter((p): p is string => p !== undefined && p.trim() !== '').map((p) => resolve(cwd, p))
+  // The default's secret files, and every profile's (CXONE_<NAME>_…_FILE, PROXY_<NAME>_API_KEYS_FILE).
+  const names = Object.keys(env).filter((k) => PROFILE_SECRET_FILE.test(k) || Object.values(SECRET_VARS).some((n) => k === `${n}_FILE`))
+  const secrets = names.sort().map((name) => env[name]).filter((p): p is string => p !== undefined && p.trim() !== '').map((p) => resolve(cwd, p))
   return [config, ...secrets]
 }
 

@@ -6,7 +6,8 @@ import { hasEnvProxy } from '../core/http-clients.js'
 import { startReloader } from './reload.js'
 import { FASTIFY_LISTEN_TEXT } from '../core/log.js'
 import { answerOpenResponses, trackOpenResponses } from './unanswered.js'
-import { effectiveSettings } from './effective-settings.js'
+import { effectiveProfiles, effectiveSettings } from './effective-settings.js'
+import type { RouteView } from '../token/upstreams.js'
 
 export { effectiveSettings }
 
@@ -49,6 +50,11 @@ async function listen (app: FastifyInstance, host: string, port: number, name: s
   return `http://${h}:${addr.port}`
 }
 
+/** A row of the routing table as the start-up line prints it. */
+function describeRoute (r: RouteView): string {
+  return `${r.prefix} → ${r.upstream} (${r.origin ?? r.problem?.message ?? 'discovered from the token'})`
+}
+
 /** Builds the proxy, listens, starts the token's first fetch in the background. */
 export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom?: ReloadSource): Promise<RunningProxy> {
   const proxy = await buildApp(config, deps)
@@ -72,9 +78,13 @@ export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom
   proxy.start()
   const apiOrigin = s.apiUrl === undefined ? 'discovered from the token (cxone-configuration)' : new URL(s.apiUrl).origin
   // The routing table: each prefix, its upstream and the origin it resolved (discovered ones once the token is in).
-  const routing = proxy.routing().map((r) => `${r.prefix} → ${r.upstream} (${r.origin ?? r.problem?.message ?? 'discovered from the token'})`)
+  const routing = proxy.routing().map(describeRoute)
   // Everything that changes behaviour, never a secret: settings and their sources, the config file, an outbound proxy.
-  proxy.logger.info({ url, adminUrl, apiOrigin, routing, outboundProxy: hasEnvProxy(deps.env ?? process.env), settings: effectiveSettings(config) }, `cxone-auth-proxy listening on ${url}`)
+  // With business units (issue 12), each further profile: its own origin, routing table and settings.
+  const profiles = config.profiles.length === 1
+    ? undefined
+    : effectiveProfiles(config).slice(1).map((p) => ({ ...p, url: urls[p.name], routing: proxy.routing(p.name).map(describeRoute) }))
+  proxy.logger.info({ url, adminUrl, apiOrigin, routing, outboundProxy: hasEnvProxy(deps.env ?? process.env), settings: effectiveSettings(config), profiles }, `cxone-auth-proxy listening on ${url}${profiles === undefined ? '' : ` and ${profiles.map((p) => `${p.url ?? ''} (${p.name})`).join(', ')}`}`)
 
   const open = proxy.profiles.map((p) => trackOpenResponses(p.app.server))
   let cutting: Promise<void> | undefined
