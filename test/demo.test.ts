@@ -25,6 +25,13 @@ describe('npm run demo', () => {
       const proxyUrl = /the proxy on (http:\/\/\S+),/.exec(out)?.[1] as string
       expect(body._links.self.startsWith(proxyUrl)).toBe(true)
 
+      // The second business unit, on its own port, as printed (issue 12).
+      const two = out.split('\n').map((l) => l.trim()).find((l) => l.startsWith('curl -s') && l.includes('second business unit')) as string
+      expect(two).toBeDefined()
+      expect(two).not.toContain(proxyUrl)
+      const unit = JSON.parse((await run('bash', ['-c', two.replace('curl -s', 'curl -s --noproxy "*"')])).stdout) as { agentStates: unknown[] }
+      expect(unit.agentStates.length).toBeGreaterThan(0)
+
       // Digital Engagement and UserHub calls, as printed, reach their own hosts (issue 11).
       for (const [family, host] of [['/dfo/', 'digital'], ['/business-data-manager/', 'ui']] as const) {
         const line = out.split('\n').map((l) => l.trim()).find((l) => l.startsWith('curl -s') && l.includes(family)) as string

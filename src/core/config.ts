@@ -107,6 +107,8 @@ export interface LoadOptions {
   skipDefaultFile?: boolean
   /** Settings the file may not set, taken from the environment or the default (the demo's CXone side). */
   envOnly?: readonly SettingKey[]
+  /** Profiles used instead of the file's `profiles` (the demo's simulated business units). */
+  profiles?: Record<string, unknown>
 }
 
 export { DEFAULT_CONFIG_FILE } from './settings.js'
@@ -154,9 +156,10 @@ export function loadConfig (opts: LoadOptions): Config {
   }
   validateCombination(settings, credentials, sources, opts.allowMissingCredentials === true, problems)
   const main: Profile = Object.freeze({ name: DEFAULT_PROFILE, settings: Object.freeze(settings), credentials, sources: Object.freeze(sources), secretVars: SECRET_VARS })
-  const others = file.data === undefined
+  const rawProfiles = opts.profiles ?? file.data?.profiles
+  const others = rawProfiles === undefined
     ? []
-    : readProfiles({ path: file.path, raw: file.data.profiles, main, fileValues, env, allowMissingCredentials: opts.allowMissingCredentials === true }, problems)
+    : readProfiles({ path: file.path, raw: rawProfiles, main, fileValues, env, allowMissingCredentials: opts.allowMissingCredentials === true }, problems)
   if (problems.length > 0) throw new ConfigProblems(problems)
 
   return Object.freeze({

@@ -2,7 +2,7 @@ import { relative } from 'node:path'
 import { loadConfig } from '../core/config.js'
 import type { SettingKey } from '../core/settings.js'
 import { startProxy, type RunningProxy } from './server.js'
-import { CxoneSimulator, DEMO_CREDENTIALS } from '../simulator/simulator.js'
+import { CxoneSimulator, DEMO_CREDENTIALS, DEMO_TENANT_TWO } from '../simulator/simulator.js'
 
 export interface DemoOptions {
   env: NodeJS.ProcessEnv
@@ -31,6 +31,15 @@ export function demoEnv (env: NodeJS.ProcessEnv, sim: Pick<CxoneSimulator, 'issu
   }
 }
 
+/** The demo's second business unit: its own tenant, credentials, token endpoint and API hosts (issue 12). */
+export const DEMO_SECOND_UNIT = 'bu-two'
+
+/** The second business unit's secrets, as a real one's would be set: CXONE_BU_TWO_CLIENT_ID and so on. */
+function secondUnitEnv (): NodeJS.ProcessEnv {
+  const c = DEMO_TENANT_TWO.credentials
+  return { CXONE_BU_TWO_CLIENT_ID: c.clientId, CXONE_BU_TWO_CLIENT_SECRET: c.clientSecret, CXONE_BU_TWO_ACCESS_KEY_ID: c.accessKeyId, CXONE_BU_TWO_ACCESS_KEY_SECRET: c.accessKeySecret }
+}
+
 /** `npm run check` under npm, `node dist/main.js check` from a clone, else the installed command. */
 export function checkCommand (env: NodeJS.ProcessEnv, entry: string | undefined): string {
   if (env.npm_lifecycle_event !== undefined) return 'npm run check'
@@ -43,19 +52,28 @@ export function checkCommand (env: NodeJS.ProcessEnv, entry: string | undefined)
  * PROXY_* variables) and the CXone side pointed at the simulator; prints calls to paste.
  */
 export async function runDemo (opts: DemoOptions): Promise<RunningProxy> {
+  // Two business units, each a tenant of its own: the default on PROXY_PORT, the second on the next port.
   const sim = await new CxoneSimulator().start()
+  const simTwo = await new CxoneSimulator({ credentials: DEMO_TENANT_TWO.credentials, tenantId: DEMO_TENANT_TWO.tenantId }).start()
+  const stopSims = async (): Promise<void> => { await Promise.all([sim.stop(), simTwo.stop()]) }
   let running
   let config
   try {
-    const env = demoEnv(opts.env, sim)
-    const load = (): ReturnType<typeof loadConfig> => loadConfig({ env, configPath: opts.configPath, envOnly: SIMULATED_SETTINGS })
+    const env = { ...demoEnv(opts.env, sim), ...secondUnitEnv() }
+    const load = (): ReturnType<typeof loadConfig> => {
+      const base = { env, configPath: opts.configPath, envOnly: SIMULATED_SETTINGS }
+      const port = loadConfig({ ...base, profiles: {} }).settings.port
+      const unit = { port: port === 0 ? 0 : port + 1, issuer: simTwo.issuer, digitalUrl: simTwo.digitalOrigin }
+      return loadConfig({ ...base, profiles: { [DEMO_SECOND_UNIT]: unit } })
+    }
     config = load()
     running = await startProxy(config, { env: opts.env }, { load, env, configPath: opts.configPath })
   } catch (err) {
-    await sim.stop()
+    await stopSims()
     throw err
   }
   const url = running.url
+  const urlTwo = running.urls[DEMO_SECOND_UNIT] as string
   const base = `${url}/inContactAPI/services/v31.0`
   const settingsFrom = config.configPath === undefined
     ? 'defaults and PROXY_* variables (no proxy.config.json here)'
@@ -63,6 +81,7 @@ export async function runDemo (opts: DemoOptions): Promise<RunningProxy> {
   opts.out([
     '',
     `cxone-auth-proxy demo: the proxy on ${url}, talking to the built-in CXone simulator at ${sim.origin}`,
+    `A second business unit (profile "${DEMO_SECOND_UNIT}", its own tenant, credentials and API hosts at ${simTwo.origin}) on ${urlTwo}.`,
     `Proxy settings: ${settingsFrom}; the CXone side is the simulator.`,
     'No credentials needed: the proxy holds the (simulated) token. Try, from another terminal:',
     '',
@@ -70,6 +89,7 @@ export async function runDemo (opts: DemoOptions): Promise<RunningProxy> {
     `curl -s ${base}/agents/states`,
     `curl -s ${url}/dfo/3.0/contacts          # Digital Engagement: sent to its own host`,
     `curl -s ${url}/business-data-manager/v1/fields   # UserHub: sent to the ui_endpoint host`,
+    `curl -s ${urlTwo}/inContactAPI/services/v31.0/agents/states   # the second business unit: its own token`,
     `curl -s ${url}/_proxy/readyz`,
     '',
     'From Python (requests), pasted as it is into a shell:',
@@ -93,7 +113,7 @@ export async function runDemo (opts: DemoOptions): Promise<RunningProxy> {
     ...running,
     shutdown: async (reason) => {
       await running.shutdown(reason)
-      await sim.stop()
+      await stopSims()
     }
   }
 }
