@@ -1,6 +1,6 @@
 import { relative } from 'node:path'
 import { loadConfig } from '../core/config.js'
-import type { SettingKey } from '../core/settings.js'
+import { secretVars, type SettingKey } from '../core/settings.js'
 import { startProxy, type RunningProxy } from './server.js'
 import { CxoneSimulator, DEMO_CREDENTIALS, DEMO_TENANT_TWO } from '../simulator/simulator.js'
 
@@ -34,10 +34,11 @@ export function demoEnv (env: NodeJS.ProcessEnv, sim: Pick<CxoneSimulator, 'issu
 /** The demo's second business unit: its own tenant, credentials, token endpoint and API hosts (issue 12). */
 export const DEMO_SECOND_UNIT = 'bu-two'
 
-/** The second business unit's secrets, as a real one's would be set: CXONE_BU_TWO_CLIENT_ID and so on. */
+/** The second business unit's secrets, in the variables a real one's would be set in (its profile's names). */
 function secondUnitEnv (): NodeJS.ProcessEnv {
   const c = DEMO_TENANT_TWO.credentials
-  return { CXONE_BU_TWO_CLIENT_ID: c.clientId, CXONE_BU_TWO_CLIENT_SECRET: c.clientSecret, CXONE_BU_TWO_ACCESS_KEY_ID: c.accessKeyId, CXONE_BU_TWO_ACCESS_KEY_SECRET: c.accessKeySecret }
+  const vars = secretVars(DEMO_SECOND_UNIT)
+  return { [vars.clientId]: c.clientId, [vars.clientSecret]: c.clientSecret, [vars.accessKeyId]: c.accessKeyId, [vars.accessKeySecret]: c.accessKeySecret }
 }
 
 /** `npm run check` under npm, `node dist/main.js check` from a clone, else the installed command. */

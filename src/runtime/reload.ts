@@ -34,13 +34,14 @@ export interface ReloaderOptions {
   cwd?: string
 }
 
-/** The files a reload reads: the config file and every secret given as NAME_FILE. */
-/** A profile's secret file variable: CXONE_<NAME>_CLIENT_ID_FILE … PROXY_<NAME>_API_KEYS_FILE. */
+/** A profile's secret file variable: a secret of PROFILE_SECRET_VARS with its name in place of <NAME>, then _FILE. */
 const PROFILE_SECRET_FILE = /^(CXONE_[A-Z0-9_]+_(CLIENT_ID|CLIENT_SECRET|ACCESS_KEY_ID|ACCESS_KEY_SECRET)|PROXY_[A-Z0-9_]+_API_KEYS)_FILE$/
+
+/** The files a reload reads: the config file and every secret given as NAME_FILE. */
 
 export function watchedFiles (env: NodeJS.ProcessEnv, configPath: string | undefined, cwd = process.cwd()): string[] {
   const config = resolve(cwd, configPath ?? env[CONFIG_FILE_VAR] ?? DEFAULT_CONFIG_FILE)
-  // The default's secret files, and every profile's (CXONE_<NAME>_…_FILE, PROXY_<NAME>_API_KEYS_FILE).
+  // The default's secret files, and every profile's (PROFILE_SECRET_FILE).
   const names = Object.keys(env).filter((k) => PROFILE_SECRET_FILE.test(k) || Object.values(SECRET_VARS).some((n) => k === `${n}_FILE`))
   const secrets = names.sort().map((name) => env[name]).filter((p): p is string => p !== undefined && p.trim() !== '').map((p) => resolve(cwd, p))
   return [config, ...secrets]
