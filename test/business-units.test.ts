@@ -7,6 +7,7 @@ import { createLogger } from '../src/core/log.js'
 import { startProxy, type RunningProxy } from '../src/runtime/server.js'
 import { CxoneSimulator, DEMO_TENANT_TWO } from '../src/simulator/simulator.js'
 import { API, LogCapture, simulatorEnv } from './helpers/harness.js'
+import { heldForMs, startUpstream } from './helpers/upstream.js'
 
 // Issue 12: several business units in one proxy, each on its own port with its own credentials, token and hosts.
 
@@ -155,6 +156,28 @@ describe('several business units in one proxy', () => {
     expect(start?.msg).toBe(`cxone-auth-proxy listening on ${u.urlA} and ${u.urlB} (bu-two)`)
     expect(start?.profiles).toMatchObject([{ name: 'bu-two', url: u.urlB, settings: { issuer: { value: u.b.issuer, from: 'file' }, secrets: { CXONE_BU_TWO_CLIENT_SECRET: 'env' } } }])
     for (const secret of [TWO.clientSecret, TWO.accessKeySecret, ...u.a.issuedTokens(), ...u.b.issuedTokens()]) expect(u.logs.text()).not.toContain(secret)
+  })
+
+  it('never coalesces or caches across profiles, even for one URL on one host', async () => {
+    const api = await startUpstream(heldForMs)
+    cleanups.push(api.close)
+    const rule = [{ route: 'GET /held', ttlMs: 60_000 }]
+    const u = await startUnits({ env: { CXONE_API_URL: api.url }, top: { cache: rule }, profile: { apiUrl: api.url } })
+    await ready(u.urlA)
+    await ready(u.urlB)
+    const path = '/held?ms=300'
+    const answers = await Promise.all([u.urlA, u.urlA, u.urlB, u.urlB, u.urlA, u.urlB].map(async (url) => (await fetch(`${url}${path}`)).status))
+    expect(answers).toEqual([200, 200, 200, 200, 200, 200])
+    // One call per business unit, each with its own tenant's token: the three callers of each profile shared it.
+    expect(api.seen).toHaveLength(2)
+    const tokens = api.seen.map((s) => bearer(s.headers.authorization)).sort()
+    expect(tokens).toEqual([bearer(`Bearer ${u.running.proxy.profiles[0]?.provider.current()?.accessToken ?? ''}`), bearer(`Bearer ${u.running.proxy.profiles[1]?.provider.current()?.accessToken ?? ''}`)].sort())
+    expect(u.a.issuedTokens().filter((t) => tokens.includes(t))).toHaveLength(1)
+    expect(u.b.issuedTokens().filter((t) => tokens.includes(t))).toHaveLength(1)
+    // The micro-cache (inherited by bu-two) answers each profile from its own entries only.
+    expect((await fetch(`${u.urlB}${path}`)).headers.get('cache-status')).toMatch(/hit/)
+    expect((await fetch(`${u.urlA}${path}`)).headers.get('cache-status')).toMatch(/hit/)
+    expect(api.seen).toHaveLength(2)
   })
 
   it('keeps each profile\'s read-only and route rules to its own port', async () => {
