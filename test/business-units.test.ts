@@ -158,6 +158,17 @@ describe('several business units in one proxy', () => {
     for (const secret of [TWO.clientSecret, TWO.accessKeySecret, ...u.a.issuedTokens(), ...u.b.issuedTokens()]) expect(u.logs.text()).not.toContain(secret)
   })
 
+  it('a profile waiting for its token holds none of the upstream places the other profiles need', async () => {
+    const u = await startUnits({ env: { PROXY_MAX_CONCURRENT_UPSTREAM: '2', PROXY_QUEUE_TIMEOUT_MS: '300' }, beforeStart: (b) => { b.tokenFault = { kind: 'hang' } } })
+    for (let i = 0; i < 100 && (await fetch(`${u.urlA}/_proxy/readyz?profile=default`)).status !== 200; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    // Two calls on bu-two, whose token endpoint never answers: as many as there are places upstream.
+    const stuck = [1, 2].map(async (i) => await fetch(`${u.urlB}${API}/skills/activity?x=${i}`, { signal: AbortSignal.timeout(1500) }).then((r) => r.status, () => 'timeout'))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect((await fetch(`${u.urlA}${API}/agents/states`)).status).toBe(200)
+    expect(await Promise.all(stuck)).toEqual(['timeout', 'timeout'])
+    expect(u.b.apiRequests).toHaveLength(0)
+  })
+
   it('never coalesces or caches across profiles, even for one URL on one host', async () => {
     const api = await startUpstream(heldForMs)
     cleanups.push(api.close)
@@ -178,6 +189,15 @@ describe('several business units in one proxy', () => {
     expect((await fetch(`${u.urlB}${path}`)).headers.get('cache-status')).toMatch(/hit/)
     expect((await fetch(`${u.urlA}${path}`)).headers.get('cache-status')).toMatch(/hit/)
     expect(api.seen).toHaveLength(2)
+  })
+
+  it('names a profile\'s own settings in its errors, never the default\'s variables', async () => {
+    const u = await startUnits({ profile: { apiUrl: 'http://127.0.0.1:9' } })
+    await ready(u.urlA)
+    const r = await fetch(`${u.urlB}/dfo/3.0/contacts`)
+    expect(r.status).toBe(502)
+    const message = ((await r.json()) as { error: { message: string } }).error.message
+    expect(message).toBe('the digital upstream is not configured: profiles.bu-two.apiUrl is set, so no host is discovered; set profiles.bu-two.digitalUrl (for example https://api-de-na1.niceincontact.com)')
   })
 
   it('keeps each profile\'s read-only and route rules to its own port', async () => {

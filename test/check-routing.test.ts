@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CxoneSimulator } from '../src/simulator/simulator.js'
 import { runCheckAgainst } from './helpers/check.js'
@@ -14,10 +17,10 @@ describe('check: the routing table', () => {
     const lines = run.text.split('\n')
     const at = lines.findIndex((l) => l.startsWith('[ok]   routing:'))
     expect(lines.slice(at + 2, at + 6).map((l) => l.trim().replace(/ +/g, ' '))).toEqual([
-      `/dfo/ digital → ${sim.digitalOrigin}`,
-      `/engager/ digital → ${sim.digitalOrigin}`,
-      `/business-data-manager/ ui → ${sim.uiOrigin}`,
-      `/ api → ${sim.origin}`
+      `1. /dfo/ digital → ${sim.digitalOrigin}`,
+      `2. /engager/ digital → ${sim.digitalOrigin}`,
+      `3. /business-data-manager/ ui → ${sim.uiOrigin}`,
+      `4. / api → ${sim.origin}`
     ])
   })
 
@@ -28,7 +31,16 @@ describe('check: the routing table', () => {
     const routing = report.steps.find((s) => s.name === 'routing')
     expect(routing?.status).toBe('ok')
     expect(routing?.details.route).toBe(`/DFO/3.0/contacts → digital ${sim.digitalOrigin}`)
-    expect(routing?.details.table).toMatchObject({ '/business-data-manager/': `ui → ${sim.uiOrigin}`, '/': `api → ${sim.origin}` })
+    expect(routing?.details.table).toMatchObject({ '3. /business-data-manager/': `ui → ${sim.uiOrigin}`, '4. /': `api → ${sim.origin}` })
+  })
+
+  it('shows a configured row before the default it overrides, and --route agrees with it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'check-routing-'))
+    writeFileSync(join(dir, 'proxy.config.json'), JSON.stringify({ upstreams: [{ prefix: '/dfo/', upstream: sim.uiOrigin }] }))
+    const run = await runCheckAgainst(sim, { env: { CXONE_DIGITAL_URL: sim.digitalOrigin, PROXY_CONFIG: join(dir, 'proxy.config.json') }, route: '/dfo/3.0/contacts', json: true })
+    const routing = (JSON.parse(run.text) as { steps: Array<{ name: string, details: Record<string, unknown> }> }).steps.find((s) => s.name === 'routing')
+    expect(routing?.details.table).toMatchObject({ '1. /dfo/': `${sim.uiOrigin} → ${sim.uiOrigin}`, '2. /dfo/': `digital → ${sim.digitalOrigin}` })
+    expect(routing?.details.route).toBe(`/dfo/3.0/contacts → ${sim.uiOrigin} ${sim.uiOrigin}`)
   })
 
   it('--route to an upstream whose host is not known fails, naming the setting', async () => {

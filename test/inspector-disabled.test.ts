@@ -1,16 +1,21 @@
-import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CxoneSimulator } from '../src/simulator/simulator.js'
 import { startCli } from './helpers/cli.js'
 import { simulatorEnv } from './helpers/harness.js'
 import { closedPort } from './helpers/run-process.js'
 
-async function listening (port: number): Promise<boolean> {
-  return await new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => { socket.destroy(); resolve(true) })
-    socket.once('error', () => { resolve(false) })
-  })
+/**
+ * True when Node's inspector answers on the port (its /json/version names the V8 protocol). Only the inspector
+ * counts: on a busy machine another server may take the same free port by chance.
+ */
+async function inspectorAt (port: number): Promise<boolean> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/json/version`, { signal: AbortSignal.timeout(1000) })
+    const body = await r.text()
+    return body.includes('Protocol-Version') || body.includes('V8-Version')
+  } catch {
+    return false
+  }
 }
 
 describe('SIGUSR1 does not open the inspector', () => {
@@ -27,7 +32,7 @@ describe('SIGUSR1 does not open the inspector', () => {
       proxy.child.kill('SIGUSR1')
       const line = await proxy.waitFor(/SIGUSR1 received|Debugger listening/)
       await new Promise((resolve) => setTimeout(resolve, 300))
-      expect(await listening(port)).toBe(false)
+      expect(await inspectorAt(port)).toBe(false)
       expect(proxy.output()).not.toContain('Debugger listening')
       expect(JSON.parse(line)).toMatchObject({ level: 40, signal: 'SIGUSR1', msg: 'SIGUSR1 received: the inspector stays closed (start node with --inspect to debug); ignoring' })
       const health = await fetch(`${url}/_proxy/healthz`)

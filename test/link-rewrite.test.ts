@@ -1,7 +1,7 @@
 import { gzipSync, brotliCompressSync } from 'node:zlib'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildRewrite, LinkRewriter, rewriteLocation, type Rewrite } from '../src/proxy/link-rewriter.js'
+import { buildRewrite, LinkRewriter, rewriteChunk, rewriteLocation, type Rewrite } from '../src/proxy/link-rewriter.js'
 import { compileRouting } from '../src/core/routing.js'
 import { API, startStack, type Stack } from './helpers/harness.js'
 import { startUpstream, type Upstream } from './helpers/upstream.js'
@@ -76,6 +76,12 @@ describe('link rewriting with a routing table (issue 11)', () => {
       expect(await pipeChunks([bytes.subarray(0, cut), bytes.subarray(cut)], rw)).toBe(expected)
     }
     expect(await pipeChunks([...bytes].map((b) => Buffer.from([b])), rw)).toBe(expected)
+  })
+
+  it('finds an origin that starts with another known origin', () => {
+    const two = buildRewrite([{ origin: 'http://127.0.0.1:4000', upstreams: ['api'] }, { origin: 'http://127.0.0.1:40001', upstreams: ['ui'] }], TO, compileRouting([]))
+    const body = '{"ui":"http://127.0.0.1:40001/business-data-manager/v1/x","api":"http://127.0.0.1:4000/inContactAPI/x"}'
+    expect(Buffer.concat(rewriteChunk(Buffer.from(body), two, true).out).toString()).toBe(`{"ui":"${TO}/business-data-manager/v1/x","api":"${TO}/inContactAPI/x"}`)
   })
 
   it('rewrites Location by the same rule', () => {

@@ -1,4 +1,5 @@
-import { isNamedUpstream, UPSTREAM_VARS, type RoutingTable } from '../core/routing.js'
+import { isNamedUpstream, UPSTREAM_SETTINGS, type RoutingTable, type SettingNamer } from '../core/routing.js'
+import { SETTINGS } from '../core/settings.js'
 import type { RouteView } from '../token/upstreams.js'
 import { step, type Diagnosis, type Step } from './report.js'
 
@@ -6,9 +7,10 @@ import { step, type Diagnosis, type Step } from './report.js'
  * The routing table (issue 11) with each upstream's origin; with `--route`, the upstream a path goes to. Only a
  * `--route` to an upstream whose host is not known fails: an unused upstream left unset is no fault.
  */
-export function judgeRouting (table: RoutingTable, rows: readonly RouteView[], route: string | undefined): { step: Step, diagnosis: Diagnosis | undefined } {
+export function judgeRouting (table: RoutingTable, rows: readonly RouteView[], route: string | undefined, nameOf: SettingNamer = (k) => SETTINGS[k].env): { step: Step, diagnosis: Diagnosis | undefined } {
+  // Rows numbered in the order they are tried: a prefix given twice (an override of a default) shows both.
   const details: Record<string, string> = {}
-  for (const r of rows) details[r.prefix] = `${r.upstream} → ${r.origin ?? r.problem?.message ?? 'not known: API discovery failed (above)'}`
+  for (const [i, r] of rows.entries()) details[`${i + 1}. ${r.prefix}`] = `${r.upstream} → ${r.origin ?? r.problem?.message ?? 'not known: API discovery failed (above)'}`
   if (route === undefined) {
     return { step: step('routing', 'ok', `${rows.length} rows, tried in this order; the first prefix that matches whole path segments wins`, { table: details }), diagnosis: undefined }
   }
@@ -20,7 +22,7 @@ export function judgeRouting (table: RoutingTable, rows: readonly RouteView[], r
       step: step('routing', 'fail', `${route} → ${upstream}, whose host is not known`, { table: details, route: `${route} → ${upstream}` }),
       diagnosis: {
         problem: `${route} would be answered 502 upstream_not_configured`,
-        causes: [{ code: 'upstream_not_configured', cause: message, fix: `set ${isNamedUpstream(upstream) ? UPSTREAM_VARS[upstream] : 'the "upstreams" entry'} to the host's https:// origin` }]
+        causes: [{ code: 'upstream_not_configured', cause: message, fix: `set ${isNamedUpstream(upstream) ? nameOf(UPSTREAM_SETTINGS[upstream]) : 'the "upstreams" entry'} to the host's https:// origin` }]
       }
     }
   }

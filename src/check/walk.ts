@@ -4,7 +4,7 @@ import { settingName } from '../core/settings.js'
 import { basicEncodingsDiffer } from '../token/client-auth.js'
 import { tokenParams } from '../token/obtain.js'
 import { buildTokenRequest, type FetchFn, type TokenSet } from '../token/token-client.js'
-import { compileRouting } from '../core/routing.js'
+import { compileRouting, type SettingNamer } from '../core/routing.js'
 import { Discovery } from '../token/discovery.js'
 import { routingView } from '../token/upstreams.js'
 import { parseObject } from './answer.js'
@@ -124,9 +124,10 @@ async function walk (config: Config, profile: Profile, opts: WalkOptions, w: Wal
 async function routingStep (token: TokenSet, profile: Profile, fetchFn: FetchFn, route: string | undefined, w: Walk): Promise<Diagnosis | undefined> {
   const s = profile.settings
   const table = compileRouting(s.upstreams)
-  const discovery = new Discovery({ ...s, fetch: fetchFn, timeoutMs: s.tokenTimeoutMs })
+  const nameOf = (key: Parameters<SettingNamer>[0]): string => settingName(profile.name, key)
+  const discovery = new Discovery({ ...s, fetch: fetchFn, timeoutMs: s.tokenTimeoutMs, nameOf })
   const hosts = await discovery.hosts(token.tenantId).catch(() => undefined)
-  const j = judgeRouting(table, routingView(table, hosts), route)
+  const j = judgeRouting(table, routingView(table, hosts), route, nameOf)
   record(w, j.step)
   return j.diagnosis
 }

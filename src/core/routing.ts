@@ -9,8 +9,11 @@
 export const NAMED_UPSTREAMS = ['api', 'ui', 'digital'] as const
 export type NamedUpstream = typeof NAMED_UPSTREAMS[number]
 
-/** The variable that sets each named upstream statically. */
-export const UPSTREAM_VARS: Readonly<Record<NamedUpstream, string>> = { api: 'CXONE_API_URL', ui: 'CXONE_UI_URL', digital: 'CXONE_DIGITAL_URL' }
+/** The setting that sets each named upstream statically (CXONE_API_URL, CXONE_UI_URL, CXONE_DIGITAL_URL). */
+export const UPSTREAM_SETTINGS = { api: 'apiUrl', ui: 'uiUrl', digital: 'digitalUrl' } as const satisfies Record<NamedUpstream, string>
+
+/** How a setting is named to the operator: its variable for the default profile, `profiles.<name>.<key>` for another. */
+export type SettingNamer = (key: 'issuer' | 'tokenUrl' | typeof UPSTREAM_SETTINGS[NamedUpstream]) => string
 
 /** One entry as written in proxy.config.json: `upstream` is a named upstream or an explicit URL's origin. */
 export interface UpstreamRoute {

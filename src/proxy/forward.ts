@@ -196,7 +196,14 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     const caller = reply.raw as CallerSignal
     caller.once('close', () => {
       order.answered()
-      quota.leave(passage.quota)
+      // A flight's leader holds its shield and pace places for the whole flight, whose call goes on for the others.
+      const share = request.share
+      if (share?.leads === true && !share.flight.ended) {
+        const ticket = passage.quota
+        share.flight.whenEnded(() => { quota.leave(ticket) })
+      } else {
+        quota.leave(passage.quota)
+      }
       if (passage.held) gate.leave()
       passage.held = false
       bodies.release(passage.bodyBytes)
@@ -233,8 +240,12 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     prepare(request, body, caller, passage, done)
   }
 
-  /** The 429 shield and pacing, a place upstream, the token and the origin; sync when nothing needs a wait. */
+  /**
+   * The 429 shield and pacing, the token and the origin, then a place upstream; sync when nothing needs a wait. The
+   * place comes last: a profile waiting for its token holds none that another profile's requests need.
+   */
   function prepare (request: FastifyRequest, body: Buffer | undefined, caller: CallerSignal, passage: Passage, done: Done): void {
+    // A flight's leader waits and is sent for every member: its signal is the flight's.
     const signal = request.share?.flight.signal ?? caller
     // The members of a flight whose leader could not be sent (shielded, too busy, no token) get the same error.
     const fail = (err: Error): void => {
@@ -242,20 +253,25 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
       refused(request, err, done)
     }
     try {
-      passage.quota ??= quota.hold(request.method, request.raw.url ?? '', passage.upstream, caller)
+      passage.quota ??= quota.hold(request.method, request.raw.url ?? '', passage.upstream, signal)
     } catch (err) {
       fail(err as Error)
       return
     }
-    if (passage.quota?.wait === undefined && passage.wait === undefined && gate.tryEnter()) {
-      if (!sharing.holdPlace(request)) passage.held = true
+    if (passage.quota?.wait === undefined && passage.wait === undefined) {
       const token = provider.current()
       const hosts = token === undefined ? undefined : discovery.knownHosts(token.tenantId)
       if (token !== undefined && hosts !== undefined) {
         const err = attach(request, token, hosts, body, signal)
-        if (err === undefined) done()
-        else fail(err)
-        return
+        if (err !== undefined) {
+          fail(err)
+          return
+        }
+        if (gate.tryEnter()) {
+          if (!sharing.holdPlace(request)) passage.held = true
+          done()
+          return
+        }
       }
     }
     prepareSlowly(request, body, signal, passage).then(() => { done() }, fail)
@@ -267,7 +283,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     done(err)
   }
 
-  /** The same steps, waiting where it must: for earlier pipelined requests, a place upstream, the token, the origin. */
+  /** The same steps, waiting where it must: for earlier pipelined requests, the quota, the token, the origin, a place. */
   async function prepareSlowly (request: FastifyRequest, body: Buffer | undefined, signal: AbortSignalLike, passage: Passage): Promise<void> {
     if (passage.wait !== undefined) await passage.wait
     if (passage.quota?.wait !== undefined) {
@@ -275,16 +291,18 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
       // Gone while it waited behind a probe or in a pace lane: nothing more is taken for it.
       if (signal.aborted === true) return
     }
+    if (request.proxyCtx === null) {
+      const token = provider.current() ?? await provider.getToken()
+      const hosts = discovery.knownHosts(token.tenantId) ?? await discovery.hosts(token.tenantId)
+      const err = attach(request, token, hosts, body, signal)
+      if (err !== undefined) throw err
+    }
     if (!passage.held && request.share?.holdsPlace !== true) {
       await gate.enter()
       // The caller (every caller of a flight) may have gone while it waited: give the place back at once.
       if (signal.aborted === true) gate.leave()
       else if (!sharing.holdPlace(request)) passage.held = true
     }
-    const token = provider.current() ?? await provider.getToken()
-    const hosts = discovery.knownHosts(token.tenantId) ?? await discovery.hosts(token.tenantId)
-    const err = attach(request, token, hosts, body, signal)
-    if (err !== undefined) throw err
   }
 
   /** Routes the request and sets its context; an upstream whose host is not known is its error, and nothing is sent. */

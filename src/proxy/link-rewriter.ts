@@ -138,7 +138,8 @@ function nextMatch (buf: Buffer, from: number, rw: Rewrite, seen: number[], work
       seen[i] = at
       work.searches++
     }
-    if (at !== -1 && (best === undefined || at < best.at)) best = { at, needle: i }
+    // At one position the longer needle wins: `http://host:4000` must not hide `http://host:40001`.
+    if (at !== -1 && (best === undefined || at < best.at || (at === best.at && (rw.needles[i] as Buffer).length > (rw.needles[best.needle] as Buffer).length))) best = { at, needle: i }
   }
   return best
 }

@@ -96,6 +96,11 @@ export class MicroCache {
   }
 
   /** Bytes held (bodies plus a fixed overhead per entry). */
+  /** Forgets every entry (new credentials or endpoints: what was kept may belong to another tenant). */
+  clear (): void {
+    this.#entries.clear()
+  }
+
   get bytes (): number {
     return this.#entries.calculatedSize
   }

@@ -53,6 +53,10 @@ export class PaceTicket {
   resolve: () => void = () => {}
   reject: (err: Error) => void = () => {}
   deadline: NodeJS.Timeout | undefined
+  /** The lane's last start before this one took it, and this one's: a request never sent gives the interval back. */
+  startedAt = -Infinity
+  previousStart = -Infinity
+  sentUpstream = false
 
   constructor (lane: Lane, since: number) {
     this.lane = lane
@@ -119,7 +123,9 @@ export class Pacer {
 
   /** The request is sent upstream now: the interval counts from here (a token or a gate wait came in between). */
   sent (ticket: PaceTicket): void {
-    if (ticket.state === 'running') ticket.lane.lastStart = Math.max(ticket.lane.lastStart, this.#now())
+    if (ticket.state !== 'running') return
+    ticket.sentUpstream = true
+    ticket.lane.lastStart = Math.max(ticket.lane.lastStart, this.#now())
   }
 
   /** Its answer is over or its caller is gone: a running request frees its place, a queued one leaves the queue. */
@@ -134,6 +140,9 @@ export class Pacer {
     } else if (ticket.state === 'running') {
       ticket.state = 'done'
       lane.active--
+      // Refused before it was sent (too busy, no token, no host): nothing reached CXone, so the interval it started
+      // is given back, unless another request has started since.
+      if (!ticket.sentUpstream && lane.lastStart === ticket.startedAt) lane.lastStart = ticket.previousStart
     } else {
       return
     }
@@ -162,6 +171,8 @@ export class Pacer {
   #start (lane: Lane, ticket: PaceTicket, now: number): void {
     ticket.state = 'running'
     lane.active++
+    ticket.previousStart = lane.lastStart
+    ticket.startedAt = now
     lane.lastStart = now
   }
 

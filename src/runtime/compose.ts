@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import type { Config, Profile, Settings } from '../core/config.js'
-import { SETTINGS, type SettingKey } from '../core/settings.js'
+import { PROFILE_KEYS, SETTINGS, type SettingKey } from '../core/settings.js'
 import { createLogger } from '../core/log.js'
 import { createDispatcher, createTokenFetch, type FetchFn } from '../core/http-clients.js'
 import type { AnswerHooks } from '../core/answer.js'
@@ -161,6 +161,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     // Every line about this profile's tokens and requests carries its name.
     const log = logger.child({ profile: p.name })
     const tokens = await createTokenLayer(ps, p.credentials, {
+      profile: p.name,
       fetch: tokenFetch.fetch,
       clock,
       logger: log,
@@ -169,7 +170,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError, p.name) }
     })
     const isDefault = built.length === 0
-    const profile: BuiltProfile = { name: p.name, config: p, tokens, rules: compileRules(ps, p.credentials.apiKeys), routing: compileRouting(ps.upstreams), app: undefined as unknown as FastifyInstance }
+    const profile: BuiltProfile = { name: p.name, config: p, tokens, rules: compileRules(ps, p.credentials.apiKeys), routing: compileRouting(ps.upstreams), cache: cacheFor(p.name, ps), app: undefined as unknown as FastifyInstance }
     profile.app = await createProxyListener(log, {
       settings: ps,
       rules: () => profile.rules,
@@ -189,7 +190,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
         onShieldArmed: observability.shieldArmed,
         onPaceWait: observability.paceWaited,
         coalesce: ps.coalesce,
-        cache: cacheFor(p.name, ps),
+        cache: profile.cache,
         onCoalesced: () => { metrics.coalesced(p.name) }
       },
       ownRoutes: isDefault
@@ -247,9 +248,11 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
         const np = nextProfiles.find((x) => x.name === p.name)
         if (np === undefined) continue
         const r = reloadProfile(p, np)
-        const prefix = p.name === main.name ? '' : `profiles.${p.name}.`
-        for (const k of r.applied) applied.add(`${prefix}${k}`)
-        for (const k of r.restartNeeded) restartNeeded.add(`${prefix}${k}`)
+        // A process-wide setting is the default's: it is reported once, not once per profile.
+        const own = (k: string): boolean => p === main || !(k in SETTINGS) || PROFILE_KEYS.includes(k as SettingKey)
+        const prefix = p === main ? '' : `profiles.${p.name}.`
+        for (const k of r.applied.filter(own)) applied.add(k in SETTINGS ? `${prefix}${k}` : k)
+        for (const k of r.restartNeeded.filter(own)) restartNeeded.add(`${prefix}${k}`)
       }
       if (next.settings.logLevel !== current.settings.logLevel && !restartNeeded.has('logLevel')) logger.level = next.settings.logLevel
       current = { ...next, settings: main.config.settings }
@@ -284,7 +287,11 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     const restartNeeded = changed.filter((k) => !reloadable.has(k))
     const settings: Settings = { ...next.settings }
     for (const k of restartNeeded) Object.assign(settings, { [k]: was.settings[k] })
-    if (changed.some((k) => TOKEN_KEYS.includes(k)) || credentialsChanged.length > 0) p.tokens.reconfigure(settings, next.credentials)
+    if (changed.some((k) => TOKEN_KEYS.includes(k)) || credentialsChanged.length > 0) {
+      p.tokens.reconfigure(settings, next.credentials)
+      // Answers kept for the old credentials or hosts are not served for the new ones.
+      p.cache?.clear()
+    }
     if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) p.rules = compileRules(settings, next.credentials.apiKeys)
     if (changed.some((k) => ROUTING_KEYS.includes(k))) p.routing = compileRouting(settings.upstreams)
     p.config = { ...next, settings: Object.freeze(settings) }
@@ -301,5 +308,6 @@ interface BuiltProfile {
   readonly tokens: TokenLayer
   rules: AdmissionRules
   routing: RoutingTable
+  readonly cache: MicroCache | undefined
   app: FastifyInstance
 }

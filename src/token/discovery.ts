@@ -3,7 +3,8 @@ import { ProxyError, type ErrorCode } from '../core/errors.js'
 import { isSafeOrigin } from '../core/net.js'
 import type { FetchFn } from '../core/http-clients.js'
 import { describeNetworkError } from '../core/net-errors.js'
-import { NAMED_UPSTREAMS, UPSTREAM_VARS, type NamedUpstream } from '../core/routing.js'
+import { NAMED_UPSTREAMS, UPSTREAM_SETTINGS, type NamedUpstream, type SettingNamer } from '../core/routing.js'
+import { SETTINGS } from '../core/settings.js'
 import { AnswerTooLargeError, MAX_AUTH_ANSWER_BYTES, readTextCapped } from './capped-body.js'
 
 export interface DiscoveryOptions {
@@ -20,6 +21,8 @@ export interface DiscoveryOptions {
   now?: () => number
   /** Told once per discovered value, for the log: the token endpoint or an upstream's origin. */
   onDiscovered?: (what: 'token_endpoint' | NamedUpstream, value: string) => void
+  /** How the fixes in messages name a setting (a profile's own: `profiles.<name>.apiUrl`); the variables by default. */
+  nameOf?: SettingNamer
   /** Told once per discovered document that leaves an upstream unresolved, for the log. */
   onUnresolved?: (upstream: NamedUpstream, problem: ProxyError) => void
 }
@@ -71,6 +74,11 @@ export class Discovery {
     return this.#opts.issuer
   }
 
+  /** A setting's name as the operator sets it. */
+  #name (key: Parameters<SettingNamer>[0]): string {
+    return this.#opts.nameOf?.(key) ?? SETTINGS[key].env
+  }
+
   /** True when the API host is configured rather than discovered. */
   get isStatic (): boolean {
     return this.#staticHosts !== undefined
@@ -108,12 +116,12 @@ export class Discovery {
   async hosts (tenantId: string | undefined): Promise<TenantHosts> {
     if (this.#staticHosts !== undefined) return this.#staticHosts
     if (tenantId === undefined) {
-      throw new ProxyError('discovery_failed', 'the access token carries no tenantId claim, so the API host cannot be discovered: set CXONE_API_URL (for example https://api-na1.niceincontact.com)')
+      throw new ProxyError('discovery_failed', `the access token carries no tenantId claim, so the API host cannot be discovered: set ${this.#name('apiUrl')} (for example https://api-na1.niceincontact.com)`)
     }
     // Only known (stale) hosts may hide a failed look-up; without them the caller gets the look-up's reason.
     const known = this.#hosts.peek(tenantId, { allowStale: true }) !== undefined
     const hosts = await this.#hosts.fetch(tenantId, { allowStaleOnFetchRejection: known })
-    if (hosts === undefined) throw new ProxyError('discovery_failed', 'API discovery returned nothing: set CXONE_API_URL')
+    if (hosts === undefined) throw new ProxyError('discovery_failed', `API discovery returned nothing: set ${this.#name('apiUrl')}`)
     return hosts
   }
 
@@ -143,10 +151,10 @@ export class Discovery {
 
   async #fetchTokenEndpoint (): Promise<string> {
     const url = `${this.#opts.issuer}/.well-known/openid-configuration`
-    const doc = await this.#getJson(url, 'token_unavailable', 'issuer discovery', 'set CXONE_TOKEN_URL to skip discovery, or check CXONE_ISSUER')
+    const doc = await this.#getJson(url, 'token_unavailable', 'issuer discovery', `set ${this.#name('tokenUrl')} to skip discovery, or check ${this.#name('issuer')}`)
     const endpoint = doc.token_endpoint
     if (typeof endpoint !== 'string') {
-      throw new ProxyError('token_invalid_response', `${url} has no token_endpoint: check CXONE_ISSUER, or set CXONE_TOKEN_URL`)
+      throw new ProxyError('token_invalid_response', `${url} has no token_endpoint: check ${this.#name('issuer')}, or set ${this.#name('tokenUrl')}`)
     }
     const checked = this.#checkOrigin(endpoint, url, 'token_endpoint', 'token_invalid_response')
     this.#opts.onDiscovered?.('token_endpoint', checked)
@@ -155,7 +163,7 @@ export class Discovery {
 
   async #fetchHosts (tenantId: string): Promise<TenantHosts> {
     const url = `${this.#opts.issuer}/.well-known/cxone-configuration?tenantId=${encodeURIComponent(tenantId)}`
-    const doc = await this.#getJson(url, 'discovery_failed', 'API discovery', 'set CXONE_API_URL (for example https://api-na1.niceincontact.com)')
+    const doc = await this.#getJson(url, 'discovery_failed', 'API discovery', `set ${this.#name('apiUrl')} (for example https://api-na1.niceincontact.com)`)
     const hosts: Record<NamedUpstream, string | ProxyError> = {
       api: this.#opts.apiUrl ?? this.#discoveredOrigin('api', doc.api_endpoint, url),
       ui: originOf(this.#opts.uiUrl) ?? this.#discoveredOrigin('ui', doc.ui_endpoint, url),
@@ -172,7 +180,8 @@ export class Discovery {
   /** An origin from a discovered field, or why it cannot be used (missing, not a URL, plain http off loopback). */
   #discoveredOrigin (name: NamedUpstream, value: unknown, from: string): string | ProxyError {
     const field = UPSTREAM_FIELDS[name]
-    const fix = `set ${UPSTREAM_VARS[name]} (for example ${UPSTREAM_EXAMPLES[name]})`
+    const setting = this.#name(UPSTREAM_SETTINGS[name])
+    const fix = `set ${setting} (for example ${UPSTREAM_EXAMPLES[name]})`
     if (typeof value !== 'string' || value === '') {
       return new ProxyError('upstream_not_configured', `the ${name} upstream is not known: ${from} has no ${field}; ${fix}`)
     }
@@ -183,7 +192,7 @@ export class Discovery {
       return new ProxyError('upstream_not_configured', `the ${name} upstream is not known: ${from} gave ${field}="${value}", which is not a URL; ${fix}`)
     }
     if (!isSafeOrigin(parsed) || parsed.username !== '' || parsed.password !== '') {
-      return new ProxyError('upstream_not_configured', `the ${name} upstream is refused: ${from} gave ${field}=${value}, and plain http off loopback is refused; ${UPSTREAM_VARS[name]} overrides it: set it to an https:// URL`)
+      return new ProxyError('upstream_not_configured', `the ${name} upstream is refused: ${from} gave ${field}=${value}, and plain http off loopback is refused; ${setting} overrides it: set it to an https:// URL`)
     }
     return parsed.origin
   }
@@ -193,7 +202,7 @@ export class Discovery {
     const { area, domain } = doc
     if (typeof area !== 'string' || !LABEL.test(area) || typeof domain !== 'string' || !DOMAIN.test(domain)) {
       const bad = typeof area !== 'string' || !LABEL.test(area) ? `area=${JSON.stringify(area ?? null)}` : `domain=${JSON.stringify(domain ?? null)}`
-      return new ProxyError('upstream_not_configured', `the digital upstream is not known: ${from} gave ${bad}, and the Digital Engagement host is built as https://api-de-{area}.{domain}; set CXONE_DIGITAL_URL (for example ${UPSTREAM_EXAMPLES.digital})`)
+      return new ProxyError('upstream_not_configured', `the digital upstream is not known: ${from} gave ${bad}, and the Digital Engagement host is built as https://api-de-{area}.{domain}; set ${this.#name('digitalUrl')} (for example ${UPSTREAM_EXAMPLES.digital})`)
     }
     return `https://api-de-${area.toLowerCase()}.${domain.toLowerCase()}`
   }
@@ -206,7 +215,7 @@ export class Discovery {
       throw new ProxyError(code, `${from} gave ${field}="${value}", which is not a URL`)
     }
     if (!isSafeOrigin(url)) {
-      throw new ProxyError(code, `${from} gave ${field}=${value}: plain http off loopback is refused; set ${field === 'api_endpoint' ? 'CXONE_API_URL' : 'CXONE_TOKEN_URL'} to an https:// URL`)
+      throw new ProxyError(code, `${from} gave ${field}=${value}: plain http off loopback is refused; set ${this.#name(field === 'api_endpoint' ? 'apiUrl' : 'tokenUrl')} to an https:// URL`)
     }
     return value
   }
@@ -248,8 +257,9 @@ function originOf (url: string | undefined): string | undefined {
 /** With CXONE_API_URL nothing is discovered: each upstream is its setting, or an error naming the setting. */
 function staticHosts (opts: DiscoveryOptions): TenantHosts | undefined {
   if (opts.apiUrl === undefined) return undefined
+  const nameOf = (key: Parameters<SettingNamer>[0]): string => opts.nameOf?.(key) ?? SETTINGS[key].env
   const missing = (name: NamedUpstream): ProxyError => new ProxyError('upstream_not_configured',
-    `the ${name} upstream is not configured: CXONE_API_URL is set, so no host is discovered; set ${UPSTREAM_VARS[name]} (for example ${UPSTREAM_EXAMPLES[name]})`)
+    `the ${name} upstream is not configured: ${nameOf('apiUrl')} is set, so no host is discovered; set ${nameOf(UPSTREAM_SETTINGS[name])} (for example ${UPSTREAM_EXAMPLES[name]})`)
   return Object.freeze({
     api: new URL(opts.apiUrl).origin,
     ui: originOf(opts.uiUrl) ?? missing('ui'),

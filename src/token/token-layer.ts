@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Credentials, Settings } from '../core/config.js'
+import { DEFAULT_PROFILE, settingName } from '../core/settings.js'
 import type { FetchFn } from '../core/http-clients.js'
 import type { ProxyError } from '../core/errors.js'
 import { Discovery } from './discovery.js'
@@ -15,6 +16,8 @@ const UPSTREAM_SETTING = { api: 'apiUrl', ui: 'uiUrl', digital: 'digitalUrl' } a
 type Endpoints = Pick<Settings, 'issuer' | 'tokenUrl' | 'apiUrl' | 'uiUrl' | 'digitalUrl'>
 
 export interface TokenLayerDeps {
+  /** The profile (business unit) this token is for: messages name its own settings. */
+  profile?: string
   fetch: FetchFn
   clock: Clock
   logger: Logger
@@ -45,6 +48,7 @@ export async function createTokenLayer (s: Settings, credentials: Credentials, d
     ...endpoints,
     fetch: deps.fetch,
     timeoutMs: s.tokenTimeoutMs,
+    nameOf: (key) => settingName(deps.profile ?? DEFAULT_PROFILE, key),
     onDiscovered: (what, value) => {
       if (what === 'token_endpoint') logger.info({ tokenUrl: { value, from: 'discovered' } }, `token endpoint discovered from ${endpoints.issuer}`)
       else logger.info({ upstream: what, [UPSTREAM_SETTING[what]]: { value, from: 'discovered' } }, `${what === 'api' ? 'API origin' : `${what} upstream`} discovered from ${endpoints.issuer}: ${value}`)
