@@ -207,3 +207,41 @@ describe('several business units in one proxy', () => {
     expect((await fetch(`${u.urlB}${API}/agents/states`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(200)
   })
 })
+
+describe('a reload with several business units', () => {
+  it('rotates one profile\'s secret file without touching the other\'s token', async () => {
+    const a = await new CxoneSimulator().start()
+    const b = await new CxoneSimulator({ credentials: TWO, tenantId: DEMO_TENANT_TWO.tenantId }).start()
+    cleanups.push(async () => { await a.stop(); await b.stop() })
+    const dir = mkdtempSync(join(tmpdir(), 'cxone-units-reload-'))
+    const configPath = join(dir, 'proxy.config.json')
+    writeFileSync(configPath, JSON.stringify({ profiles: { 'bu-two': { port: 0, issuer: b.issuer } } }))
+    const secretFile = join(dir, 'bu-two-secret')
+    writeFileSync(secretFile, 'a-secret-that-was-revoked-0000000')
+    const env = simulatorEnv(a, {
+      CXONE_BU_TWO_CLIENT_ID: TWO.clientId,
+      CXONE_BU_TWO_CLIENT_SECRET_FILE: secretFile,
+      CXONE_BU_TWO_ACCESS_KEY_ID: TWO.accessKeyId,
+      CXONE_BU_TWO_ACCESS_KEY_SECRET: TWO.accessKeySecret
+    })
+    const load = (): ReturnType<typeof loadConfig> => loadConfig({ env, configPath })
+    const logs = new LogCapture()
+    const running = await startProxy(load(), { env: {}, logger: createLogger('info', logs) }, { load, env, configPath })
+    cleanups.push(async () => { await running.shutdown('test over') })
+    const urlB = running.urls['bu-two'] as string
+    for (let i = 0; i < 100 && (await fetch(`${running.url}/_proxy/readyz?profile=default`)).status !== 200; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect((await fetch(`${urlB}${API}/agents/states`)).status).toBe(502)
+    const tokenA = running.proxy.profiles[0]?.provider.current()?.accessToken
+    expect(tokenA).toBeDefined()
+
+    writeFileSync(secretFile, TWO.clientSecret)
+    await running.reload('SIGHUP')
+    // Applied by the file watcher or the SIGHUP, whichever came first: once, naming the variable, never its value.
+    const applied = logs.entries.filter((e) => e.outcome === 'applied').map((e) => e.changed)
+    expect(applied).toEqual([['CXONE_BU_TWO_CLIENT_SECRET']])
+    await ready(urlB)
+    expect((await fetch(`${urlB}${API}/agents/states`)).status).toBe(200)
+    expect(running.proxy.profiles[0]?.provider.current()?.accessToken).toBe(tokenA)
+    expect(logs.text()).not.toContain(TWO.clientSecret)
+  })
+})
