@@ -49,18 +49,18 @@ export function compileRouting (configured: readonly UpstreamRoute[]): RoutingTa
   // A prefix is compared as whole segments: `/dfo/` and `/dfo` both mean the segment `dfo`.
   const compiled = entries.map((e) => ({ stem: e.prefix.replace(/\/+$/, '').toLowerCase(), upstream: e.upstream }))
   const upstreams = [...new Set<string>(['api', ...entries.map((e) => e.upstream)])]
+  const longest = Math.max(0, ...compiled.map((c) => c.stem.length)) + 1
   return {
     entries,
     upstreams,
-    longestPrefix: Math.max(0, ...compiled.map((c) => c.stem.length)) + 1,
+    longestPrefix: longest,
     route: (path) => {
+      // Only the path's first bytes decide: they are lower-cased once, not the whole path, not once per entry.
+      const head = path.slice(0, longest).toLowerCase()
       for (const c of compiled) {
-        if (c.stem === '') return c.upstream
-        if (path.length < c.stem.length) continue
-        // Compared without lower-casing the whole path: only its first bytes decide.
-        if (path.slice(0, c.stem.length).toLowerCase() !== c.stem) continue
-        const next = path.charCodeAt(c.stem.length)
-        if (path.length === c.stem.length || next === 0x2f) return c.upstream
+        if (!head.startsWith(c.stem)) continue
+        const next = head.charCodeAt(c.stem.length)
+        if (head.length === c.stem.length || next === 0x2f) return c.upstream
       }
       return 'api'
     }

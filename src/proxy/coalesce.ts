@@ -209,8 +209,8 @@ export class Coalescer<A> {
 }
 
 /** A read that may be shared: GET or HEAD, no body, no conditional or range header. */
-export function shareable (method: string, headers: IncomingHttpHeaders, hasBody: boolean): boolean {
-  if ((method !== 'GET' && method !== 'HEAD') || hasBody) return false
+export function shareable (method: string, headers: IncomingHttpHeaders): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false
   for (const name of CONDITIONAL) if (headers[name] !== undefined) return false
   return true
 }

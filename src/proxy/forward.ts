@@ -401,7 +401,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   function respond (request: FastifyRequest, reply: FastifyReply, source: AnswerSource, statusCode: number, upstreamHeaders: Record<string, string | string[] | undefined>, stream: Readable, extra: Record<string, string> | undefined): void {
     const headers = downstreamResponseHeaders(upstreamHeaders)
     const rw = rewriteFor(request, source)
-    rewriteLinkHeaders(headers, rw, request)
+    rewriteLinkHeaders(headers, rw)
     headers['x-request-id'] = request.id
     if (extra !== undefined) Object.assign(headers, extra)
     reply.code(statusCode)
@@ -410,11 +410,11 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   }
 
   /** Location, Content-Location and Link name API URLs too: they are rewritten like links in a body. */
-  function rewriteLinkHeaders (headers: Record<string, unknown>, rw: Rewrite, request: FastifyRequest): void {
+  function rewriteLinkHeaders (headers: Record<string, unknown>, rw: Rewrite): void {
     const location = headers.location
-    if (typeof location === 'string') headers.location = rewriteLocation(location, rw, opts.publicOrigin(request))
+    if (typeof location === 'string') headers.location = rewriteLocation(location, rw)
     const contentLocation = headers['content-location']
-    if (typeof contentLocation === 'string') headers['content-location'] = rewriteLocation(contentLocation, rw, opts.publicOrigin(request))
+    if (typeof contentLocation === 'string') headers['content-location'] = rewriteLocation(contentLocation, rw)
     const link = headers.link
     if (typeof link === 'string') headers.link = rewriteHeaderValue(link, rw)
   }

@@ -1,5 +1,4 @@
 import { Transform, type TransformCallback } from 'node:stream'
-import { LRUCache } from 'lru-cache'
 
 /**
  * Rewrites absolute URLs on the API origin to the proxy's origin, so a script that follows
@@ -58,21 +57,6 @@ export function buildRewrite (from: string | readonly KnownOrigin[], toOrigin: s
   }
   rw.lookahead = routeBack === undefined ? 0 : 2 * routeBack.longestPrefix
   rw.window = Math.max(...rw.needles.map((n) => n.length)) + rw.lookahead + 1
-  return rw
-}
-
-/** Pairs of origins seen (API origin × the proxy's own names): few, and bounded. */
-const REWRITES_MAX = 256
-const rewrites = new LRUCache<string, Rewrite>({ max: REWRITES_MAX })
-
-/** The (cached) rewrite from an API origin to the proxy's origin, every path rewritten. */
-export function rewriteBetween (fromOrigin: string, toOrigin: string): Rewrite {
-  const key = `${fromOrigin} ${toOrigin}`
-  let rw = rewrites.get(key)
-  if (rw === undefined) {
-    rw = buildRewrite(fromOrigin, toOrigin)
-    rewrites.set(key, rw)
-  }
   return rw
 }
 
@@ -220,8 +204,7 @@ export class LinkRewriter extends Transform {
 }
 
 /** Rewrites a Location header value when it points at a known origin and its path routes back there. */
-export function rewriteLocation (location: string, from: string | Rewrite, toOrigin: string): string {
-  const rw = typeof from === 'string' ? rewriteBetween(from, toOrigin) : from
+export function rewriteLocation (location: string, rw: Rewrite): string {
   for (let n = 0; n < rw.needles.length; n += 2) {
     const origin = (rw.needles[n] as Buffer).toString()
     // Scheme and host are case-insensitive (RFC 3986 §6.2.2.1): HTTPS://API… is the same origin.

@@ -74,8 +74,9 @@ export class Sharing {
   admit (request: FastifyRequest, reply: FastifyReply): boolean {
     const { cache, provider } = this.#o
     const url = request.raw.url as string
+    if (!shareable(request.method, request.headers)) return false
     const cacheTtlMs = cache?.ttlFor(request.method, pathOf(url))
-    if ((!this.#coalescer.enabled && cacheTtlMs === undefined) || !shareable(request.method, request.headers, false)) return false
+    if (!this.#coalescer.enabled && cacheTtlMs === undefined) return false
     const upstream = this.#o.upstreamOf(request)
     const key = shareKey(this.#o.profile, upstream, request.method, url, request.headers)
     if (cache !== undefined && cacheTtlMs !== undefined) {

@@ -182,6 +182,8 @@ export class Shield {
       this.#guards.set(key, guard)
     }
     guard.until = Math.max(guard.until, now + retryAfterSec * 1000)
+    // A family nobody calls again is forgotten then too, so `enter` goes back to costing one map size.
+    setTimeout(() => { this.#forget(this.#now()) }, guard.until - now + FORGET_AFTER_MS + 1).unref()
     this.#o.onArmed?.({ profile: this.#o.profile, upstream, family, retryAfterSec, capped })
   }
 
