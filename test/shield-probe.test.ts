@@ -98,12 +98,4 @@ describe('the shield on a clock moved by hand', () => {
     // Node's timers count from the event loop's cached time, so the bound is checked from above only.
     expect(performance.now() - began).toBeLessThan(500)
   })
-
-  it('keeps each profile\'s shields apart', () => {
-    const a = new Shield({ profile: 'bu1', maxWaitMs: 50, maxWaiting: 4 })
-    const b = new Shield({ profile: 'bu2', maxWaitMs: 50, maxWaiting: 4 })
-    a.answered('api', SKILLS, 429, '30', undefined)
-    expect(() => a.enter('api', SKILLS)).toThrow(ProxyError)
-    expect(b.enter('api', SKILLS)).toBeUndefined()
-  })
 })

@@ -219,8 +219,8 @@ export function shareable (method: string, headers: IncomingHttpHeaders): boolea
  * What makes two reads the same: the profile, the upstream, the method, the raw target byte for byte, and the
  * caller's Accept and Accept-Encoding (the headers the answer's representation depends on).
  */
-export function shareKey (profile: string, upstream: string, method: string, rawUrl: string, headers: IncomingHttpHeaders): string {
-  return `${profile}\n${upstream}\n${method}\n${rawUrl}\n${headerText(headers.accept)}\n${headerText(headers['accept-encoding'])}`
+export function shareKey (upstream: string, method: string, rawUrl: string, headers: IncomingHttpHeaders): string {
+  return `${upstream}\n${method}\n${rawUrl}\n${headerText(headers.accept)}\n${headerText(headers['accept-encoding'])}`
 }
 
 function headerText (value: string | string[] | undefined): string {

@@ -146,7 +146,6 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   const deliver = createDeliver()
   // Coalescing and the micro-cache (sharing.ts): reads answered without a call of their own.
   const sharing = new Sharing({
-    profile: opts.profile,
     coalesce: opts.coalesce === true,
     cache: opts.cache,
     provider,

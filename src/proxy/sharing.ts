@@ -44,7 +44,6 @@ declare module 'fastify' {
 export type Respond = (request: FastifyRequest, reply: FastifyReply, source: AnswerSource, statusCode: number, headers: SharedAnswer['headers'], stream: Readable, extra: Record<string, string> | undefined) => void
 
 export interface SharingOptions {
-  profile: string
   /** Identical reads in flight share one call (PROXY_COALESCE). */
   coalesce: boolean
   cache: MicroCache | undefined
@@ -78,7 +77,7 @@ export class Sharing {
     const cacheTtlMs = cache?.ttlFor(request.method, pathOf(url))
     if (!this.#coalescer.enabled && cacheTtlMs === undefined) return false
     const upstream = this.#o.upstreamOf(request)
-    const key = shareKey(this.#o.profile, upstream, request.method, url, request.headers)
+    const key = shareKey(upstream, request.method, url, request.headers)
     if (cache !== undefined && cacheTtlMs !== undefined) {
       const token = provider.current()
       const hit = token === undefined ? undefined : cache.get(cacheKey(key, token.tenantId))

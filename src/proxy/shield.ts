@@ -193,9 +193,9 @@ export class Shield {
     }
   }
 
-  /** Profile, upstream and family: one business unit's 429 never shields another's calls (issue 12). */
+  /** Upstream and family; each profile has its own Shield (one per forwarding plugin), so a 429 stays in its unit. */
   #key (upstream: string, family: string): string {
-    return `${this.#o.profile}\n${upstream}\n${family}`
+    return `${upstream}\n${family}`
   }
 
   #refusal (guard: Guard, now: number): ProxyError {
