@@ -124,6 +124,8 @@ describe('several business units in one proxy', () => {
     expect(await all.json()).toMatchObject({ status: 'not_ready', notReady: ['bu-two'], profiles: { default: { status: 'ready' }, 'bu-two': { status: 'not_ready' } } })
     expect((await fetch(`${u.urlA}/_proxy/readyz?profile=default`)).status).toBe(200)
     expect((await fetch(`${u.urlA}/_proxy/readyz?profile=bu-two`)).status).toBe(503)
+    // The port's process is alive whatever its token's state: healthz answers there too.
+    expect(await (await fetch(`${u.urlB}/_proxy/healthz`)).json()).toEqual({ status: 'ok' })
     const own = await fetch(`${u.urlB}/_proxy/readyz`)
     expect(own.status).toBe(503)
     expect(await own.json()).toMatchObject({ profile: 'bu-two', status: 'not_ready' })
@@ -182,7 +184,7 @@ describe('several business units in one proxy', () => {
     // One call per business unit, each with its own tenant's token: the three callers of each profile shared it.
     expect(api.seen).toHaveLength(2)
     const tokens = api.seen.map((s) => bearer(s.headers.authorization)).sort()
-    expect(tokens).toEqual([bearer(`Bearer ${u.running.proxy.profiles[0]?.provider.current()?.accessToken ?? ''}`), bearer(`Bearer ${u.running.proxy.profiles[1]?.provider.current()?.accessToken ?? ''}`)].sort())
+    expect(tokens).toEqual([u.running.proxy.profiles[0]?.provider.current()?.accessToken, u.running.proxy.profiles[1]?.provider.current()?.accessToken].sort())
     expect(u.a.issuedTokens().filter((t) => tokens.includes(t))).toHaveLength(1)
     expect(u.b.issuedTokens().filter((t) => tokens.includes(t))).toHaveLength(1)
     // The micro-cache (inherited by bu-two) answers each profile from its own entries only.

@@ -26,7 +26,7 @@ import { BodyBuffer } from '../proxy/body.js'
 import { UpstreamGate } from '../proxy/gate.js'
 import { createProxyListener } from '../proxy/listener.js'
 import { MicroCache } from '../proxy/micro-cache.js'
-import type { Discovery } from '../token/discovery.js'
+import type { Discovery, TenantHosts } from '../token/discovery.js'
 import { createTokenLayer, type TokenLayer } from '../token/token-layer.js'
 import { routingView, upstreamsView, type RouteView } from '../token/upstreams.js'
 import { systemClock, type Clock, type TokenProvider } from '../token/token-provider.js'
@@ -133,7 +133,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     name: p.name,
     provider: p.tokens.provider,
     apiProblem: async (tenantId) => await p.tokens.discovery.apiOriginProblem(tenantId),
-    upstreams: () => upstreamsView(p.routing, p.tokens.discovery.knownHosts(p.tokens.provider.current()?.tenantId))
+    upstreams: () => upstreamsView(p.routing, hostsOf(p))
   }))
   const routes: AdminOptions = { profiles: health, metrics: async () => await metrics.text(), metricsContentType: metrics.contentType }
   const status: StatusOptions = {
@@ -234,7 +234,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     quitRequested: quit.requested,
     routing: (name = main.name) => {
       const p = built.find((x) => x.name === name) ?? main
-      return routingView(p.routing, p.tokens.discovery.knownHosts(p.tokens.provider.current()?.tenantId))
+      return routingView(p.routing, hostsOf(p))
     },
     start: () => { for (const p of built) p.tokens.start() },
     reload: (next) => {
@@ -300,6 +300,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       restartNeeded
     }
   }
+}
+
+/** A profile's upstream origins as known now: discovered for its token's tenant, else those set by their settings. */
+function hostsOf (p: BuiltProfile): Partial<TenantHosts> {
+  const d = p.tokens.discovery
+  return d.knownHosts(p.tokens.provider.current()?.tenantId) ?? d.configuredHosts
 }
 
 interface BuiltProfile {

@@ -101,6 +101,17 @@ export class Discovery {
     return await this.#tokenEndpoint
   }
 
+  /** The upstreams set by their settings, known before any token: the start-up line and readiness show them. */
+  get configuredHosts (): Partial<TenantHosts> {
+    const out: Partial<Record<NamedUpstream, string>> = {}
+    const urls: Record<NamedUpstream, string | undefined> = { api: this.#opts.apiUrl, ui: this.#opts.uiUrl, digital: this.#opts.digitalUrl }
+    for (const name of NAMED_UPSTREAMS) {
+      const origin = originOf(urls[name])
+      if (origin !== undefined) out[name] = origin
+    }
+    return out
+  }
+
   /** The tenant's upstreams if known without I/O (configured, or discovered and cached): the per-request path. */
   knownHosts (tenantId: string | undefined): TenantHosts | undefined {
     if (this.#staticHosts !== undefined) return this.#staticHosts
@@ -164,13 +175,22 @@ export class Discovery {
   async #fetchHosts (tenantId: string): Promise<TenantHosts> {
     const url = `${this.#opts.issuer}/.well-known/cxone-configuration?tenantId=${encodeURIComponent(tenantId)}`
     const doc = await this.#getJson(url, 'discovery_failed', 'API discovery', `set ${this.#name('apiUrl')} (for example https://api-na1.niceincontact.com)`)
-    const hosts: Record<NamedUpstream, string | ProxyError> = {
-      api: this.#opts.apiUrl ?? this.#discoveredOrigin('api', doc.api_endpoint, url),
-      ui: originOf(this.#opts.uiUrl) ?? this.#discoveredOrigin('ui', doc.ui_endpoint, url),
-      digital: originOf(this.#opts.digitalUrl) ?? this.#digitalOrigin(doc, url)
+    const configured = this.configuredHosts
+    const found: Record<NamedUpstream, () => string | ProxyError> = {
+      api: () => this.#discoveredOrigin('api', doc.api_endpoint, url),
+      ui: () => this.#discoveredOrigin('ui', doc.ui_endpoint, url),
+      digital: () => this.#digitalOrigin(doc, url)
     }
+    const hosts = {} as Record<NamedUpstream, string | ProxyError>
     for (const name of NAMED_UPSTREAMS) {
-      const h = hosts[name]
+      // A host set by its setting is not discovered: it is neither taken from the document nor logged as found.
+      const set = configured[name]
+      if (set !== undefined) {
+        hosts[name] = set
+        continue
+      }
+      const h = found[name]()
+      hosts[name] = h
       if (typeof h === 'string') this.#opts.onDiscovered?.(name, h)
       else this.#opts.onUnresolved?.(name, h)
     }

@@ -16,11 +16,11 @@ export function upstreamOrigin (upstream: string, hosts: TenantHosts): string | 
   return isNamedUpstream(upstream) ? hosts[upstream] : upstream
 }
 
-/** Each upstream of the table with its origin: `hosts` undefined means not discovered yet. */
-export function upstreamsView (table: RoutingTable, hosts: TenantHosts | undefined): Record<string, { origin: string } | { origin: null, problem?: { code: string, message: string } }> {
+/** Each upstream of the table with its origin: one missing from `hosts` is not discovered yet. */
+export function upstreamsView (table: RoutingTable, hosts: Partial<TenantHosts> | undefined): Record<string, { origin: string } | { origin: null, problem?: { code: string, message: string } }> {
   const out: ReturnType<typeof upstreamsView> = {}
   for (const name of table.upstreams) {
-    const origin = hosts === undefined ? (isNamedUpstream(name) ? undefined : name) : upstreamOrigin(name, hosts)
+    const origin = isNamedUpstream(name) ? hosts?.[name] : name
     out[name] = origin === undefined
       ? { origin: null }
       : typeof origin === 'string' ? { origin } : { origin: null, problem: { code: origin.code, message: origin.message } }
@@ -29,7 +29,7 @@ export function upstreamsView (table: RoutingTable, hosts: TenantHosts | undefin
 }
 
 /** The table's rows in the order they are tried, then the catch-all to `api`. */
-export function routingView (table: RoutingTable, hosts: TenantHosts | undefined): RouteView[] {
+export function routingView (table: RoutingTable, hosts: Partial<TenantHosts> | undefined): RouteView[] {
   const upstreams = upstreamsView(table, hosts)
   return [...table.entries, { prefix: '/', upstream: 'api' }].map((e) => ({ ...upstreams[e.upstream] ?? { origin: null }, prefix: e.prefix, upstream: e.upstream }))
 }
