@@ -1,5 +1,5 @@
 import { isNamedUpstream, UPSTREAM_SETTINGS, type RoutingTable, type SettingNamer } from '../core/routing.js'
-import { SETTINGS } from '../core/settings.js'
+import { DEFAULT_PROFILE, settingName } from '../core/settings.js'
 import type { RouteView } from '../token/upstreams.js'
 import { step, type Diagnosis, type Step } from './report.js'
 
@@ -7,7 +7,7 @@ import { step, type Diagnosis, type Step } from './report.js'
  * The routing table (issue 11) with each upstream's origin; with `--route`, the upstream a path goes to. Only a
  * `--route` to an upstream whose host is not known fails: an unused upstream left unset is no fault.
  */
-export function judgeRouting (table: RoutingTable, rows: readonly RouteView[], route: string | undefined, nameOf: SettingNamer = (k) => SETTINGS[k].env): { step: Step, diagnosis: Diagnosis | undefined } {
+export function judgeRouting (table: RoutingTable, rows: readonly RouteView[], route: string | undefined, nameOf: SettingNamer = (k) => settingName(DEFAULT_PROFILE, k)): { step: Step, diagnosis: Diagnosis | undefined } {
   // Rows numbered in the order they are tried: a prefix given twice (an override of a default) shows both.
   const details: Record<string, string> = {}
   for (const [i, r] of rows.entries()) details[`${i + 1}. ${r.prefix}`] = `${r.upstream} → ${r.origin ?? r.problem?.message ?? 'not known: API discovery failed (above)'}`

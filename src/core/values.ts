@@ -28,7 +28,7 @@ export interface RouteRule {
 }
 
 /** What a valid value looks like, for the "not a URL" hint of each URL setting. */
-const URL_EXAMPLES: Partial<Record<SettingKey, string>> = {
+export const URL_EXAMPLES: Partial<Record<SettingKey, string>> = {
   issuer: 'https://cxone.niceincontact.com',
   tokenUrl: 'https://cxone.niceincontact.com/auth/token',
   apiUrl: 'https://api-na1.niceincontact.com',

@@ -84,9 +84,6 @@ const MAX_QUEUED = 4096
 /** While draining, idle keep-alive sockets are closed this often rather than after keepAliveTimeout. */
 const DRAIN_SWEEP_MS = 100
 
-/** One business unit as the runtime holds it (issue 12): its settings and secrets, from config.profiles. */
-export type ProfileConfig = Profile
-
 /** One profile's components: its token layer, rules, routing table and listener. */
 export interface ProfileApp {
   readonly name: string
@@ -95,11 +92,6 @@ export interface ProfileApp {
   readonly app: FastifyInstance
   readonly provider: TokenProvider
   readonly discovery: Discovery
-}
-
-/** The profiles of a config, the default first (a config without `profiles` has only the default). */
-export function profilesOf (config: Config): readonly ProfileConfig[] {
-  return config.profiles
 }
 
 /** Builds the proxy (and admin listener) from a validated config; never listens. */
@@ -156,7 +148,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   }
 
   /** One profile's token layer, rules, routing table and listener; the default one also serves the proxy's own pages. */
-  async function buildProfile (p: ProfileConfig): Promise<BuiltProfile> {
+  async function buildProfile (p: Profile): Promise<BuiltProfile> {
     const ps = p.settings
     // Every line about this profile's tokens and requests carries its name.
     const log = logger.child({ profile: p.name })
@@ -208,7 +200,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   }
 
   try {
-    for (const p of profilesOf(config)) built.push(await buildProfile(p))
+    for (const p of config.profiles) built.push(await buildProfile(p))
   } catch (err) {
     for (const p of built) p.tokens.close()
     throw err
@@ -238,11 +230,11 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     },
     start: () => { for (const p of built) p.tokens.start() },
     reload: (next) => {
-      const nextProfiles = profilesOf(next)
+      const nextProfiles = next.profiles
       const restartNeeded = new Set<string>()
       const applied = new Set<string>()
       // A profile added, removed or moved to another port needs a restart; the others are reloaded one by one.
-      const shape = (ps: readonly ProfileConfig[]): string => ps.map((p) => `${p.name}:${p.settings.port}`).join(',')
+      const shape = (ps: readonly Profile[]): string => ps.map((p) => `${p.name}:${p.settings.port}`).join(',')
       if (shape(nextProfiles) !== shape(built.map((p) => p.config))) restartNeeded.add('profiles')
       for (const p of built) {
         const np = nextProfiles.find((x) => x.name === p.name)
@@ -278,7 +270,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   }
 
   /** Applies what a reload may change for one profile; what needs a restart keeps its running value. */
-  function reloadProfile (p: BuiltProfile, next: ProfileConfig): ReloadResult {
+  function reloadProfile (p: BuiltProfile, next: Profile): ReloadResult {
     const was = p.config
     const changed = (Object.keys(SETTINGS) as SettingKey[]).filter((k) => JSON.stringify(next.settings[k]) !== JSON.stringify(was.settings[k]))
     const credentialsChanged = CREDENTIAL_KEYS.filter((k) => next.credentials[k] !== was.credentials[k])
@@ -310,7 +302,7 @@ function hostsOf (p: BuiltProfile): Partial<TenantHosts> {
 
 interface BuiltProfile {
   readonly name: string
-  config: ProfileConfig
+  config: Profile
   readonly tokens: TokenLayer
   rules: AdmissionRules
   routing: RoutingTable

@@ -4,7 +4,8 @@ import { isSafeOrigin } from '../core/net.js'
 import type { FetchFn } from '../core/http-clients.js'
 import { describeNetworkError } from '../core/net-errors.js'
 import { NAMED_UPSTREAMS, UPSTREAM_SETTINGS, type NamedUpstream, type SettingNamer } from '../core/routing.js'
-import { SETTINGS } from '../core/settings.js'
+import { DEFAULT_PROFILE, settingName } from '../core/settings.js'
+import { URL_EXAMPLES } from '../core/values.js'
 import { AnswerTooLargeError, MAX_AUTH_ANSWER_BYTES, readTextCapped } from './capped-body.js'
 
 export interface DiscoveryOptions {
@@ -31,11 +32,11 @@ export interface DiscoveryOptions {
 export type TenantHosts = Readonly<Record<NamedUpstream, string | ProxyError>>
 
 const API_ORIGIN_TTL_MS = 60 * 60 * 1000
-const UPSTREAM_EXAMPLES: Readonly<Record<NamedUpstream, string>> = {
-  api: 'https://api-na1.niceincontact.com',
-  ui: 'https://na1.nice-incontact.com',
-  digital: 'https://api-de-na1.niceincontact.com'
-}
+/** The default profile's names for settings: their environment variables. */
+const defaultName: SettingNamer = (key) => settingName(DEFAULT_PROFILE, key)
+
+/** An example of each upstream's origin, for the fixes in messages: the settings' own examples. */
+const exampleOf = (name: NamedUpstream): string => URL_EXAMPLES[UPSTREAM_SETTINGS[name]] ?? ''
 /** What `cxone-configuration` names each upstream by (digital is built from two fields). */
 const UPSTREAM_FIELDS: Readonly<Record<NamedUpstream, string>> = { api: 'api_endpoint', ui: 'ui_endpoint', digital: 'area and domain' }
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i
@@ -76,7 +77,7 @@ export class Discovery {
 
   /** A setting's name as the operator sets it. */
   #name (key: Parameters<SettingNamer>[0]): string {
-    return this.#opts.nameOf?.(key) ?? SETTINGS[key].env
+    return (this.#opts.nameOf ?? defaultName)(key)
   }
 
   /** True when the API host is configured rather than discovered. */
@@ -201,7 +202,7 @@ export class Discovery {
   #discoveredOrigin (name: NamedUpstream, value: unknown, from: string): string | ProxyError {
     const field = UPSTREAM_FIELDS[name]
     const setting = this.#name(UPSTREAM_SETTINGS[name])
-    const fix = `set ${setting} (for example ${UPSTREAM_EXAMPLES[name]})`
+    const fix = `set ${setting} (for example ${exampleOf(name)})`
     if (typeof value !== 'string' || value === '') {
       return new ProxyError('upstream_not_configured', `the ${name} upstream is not known: ${from} has no ${field}; ${fix}`)
     }
@@ -222,7 +223,7 @@ export class Discovery {
     const { area, domain } = doc
     if (typeof area !== 'string' || !LABEL.test(area) || typeof domain !== 'string' || !DOMAIN.test(domain)) {
       const bad = typeof area !== 'string' || !LABEL.test(area) ? `area=${JSON.stringify(area ?? null)}` : `domain=${JSON.stringify(domain ?? null)}`
-      return new ProxyError('upstream_not_configured', `the digital upstream is not known: ${from} gave ${bad}, and the Digital Engagement host is built as https://api-de-{area}.{domain}; set ${this.#name('digitalUrl')} (for example ${UPSTREAM_EXAMPLES.digital})`)
+      return new ProxyError('upstream_not_configured', `the digital upstream is not known: ${from} gave ${bad}, and the Digital Engagement host is built as https://api-de-{area}.{domain}; set ${this.#name('digitalUrl')} (for example ${exampleOf('digital')})`)
     }
     return `https://api-de-${area.toLowerCase()}.${domain.toLowerCase()}`
   }
@@ -277,9 +278,9 @@ function originOf (url: string | undefined): string | undefined {
 /** With CXONE_API_URL nothing is discovered: each upstream is its setting, or an error naming the setting. */
 function staticHosts (opts: DiscoveryOptions): TenantHosts | undefined {
   if (opts.apiUrl === undefined) return undefined
-  const nameOf = (key: Parameters<SettingNamer>[0]): string => opts.nameOf?.(key) ?? SETTINGS[key].env
+  const nameOf = opts.nameOf ?? defaultName
   const missing = (name: NamedUpstream): ProxyError => new ProxyError('upstream_not_configured',
-    `the ${name} upstream is not configured: ${nameOf('apiUrl')} is set, so no host is discovered; set ${nameOf(UPSTREAM_SETTINGS[name])} (for example ${UPSTREAM_EXAMPLES[name]})`)
+    `the ${name} upstream is not configured: ${nameOf('apiUrl')} is set, so no host is discovered; set ${nameOf(UPSTREAM_SETTINGS[name])} (for example ${exampleOf(name)})`)
   return Object.freeze({
     api: new URL(opts.apiUrl).origin,
     ui: originOf(opts.uiUrl) ?? missing('ui'),

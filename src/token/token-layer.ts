@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Credentials, Settings } from '../core/config.js'
 import { DEFAULT_PROFILE, settingName } from '../core/settings.js'
+import { UPSTREAM_SETTINGS } from '../core/routing.js'
 import type { FetchFn } from '../core/http-clients.js'
 import type { ProxyError } from '../core/errors.js'
 import { Discovery } from './discovery.js'
@@ -9,9 +10,6 @@ import { TokenProvider, type Clock, type TokenOutcome } from './token-provider.j
 import type { TokenSet } from './token-client.js'
 import type { Fleet, FleetObserver } from './fleet/fleet.js'
 import { readRedisTarget } from './fleet/redis-url.js'
-
-/** The setting each discovered upstream stands for, as the start-up line names it. */
-const UPSTREAM_SETTING = { api: 'apiUrl', ui: 'uiUrl', digital: 'digitalUrl' } as const
 
 type Endpoints = Pick<Settings, 'issuer' | 'tokenUrl' | 'apiUrl' | 'uiUrl' | 'digitalUrl'>
 
@@ -51,7 +49,7 @@ export async function createTokenLayer (s: Settings, credentials: Credentials, d
     nameOf: (key) => settingName(deps.profile ?? DEFAULT_PROFILE, key),
     onDiscovered: (what, value) => {
       if (what === 'token_endpoint') logger.info({ tokenUrl: { value, from: 'discovered' } }, `token endpoint discovered from ${endpoints.issuer}`)
-      else logger.info({ upstream: what, [UPSTREAM_SETTING[what]]: { value, from: 'discovered' } }, `${what === 'api' ? 'API origin' : `${what} upstream`} discovered from ${endpoints.issuer}: ${value}`)
+      else logger.info({ upstream: what, [UPSTREAM_SETTINGS[what]]: { value, from: 'discovered' } }, `${what === 'api' ? 'API origin' : `${what} upstream`} discovered from ${endpoints.issuer}: ${value}`)
     },
     onUnresolved: (upstream, problem) => {
       logger.warn({ upstream, code: problem.code }, `requests routed to the ${upstream} upstream will be answered 502: ${problem.message}`)
