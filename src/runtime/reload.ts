@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { ConfigError } from '../core/errors.js'
 import type { Config } from '../core/config.js'
-import { CONFIG_FILE_VAR, DEFAULT_CONFIG_FILE, SECRET_VARS } from '../core/settings.js'
+import { CONFIG_FILE_VAR, DEFAULT_CONFIG_FILE, PROFILE_SECRET_VARS, SECRET_VARS } from '../core/settings.js'
 import type { Metrics } from '../ops/metrics.js'
 import type { ProxyApp } from './compose.js'
 
@@ -34,8 +34,8 @@ export interface ReloaderOptions {
   cwd?: string
 }
 
-/** A profile's secret file variable: a secret of PROFILE_SECRET_VARS with its name in place of <NAME>, then _FILE. */
-const PROFILE_SECRET_FILE = /^(CXONE_[A-Z0-9_]+_(CLIENT_ID|CLIENT_SECRET|ACCESS_KEY_ID|ACCESS_KEY_SECRET)|PROXY_[A-Z0-9_]+_API_KEYS)_FILE$/
+/** A profile's secret file variable: a name of PROFILE_SECRET_VARS with the profile in place of <NAME>, then _FILE. */
+const PROFILE_SECRET_FILE = new RegExp(`^(${Object.values(PROFILE_SECRET_VARS).map((v) => v.replace('<NAME>', '[A-Z0-9_]+')).join('|')})_FILE$`)
 
 /** The files a reload reads: the config file and every secret given as NAME_FILE. */
 
