@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import { ProxyError } from '../core/errors.js'
+import { removeFrom, Waiting } from './waiting.js'
 
 export interface GateOptions {
   /** Requests in flight upstream at once (PROXY_MAX_CONCURRENT_UPSTREAM). */
@@ -8,12 +9,6 @@ export interface GateOptions {
   queueTimeoutMs: number
   /** Waiting requests at most; beyond, too_busy at once. */
   maxQueued: number
-}
-
-interface Waiter {
-  resolve: () => void
-  reject: (err: Error) => void
-  timer: NodeJS.Timeout
 }
 
 interface SocketOrder {
@@ -36,7 +31,7 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 export class UpstreamGate {
   readonly #o: GateOptions
   #inFlight = 0
-  readonly #queue: Waiter[] = []
+  readonly #queue: Waiting[] = []
   readonly #order = new WeakMap<Socket, SocketOrder>()
 
   constructor (o: GateOptions) {
@@ -63,26 +58,19 @@ export class UpstreamGate {
   async enter (): Promise<void> {
     if (this.tryEnter()) return
     if (this.#queue.length >= this.#o.maxQueued) throw this.#busy()
-    await new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          const i = this.#queue.indexOf(waiter)
-          if (i >= 0) this.#queue.splice(i, 1)
-          reject(this.#busy())
-        }, this.#o.queueTimeoutMs)
-      }
-      this.#queue.push(waiter)
+    const waiting: Waiting = new Waiting(this.#o.queueTimeoutMs, () => {
+      removeFrom(this.#queue, waiting)
+      return this.#busy()
     })
+    this.#queue.push(waiting)
+    await waiting.promise
   }
 
   /** Gives a place back; the longest waiter takes it. */
   leave (): void {
     const next = this.#queue.shift()
     if (next !== undefined) {
-      clearTimeout(next.timer)
-      next.resolve()
+      next.pass()
       return
     }
     this.#inFlight--

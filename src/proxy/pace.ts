@@ -10,6 +10,7 @@
  */
 import type { PaceRule } from '../core/config.js'
 import { ProxyError } from '../core/errors.js'
+import { removeFrom, Waiting } from './waiting.js'
 import { compileRoute, pathOf, serverView } from './admission.js'
 
 export interface PaceWaited {
@@ -48,11 +49,8 @@ export class PaceTicket {
   state: 'waiting' | 'running' | 'done' = 'waiting'
   readonly lane: Lane
   readonly since: number
-  /** Settles when the request may start (undefined when it started at once). */
-  wait: Promise<void> | undefined
-  resolve: () => void = () => {}
-  reject: (err: Error) => void = () => {}
-  deadline: NodeJS.Timeout | undefined
+  /** Its place in the queue (undefined when it started at once). */
+  waiting: Waiting | undefined
   /** The lane's last start before this one took it, and this one's: a request never sent gives the interval back. */
   startedAt = -Infinity
   previousStart = -Infinity
@@ -61,6 +59,11 @@ export class PaceTicket {
   constructor (lane: Lane, since: number) {
     this.lane = lane
     this.since = since
+  }
+
+  /** Settles when the request may start (undefined when it started at once). */
+  get wait (): Promise<void> | undefined {
+    return this.waiting?.promise
   }
 }
 
@@ -105,17 +108,13 @@ export class Pacer {
     if (lane.queue.length >= this.#o.maxQueued) throw this.#busy(lane, 1)
     const earliest = lane.lastStart + minIntervalMs * (lane.queue.length + 1)
     if (earliest - now > this.#o.maxWaitMs) throw this.#busy(lane, (earliest - now) / 1000)
-    ticket.wait = new Promise<void>((resolve, reject) => {
-      ticket.resolve = resolve
-      ticket.reject = reject
-    })
-    ticket.deadline = setTimeout(() => {
-      remove(lane.queue, ticket)
+    ticket.waiting = new Waiting(this.#o.maxWaitMs, () => {
+      removeFrom(lane.queue, ticket)
       ticket.state = 'done'
       const at = this.#now()
       this.#o.onWait?.({ profile: this.#o.profile, rule: lane.rule.route, waitedMs: at - ticket.since, outcome: 'too_busy' })
-      ticket.reject(this.#busy(lane, (lane.lastStart + minIntervalMs - at) / 1000))
-    }, this.#o.maxWaitMs)
+      return this.#busy(lane, (lane.lastStart + minIntervalMs - at) / 1000)
+    })
     lane.queue.push(ticket)
     this.#pump(lane)
     return ticket
@@ -132,11 +131,10 @@ export class Pacer {
   leave (ticket: PaceTicket): void {
     const lane = ticket.lane
     if (ticket.state === 'waiting') {
-      clearTimeout(ticket.deadline)
-      remove(lane.queue, ticket)
+      removeFrom(lane.queue, ticket)
       ticket.state = 'done'
       this.#o.onWait?.({ profile: this.#o.profile, rule: lane.rule.route, waitedMs: this.#now() - ticket.since, outcome: 'left' })
-      ticket.resolve()
+      ticket.waiting?.pass()
     } else if (ticket.state === 'running') {
       ticket.state = 'done'
       lane.active--
@@ -161,10 +159,9 @@ export class Pacer {
         return
       }
       const next = lane.queue.shift() as PaceTicket
-      clearTimeout(next.deadline)
       this.#start(lane, next, now)
       this.#o.onWait?.({ profile: this.#o.profile, rule: lane.rule.route, waitedMs: now - next.since, outcome: 'started' })
-      next.resolve()
+      next.waiting?.pass()
     }
   }
 
@@ -182,7 +179,3 @@ export class Pacer {
   }
 }
 
-function remove<T> (list: T[], item: T): void {
-  const i = list.indexOf(item)
-  if (i >= 0) list.splice(i, 1)
-}

@@ -11,6 +11,7 @@
  * A 429 without Retry-After passes through and arms nothing; so does a Retry-After of 0 or a date already past.
  */
 import { ProxyError } from '../core/errors.js'
+import { removeFrom, Waiting } from './waiting.js'
 import { familyPath } from './family.js'
 
 /** A longer Retry-After (or a date further away: a skewed clock, a bug) is capped here, when the shield is armed. */
@@ -52,11 +53,13 @@ interface Guard {
 export class ShieldTicket {
   state: 'probe' | 'waiting' | 'done'
   readonly guard: Guard
+  /** A waiter's place behind the probe (undefined for the probe). */
+  waiting: Waiting | undefined
+
   /** Settles when a waiter may go on (undefined for the probe). */
-  wait: Promise<void> | undefined
-  resolve: () => void = () => {}
-  reject: (err: Error) => void = () => {}
-  timer: NodeJS.Timeout | undefined
+  get wait (): Promise<void> | undefined {
+    return this.waiting?.promise
+  }
 
   constructor (guard: Guard, state: 'probe' | 'waiting') {
     this.guard = guard
@@ -107,15 +110,11 @@ export class Shield {
     }
     if (guard.waiters.length >= this.#o.maxWaiting) throw this.#busy(guard)
     const ticket = new ShieldTicket(guard, 'waiting')
-    ticket.wait = new Promise<void>((resolve, reject) => {
-      ticket.resolve = resolve
-      ticket.reject = reject
-    })
-    ticket.timer = setTimeout(() => {
-      remove(guard.waiters, ticket)
+    ticket.waiting = new Waiting(this.#o.maxWaitMs, () => {
+      removeFrom(guard.waiters, ticket)
       ticket.state = 'done'
-      ticket.reject(this.#busy(guard))
-    }, this.#o.maxWaitMs)
+      return this.#busy(guard)
+    })
     guard.waiters.push(ticket)
     return ticket
   }
@@ -134,10 +133,9 @@ export class Shield {
   leave (ticket: ShieldTicket): void {
     const guard = ticket.guard
     if (ticket.state === 'waiting') {
-      clearTimeout(ticket.timer)
-      remove(guard.waiters, ticket)
+      removeFrom(guard.waiters, ticket)
       ticket.state = 'done'
-      ticket.resolve()
+      ticket.waiting?.pass()
     } else if (ticket.state === 'probe') {
       ticket.state = 'done'
       guard.probe = undefined
@@ -148,10 +146,9 @@ export class Shield {
       }
       const next = guard.waiters.shift()
       if (next !== undefined) {
-        clearTimeout(next.timer)
         next.state = 'probe'
         guard.probe = next
-        next.resolve()
+        next.waiting?.pass()
       }
     }
   }
@@ -163,10 +160,9 @@ export class Shield {
     const armed = now < guard.until
     if (!armed && this.#guards.get(this.#key(guard.upstream, guard.family)) === guard) this.#guards.delete(this.#key(guard.upstream, guard.family))
     for (const waiter of guard.waiters.splice(0)) {
-      clearTimeout(waiter.timer)
       waiter.state = 'done'
-      if (armed) waiter.reject(this.#refusal(guard, now))
-      else waiter.resolve()
+      if (armed) waiter.waiting?.refuse(this.#refusal(guard, now))
+      else waiter.waiting?.pass()
     }
   }
 
@@ -208,7 +204,3 @@ export class Shield {
   }
 }
 
-function remove<T> (list: T[], item: T): void {
-  const i = list.indexOf(item)
-  if (i >= 0) list.splice(i, 1)
-}
