@@ -110,34 +110,16 @@ export class Flight<A> {
 export interface CoalescerOptions {
   /** Identical requests join a flight in progress (PROXY_COALESCE); false: every flight has one member. */
   enabled: boolean
-  maxAnswerBytes?: number
-  maxHeldBytes?: number
 }
 
 /** The flights in progress of one forwarder (so one profile), by key, and the bytes their answers hold. */
 export class Coalescer<A> {
   readonly enabled: boolean
-  readonly maxAnswerBytes: number
-  readonly maxHeldBytes: number
   readonly #flights = new Map<string, Flight<A>>()
   #held = 0
 
   constructor (o: CoalescerOptions) {
     this.enabled = o.enabled
-    this.maxAnswerBytes = o.maxAnswerBytes ?? MAX_SHARED_ANSWER_BYTES
-    this.maxHeldBytes = o.maxHeldBytes ?? MAX_SHARED_HELD_BYTES
-    if (!(this.maxAnswerBytes >= 0) || !(this.maxHeldBytes >= this.maxAnswerBytes)) {
-      throw new TypeError('Coalescer needs maxAnswerBytes ≥ 0 and maxHeldBytes ≥ maxAnswerBytes')
-    }
-  }
-
-  /** Bytes of answers being read to be shared, now. */
-  get heldBytes (): number {
-    return this.#held
-  }
-
-  get flights (): number {
-    return this.#flights.size
   }
 
   /** The flight a request with this key may join, if coalescing is on and one is in progress. */
@@ -157,7 +139,7 @@ export class Coalescer<A> {
    * gives back a stream of all of it, read or not (`rest`): the answer is then too large to share.
    */
   read (stream: Readable, declaredLength: number, done: (err: Error | null, r?: { whole: Buffer } | { rest: Readable }) => void): void {
-    if (declaredLength > this.maxAnswerBytes || this.#held + Math.max(0, declaredLength) > this.maxHeldBytes) {
+    if (declaredLength > MAX_SHARED_ANSWER_BYTES || this.#held + Math.max(0, declaredLength) > MAX_SHARED_HELD_BYTES) {
       done(null, { rest: stream })
       return
     }
@@ -169,7 +151,7 @@ export class Coalescer<A> {
       stream.removeListener('error', onError)
     }
     const onData = (chunk: Buffer): void => {
-      if (size + chunk.length <= this.maxAnswerBytes && this.#held + chunk.length <= this.maxHeldBytes) {
+      if (size + chunk.length <= MAX_SHARED_ANSWER_BYTES && this.#held + chunk.length <= MAX_SHARED_HELD_BYTES) {
         size += chunk.length
         this.#held += chunk.length
         chunks.push(chunk)

@@ -21,16 +21,13 @@ const JSON_TYPE = /\bjson\b/i
 export function createDeliver (): (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer, origin: string, rw: Rewrite) => void {
   return function deliver (request: FastifyRequest, reply: FastifyReply, res: UpstreamAnswer, origin: string, rw: Rewrite): void {
     const type = res.headers['content-type']
-    if (request.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
+    if (bodiless(request.method, res.statusCode)) {
       if (request.method === 'HEAD' && typeof type === 'string' && JSON_TYPE.test(type) && isDecodable(res.headers['content-encoding'])) {
         // The same headers a GET would get: compressed JSON is decoded (and re-chunked) on its way out.
         reply.removeHeader('content-length')
         reply.removeHeader('content-encoding')
       }
-      // No body by definition (RFC 9110 §6.4.1), whatever Content-Length says: a 304 may carry the length of the
-      // representation it stands for, and undici then reports a length mismatch that is no error of the API's.
-      res.stream.on('error', () => {})
-      res.stream.resume()
+      drain(res.stream)
       reply.send()
       return
     }
@@ -68,6 +65,20 @@ export function createDeliver (): (request: FastifyRequest, reply: FastifyReply,
     else pipeline(res.stream, decoder, rewriter, onDone)
     reply.send(rewriter)
   }
+}
+
+/** An answer with no body by definition (RFC 9110 §6.4.1): to HEAD, or 204 and 304. */
+export function bodiless (method: string, statusCode: number): boolean {
+  return method === 'HEAD' || statusCode === 204 || statusCode === 304
+}
+
+/**
+ * Reads and drops a bodiless answer's stream, whatever Content-Length says: a 304 may carry the length of the
+ * representation it stands for, and undici then reports a length mismatch that is no error of the API's.
+ */
+export function drain (stream: Readable): void {
+  stream.on('error', () => {})
+  stream.resume()
 }
 
 function isDecodable (encoding: string | string[] | undefined): boolean {

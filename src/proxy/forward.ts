@@ -62,7 +62,7 @@ export interface ForwardOptions {
   onShieldArmed?: (e: ShieldArmed) => void
   onPaceWait?: (e: PaceWaited) => void
   /** Identical reads in flight share one upstream call (PROXY_COALESCE; coalesce.ts). */
-  coalesce?: boolean
+  coalesce: boolean
   /** The operator's micro-cache for this profile (micro-cache.ts); absent: nothing is cached. */
   cache?: MicroCache | undefined
   /** A request was answered by another's upstream call (its answer or its error). */
@@ -146,11 +146,10 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   const deliver = createDeliver()
   // Coalescing and the micro-cache (sharing.ts): reads answered without a call of their own.
   const sharing = new Sharing({
-    coalesce: opts.coalesce === true,
+    coalesce: opts.coalesce,
     cache: opts.cache,
     provider,
     gate,
-    upstreamOf: (request) => (request.passage as Passage).upstream,
     respond,
     alone: (request, reply) => {
       prepare(request, undefined, reply.raw as CallerSignal, request.passage as Passage, (err) => {
@@ -232,7 +231,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     // The routing table names the upstream from the path alone; sharing and the shield are kept per upstream.
     passage.upstream = opts.routing().route(pathOf(request.raw.url ?? ''))
     // A read answered from the cache, or joined to the same read in flight, costs no quota, no place and no token.
-    if (passage.wait === undefined && body === undefined && sharing.admit(request, reply)) {
+    if (passage.wait === undefined && body === undefined && sharing.admit(request, reply, passage.upstream)) {
       done()
       return
     }

@@ -13,6 +13,7 @@ import { Coalescer, shareable, shareKey, type Flight, type Member, type Outcome,
 import type { AnswerSource, RequestContext } from './forward.js'
 import type { UpstreamGate } from './gate.js'
 import { cacheHitStatus, cacheMissStatus, type MicroCache } from './micro-cache.js'
+import { bodiless, drain } from './deliver.js'
 import { mapBrokenAnswer } from './upstream-errors.js'
 
 /** What a flight's members get: the answer read whole, the context of the call that got it, whether it was cached. */
@@ -49,7 +50,6 @@ export interface SharingOptions {
   cache: MicroCache | undefined
   provider: TokenProvider
   gate: UpstreamGate
-  upstreamOf: (request: FastifyRequest) => string
   respond: Respond
   /** Sends a member on its own, as if it had come alone: the flight's answer was too large to share. */
   alone: (request: FastifyRequest, reply: FastifyReply) => void
@@ -70,13 +70,12 @@ export class Sharing {
   }
 
   /** Before the gate: true when the read is answered from the cache or has joined a flight (nothing to prepare). */
-  admit (request: FastifyRequest, reply: FastifyReply): boolean {
+  admit (request: FastifyRequest, reply: FastifyReply, upstream: string): boolean {
     const { cache, provider } = this.#o
     const url = request.raw.url as string
     if (!shareable(request.method, request.headers)) return false
     const cacheTtlMs = cache?.ttlFor(request.method, pathOf(url))
     if (!this.#coalescer.enabled && cacheTtlMs === undefined) return false
-    const upstream = this.#o.upstreamOf(request)
     const key = shareKey(upstream, request.method, url, request.headers)
     if (cache !== undefined && cacheTtlMs !== undefined) {
       const token = provider.current()
@@ -125,7 +124,6 @@ export class Sharing {
   /** The leader's answer: read whole and given to every member (and to the cache), or, too large, streamed to it. */
   answer (request: FastifyRequest, reply: FastifyReply, ctx: RequestContext, res: Dispatcher.ResponseData): void {
     const s = request.share as Share
-    const bodiless = request.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304
     const ended = (err: Error | null, r?: { whole: Buffer } | { rest: Readable }): void => {
       if (err !== null || r === undefined) {
         // Nothing was sent yet: every member gets a clean 502, never a short body presented as complete.
@@ -150,13 +148,11 @@ export class Sharing {
       s.flight.end({ kind: 'answer', answer: { answer, ctx, stored } })
       this.#coalescer.release(r.whole.length)
     }
-    if (!bodiless) {
+    if (!bodiless(request.method, res.statusCode)) {
       this.#coalescer.read(res.body, Number(res.headers['content-length'] ?? -1), ended)
       return
     }
-    // No body by definition (RFC 9110 §6.4.1), whatever Content-Length says (see deliver.ts).
-    res.body.on('error', () => {})
-    res.body.resume()
+    drain(res.body)
     ended(null, { whole: NO_BODY })
   }
 
