@@ -5,7 +5,7 @@ import { startCli } from './helpers/cli.js'
 import { API, simulatorEnv } from './helpers/harness.js'
 import { heldForMs, startUpstream, type Upstream } from './helpers/upstream.js'
 
-describe('graceful shutdown on SIGTERM', () => {
+describe('graceful shutdown: SIGTERM, SIGINT and POST /_proxy/quitquitquit', () => {
   let sim: CxoneSimulator
   let slow: Upstream
   beforeAll(async () => {
@@ -15,6 +15,14 @@ describe('graceful shutdown on SIGTERM', () => {
   afterAll(async () => {
     await slow.close()
     await sim.stop()
+  })
+
+  /** The 503 a caller still waiting gets when the drain is cut short. */
+  const shuttingDown = (message: string): unknown => ({
+    status: 503,
+    proxyStatus: 'cxone-auth-proxy; error=http_response_timeout; details="shutting_down"',
+    retryAfter: '1',
+    body: { error: { code: 'shutting_down', message } }
   })
 
   async function proxyUrl (proxy: ReturnType<typeof startCli>): Promise<string> {
@@ -52,12 +60,7 @@ describe('graceful shutdown on SIGTERM', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('grace period over')
     expect(result.stdout).toContain('1 caller(s) still waiting answered 503 shutting_down; cutting every connection')
-    expect(await inFlight).toEqual({
-      status: 503,
-      proxyStatus: 'cxone-auth-proxy; error=http_response_timeout; details="shutting_down"',
-      retryAfter: '1',
-      body: { error: { code: 'shutting_down', message: 'the proxy is shutting down and its grace period (PROXY_SHUTDOWN_GRACE_MS=300) ended before the API answered: retry; the call may have reached the API' } }
-    })
+    expect(await inFlight).toEqual(shuttingDown('the proxy is shutting down and its grace period (PROXY_SHUTDOWN_GRACE_MS=300) ended before the API answered: retry; the call may have reached the API'))
   })
 
   it('Ctrl-C under npm (SIGINT from the terminal and again from npm, ms apart) drains as one stop and exits 0', async () => {
@@ -87,11 +90,31 @@ describe('graceful shutdown on SIGTERM', () => {
     expect(Date.now() - started).toBeLessThan(REPEAT_SIGNAL_WINDOW_MS + 3_000)
     expect({ code: result.code, signal: result.signal }).toEqual({ code: 143, signal: null })
     expect(result.stdout).toContain('SIGTERM received during the drain: stopping now')
-    expect(await inFlight).toEqual({
-      status: 503,
-      proxyStatus: 'cxone-auth-proxy; error=http_response_timeout; details="shutting_down"',
-      retryAfter: '1',
-      body: { error: { code: 'shutting_down', message: 'the proxy was stopped (SIGTERM during the drain) before the API answered: retry; the call may have reached the API' } }
-    })
+    expect(await inFlight).toEqual(shuttingDown('the proxy was stopped (SIGTERM during the drain) before the API answered: retry; the call may have reached the API'))
+  })
+
+  it('starts the same drain as SIGTERM: the request in flight finishes, new connections are refused, the process exits 0', async () => {
+    const proxy = startCli(['start'], simulatorEnv(sim, { CXONE_API_URL: slow.url }))
+    try {
+      const url = await proxyUrl(proxy)
+      const inFlight = fetch(`${url}${API}/slow?ms=1500`)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const quit = await fetch(`${url}/_proxy/quitquitquit`, { method: 'POST' })
+      expect(quit.status).toBe(202)
+      expect(await quit.json()).toEqual({ status: 'shutting_down', graceMs: 30000 })
+      const draining = JSON.parse(await proxy.waitFor(/shutting down/)) as Record<string, unknown>
+      expect(draining).toMatchObject({ reason: 'POST /_proxy/quitquitquit', graceMs: 30000, msg: 'shutting down: no new requests, finishing those in flight' })
+      await expect(fetch(`${url}/_proxy/healthz`)).rejects.toThrow()
+      const r = await inFlight
+      expect(r.status).toBe(200)
+      expect(await r.json()).toEqual({ done: true })
+      // SIGCONT changes nothing for a running process: this only waits for the exit the call started.
+      const result = await proxy.stop('SIGCONT')
+      expect(result.signal).toBeNull()
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain('"msg":"stopped"')
+    } finally {
+      await proxy.stop('SIGKILL')
+    }
   })
 })
