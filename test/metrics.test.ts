@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API, startStack, type Stack } from './helpers/harness.js'
+import { sample } from './helpers/metrics.js'
 import { rawRequest } from './helpers/raw-http.js'
 
-function sample (text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
-  const line = text.split('\n').find((l) => l.startsWith(name) && !l.startsWith('#') && wanted.every((w) => l.includes(w)) && (wanted.length > 0 || /^\S+ /.test(l)))
-  return line === undefined ? undefined : Number(line.split(' ').at(-1))
-}
 
 describe('Prometheus metrics', () => {
   let stack: Stack

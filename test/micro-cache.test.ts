@@ -7,6 +7,7 @@ import { CxoneSimulator } from '../src/simulator/simulator.js'
 import type { Clock } from '../src/token/token-provider.js'
 import { API, simulatorEnv, startStack, type Stack } from './helpers/harness.js'
 import { startUpstream, type Handler, type Upstream } from './helpers/upstream.js'
+import { metricsText, sample } from './helpers/metrics.js'
 
 /** Real timers (the token layer's), and a time the test moves forward by hand for the cache's TTLs. */
 class ShiftedClock implements Clock {
@@ -34,11 +35,6 @@ const numbered: Handler = (req, res, _body, n) => {
   res.end(JSON.stringify({ call: n, pad: 'x'.repeat(size) }))
 }
 
-async function metric (stack: Stack, name: string, label = '{profile="default"}'): Promise<number> {
-  const text = await (await fetch(`${stack.url}/_proxy/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${label} `))
-  return line === undefined ? NaN : Number(line.split(' ')[1])
-}
 
 describe('the micro-cache', () => {
   let stack: Stack | undefined
@@ -76,8 +72,8 @@ describe('the micro-cache', () => {
     clock.offset = 1001
     expect(await call(s, ACTIVITY)).toMatchObject({ body: { call: 2 }, cacheStatus: 'cxone-auth-proxy; fwd=miss; stored' })
     expect(api?.seen).toHaveLength(2)
-    expect(await metric(s, 'cxone_proxy_cache_requests_total', '{profile="default",result="hit"}')).toBe(1)
-    expect(await metric(s, 'cxone_proxy_cache_requests_total', '{profile="default",result="miss"}')).toBe(2)
+    expect(sample(await metricsText(s.url), 'cxone_proxy_cache_requests_total', { profile: 'default', result: 'hit' })).toBe(1)
+    expect(sample(await metricsText(s.url), 'cxone_proxy_cache_requests_total', { profile: 'default', result: 'miss' })).toBe(2)
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(s.logs.entries.find((e) => e.reqId === hit.id)).toMatchObject({ msg: 'request', status: 200, quota: 'cache' })
   })
@@ -112,10 +108,10 @@ describe('the micro-cache', () => {
   it('keeps within PROXY_CACHE_MAX_BYTES: the least recently used entries are evicted and counted', async () => {
     const s = await start([{ route: 'GET /inContactAPI/services/*/skills/activity', ttlMs: 60_000 }], { PROXY_CACHE_MAX_BYTES: '5000' })
     for (let i = 0; i < 5; i++) await call(s, `${ACTIVITY}?size=1000&n=${i}`)
-    const bytes = await metric(s, 'cxone_proxy_cache_bytes', '')
+    const bytes = sample(await metricsText(s.url), 'cxone_proxy_cache_bytes')
     expect(bytes).toBeGreaterThan(0)
     expect(bytes).toBeLessThanOrEqual(5000)
-    expect(await metric(s, 'cxone_proxy_cache_evictions_total')).toBeGreaterThanOrEqual(1)
+    expect(sample(await metricsText(s.url), 'cxone_proxy_cache_evictions_total', { profile: 'default' })).toBeGreaterThanOrEqual(1)
     // The newest is still there; the oldest went.
     expect((await call(s, `${ACTIVITY}?size=1000&n=4`)).cacheStatus).toMatch(/; hit/)
     expect((await call(s, `${ACTIVITY}?size=1000&n=0`)).cacheStatus).toMatch(/fwd=miss/)

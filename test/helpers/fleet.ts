@@ -1,3 +1,4 @@
+import { sample } from './metrics.js'
 import { startCli, type RunningCli } from './cli.js'
 import { LogCapture, simulatorEnv } from './harness.js'
 import { loadConfig } from '../../src/core/config.js'
@@ -46,8 +47,7 @@ function listeningUrl (line: string): string {
 
 /** A metric's value in Prometheus text (0 when absent). */
 export function metric (text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-  return line === undefined ? 0 : Number(line.split(' ').pop())
+  return sample(text, name) ?? 0
 }
 
 export interface InProcessReplica {
