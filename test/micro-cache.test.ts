@@ -13,6 +13,7 @@ import { metricsText, sample } from './helpers/metrics.js'
 class ShiftedClock implements Clock {
   offset = 0
   now = (): number => Date.now() + this.offset
+  monotonic = (): number => performance.now() + this.offset
   setTimeout = (fn: () => void, ms: number): unknown => setTimeout(fn, ms).unref()
   clearTimeout = (handle: unknown): void => { clearTimeout(handle as NodeJS.Timeout) }
 }

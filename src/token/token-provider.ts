@@ -1,19 +1,9 @@
 import type { Logger } from 'pino'
 import { ProxyError } from '../core/errors.js'
 import type { TokenSet } from './token-client.js'
+import type { Clock } from '../core/clock.js'
 
-export interface Clock {
-  now: () => number
-  setTimeout: (fn: () => void, ms: number) => unknown
-  clearTimeout: (handle: unknown) => void
-}
-
-/** Wall-clock time with unref'd timers, so a pending refresh never keeps the process alive. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout)
-}
+export { systemClock, type Clock } from '../core/clock.js'
 
 export type TokenOutcome = 'success' | 'rejected' | 'invalid_response' | 'unavailable' | 'discovery_failed'
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/token/token-provider.js'
+import type { Clock } from '../../src/core/clock.js'
 
 interface Timer { at: number, fn: () => void, id: number }
 
@@ -14,6 +14,9 @@ export class ManualClock implements Clock {
   }
 
   now = (): number => this.#now
+
+  /** Moves with now(): a manual clock never jumps back. */
+  monotonic = (): number => this.#now
 
   setTimeout = (fn: () => void, ms: number): unknown => {
     // Like Node: a delay past 2^31-1 ms becomes 1 ms.
