@@ -1,7 +1,7 @@
 /**
  * The one classifier of network and TLS failures, used by the token layer, the forwarding path and `check`.
- * undici and fetch hide the useful code in `cause` (fetch) or wrap it (reply-from, our own errors): the whole
- * chain is walked, and the innermost code wins.
+ * undici and fetch hide the useful code in `cause` (fetch) or wrap it (our own errors): the whole chain is
+ * walked, and the innermost code wins.
  */
 
 export type NetworkKind = 'timeout' | 'connect_timeout' | 'dns' | 'refused' | 'tls' | 'reset' | 'other'
@@ -13,7 +13,7 @@ export interface NetworkFailure {
 }
 
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|SSL|HOSTNAME_MISMATCH|ALTNAME/
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT', 'FST_REPLY_FROM_TIMEOUT'])
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
 const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED'])
 const MAX_DEPTH = 6
 /** A keep-alive socket the server had already closed: a safe request on it may be sent once more. */

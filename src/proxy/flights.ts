@@ -11,7 +11,7 @@ import type { Outcome, WholeResponse } from '../quota/coalesce.js'
 import type { Share, Shared, Sharing } from '../quota/sharing.js'
 import type { Journey, RequestContext } from './journey.js'
 import { bodiless, drain, type Responder } from './respond.js'
-import { mapBrokenAnswer } from './upstream-errors.js'
+import { mapBrokenResponse } from './upstream-errors.js'
 
 export interface FlightsOptions {
   sharing: Sharing<RequestContext>
@@ -52,7 +52,7 @@ export class Flights {
       switch (c.kind) {
         case 'broken':
           // Nothing was sent yet: every member gets a clean 502, never a short body presented as complete.
-          sharing.end(share, { kind: 'error', error: mapBrokenAnswer(c.error, ctx.origin) })
+          sharing.end(share, { kind: 'error', error: mapBrokenResponse(c.error, ctx.origin) })
           return
         case 'rest': {
           // Too large to share: the others make their own calls; the leader keeps its place while it streams.

@@ -137,7 +137,7 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
   await scope.register(httpProxy, {
     upstream: '',
     proxyPayloads: false,
-    // reply-from is registered by http-proxy but never called: give it our pool so it builds none of its own.
+    // http-proxy registers reply-from, which our handler never calls: given our pool, it builds none of its own.
     undici: opts.dispatcher,
     disableRequestLogging: true,
     internalRewriteLocationHeader: false,

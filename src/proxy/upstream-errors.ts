@@ -24,8 +24,8 @@ export function mapUpstreamError (err: unknown, origin: string): ProxyError {
   }
 }
 
-/** A failure while an answer's body was read (its head had arrived): it broke off, or stalled past the timeout. */
-export function mapBrokenAnswer (err: unknown, origin: string): ProxyError {
+/** A failure while a response's body was read (its head had arrived): it broke off, or stalled past the timeout. */
+export function mapBrokenResponse (err: unknown, origin: string): ProxyError {
   for (const e of errorChain(err)) if (e instanceof ProxyError) return e
   if (classifyNetworkError(err).kind === 'timeout') return mapUpstreamError(err, origin)
   return new ProxyError('upstream_invalid_response', `the CXone API's answer from ${origin} broke off (${innermostCode(err) ?? 'no code'})`, { cause: err })

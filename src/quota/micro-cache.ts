@@ -105,10 +105,6 @@ export class MicroCache {
   get bytes (): number {
     return this.#entries.calculatedSize
   }
-
-  get size (): number {
-    return this.#entries.size
-  }
 }
 
 /** Cache-Status for an answer served from the cache (RFC 9211 §2.1 `hit`; §2.4 `ttl` is an Integer of seconds). */
