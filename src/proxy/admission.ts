@@ -8,9 +8,8 @@
  *   5. inbound key  X-Proxy-Key when PROXY_API_KEYS are set
  *   6. route        PROXY_READ_ONLY and the "routes" allow-list, on the path a server could act on
  *   7. body limit   a declared Content-Length over PROXY_MAX_BODY_BYTES (chunked bodies: body.ts)
- *   8. concurrency  the upstream gate (gate.ts), once the body has arrived
  *
- * Steps 1–7 are pure functions of the request head and the compiled rules; each throws a ProxyError.
+ * Once the body has arrived, the forwarding pipeline (pipeline.ts) takes over. Steps 1–7 are pure functions of the request head and the compiled rules; each throws a ProxyError.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'

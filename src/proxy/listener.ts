@@ -27,7 +27,7 @@ const CONNECTIONS_CHECK_MS = 1_000
 /** Longest path parameter Fastify's router accepts; API paths with ids are long. */
 const MAX_PARAM_LENGTH = 2048
 
-/** The main listener: admission (admission.ts) on every request, then forwarding (forward.ts). */
+/** The main listener: admission (admission.ts) on every request, then forwarding (forward.ts and its stages). */
 export async function createProxyListener (logger: Logger, o: ListenerOptions): Promise<FastifyInstance> {
   const s = o.settings
   const app = Fastify({
