@@ -35,13 +35,25 @@ export class Flights {
     share.member.outcome.then((outcome) => { this.#settled(request, reply, journey, share, outcome) }, () => {})
   }
 
+  /** CXone's response (after any replay): a flight's leader shares it, any other request delivers it. */
+  readonly arrived = (request: FastifyRequest, reply: FastifyReply, journey: Journey, ctx: RequestContext, res: Dispatcher.ResponseData): void => {
+    if (journey.share !== undefined) this.#collect(request, reply, journey, journey.share, ctx, res)
+    else this.#o.responder.respond(request, reply, ctx, { statusCode: res.statusCode, headers: res.headers, stream: res.body }, undefined)
+  }
+
+  /** An error for the caller, and for every member of its flight. */
+  readonly failed = (_request: FastifyRequest, reply: FastifyReply, journey: Journey, err: Error): void => {
+    if (journey.share !== undefined) this.#o.sharing.end(journey.share, { kind: 'error', error: err })
+    else reply.send(err)
+  }
+
   /** A micro-cache hit (the pipeline set its context), with its Age and Cache-Status. */
   serveHit (request: FastifyRequest, reply: FastifyReply, response: WholeResponse, extra: Record<string, string>): void {
     this.#deliver(request, reply, response, extra)
   }
 
   /** The leader's response: read whole and given to every member (and to the cache), or, too large, streamed to it. */
-  collect (request: FastifyRequest, reply: FastifyReply, journey: Journey, share: Share<RequestContext>, ctx: RequestContext, res: Dispatcher.ResponseData): void {
+  #collect (request: FastifyRequest, reply: FastifyReply, journey: Journey, share: Share<RequestContext>, ctx: RequestContext, res: Dispatcher.ResponseData): void {
     const { sharing } = this.#o
     if (bodiless(request.method, res.statusCode)) {
       drain(res.body)

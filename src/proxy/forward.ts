@@ -27,7 +27,7 @@ import type { ShieldArmed } from '../quota/shield.js'
 import type { BodyBuffer } from './body.js'
 import { Flights } from './flights.js'
 import type { UpstreamGate } from './gate.js'
-import { Journey, type RequestContext } from './journey.js'
+import { Journey, type JourneyDeps, type RequestContext } from './journey.js'
 import { Pipeline } from './pipeline.js'
 import { Responder } from './respond.js'
 import { Sender } from './send.js'
@@ -71,32 +71,43 @@ declare module 'fastify' {
 }
 
 export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOptions): Promise<void> {
+  const { pipeline, handler, deps } = stages(opts)
+  scope.decorateRequest('journey', null)
+  scope.removeAllContentTypeParsers()
+  scope.addContentTypeParser('*', opts.bodies.parse)
+  // Pipelined order is taken as requests arrive, before their bodies are read: Node answers in that order.
+  scope.addHook('onRequest', (request, reply, done) => {
+    const journey = new Journey(deps, reply.raw, opts.gate.order(request.raw.socket, request.method))
+    request.journey = journey
+    reply.raw.once('close', () => { journey.release() })
+    done()
+  })
+  await scope.register(httpProxy, {
+    upstream: '',
+    proxyPayloads: false,
+    // http-proxy registers reply-from, which our handler never calls: given our pool, it builds none of its own.
+    undici: opts.dispatcher,
+    disableRequestLogging: true,
+    internalRewriteLocationHeader: false,
+    httpMethods: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
+    preHandler: pipeline.run,
+    handler,
+    // http-proxy checks the destination against this origin before it calls the handler.
+    replyOptions: { getUpstream: (request) => request.journey?.ctx?.origin ?? '' }
+  })
+}
+
+/** The stages of one profile's forwarding path, wired; the handler sends what the pipeline prepared. */
+function stages (opts: ForwardOptions): { pipeline: Pipeline, handler: (request: FastifyRequest, reply: FastifyReply) => void, deps: JourneyDeps } {
   const { provider, gate, bodies, clock } = opts
   // Per plugin instance, so per profile: one business unit's 429s, pace lanes, flights and cache are its own.
   const quota = new QuotaGuard({ profile: opts.profile, pace: opts.pace, maxWaitMs: opts.paceMaxWaitMs, clock, onShieldArmed: opts.onShieldArmed, onPaceWait: opts.onPaceWait })
   const sharing = new Sharing<RequestContext>({ coalesce: opts.coalesce, cache: opts.cache, provider })
-  const deps = { gate, bodies, quota }
   const responder = new Responder({ routing: opts.routing, publicOrigin: opts.publicOrigin })
   const flights = new Flights({ sharing, responder, alone, onCoalesced: opts.onCoalesced })
   const pipeline = new Pipeline({ routing: opts.routing, sharing, quota, provider, discovery: opts.discovery, gate, inFlight: flights.await })
-  const sender = new Sender({
-    dispatcher: opts.dispatcher,
-    provider,
-    quota,
-    clock,
-    upstreamTimeoutMs: opts.upstreamTimeoutMs,
-    onUpstream401: opts.onUpstream401,
-    onReplay: opts.onReplay,
-    arrived: (request, reply, journey, ctx, res) => {
-      if (journey.share !== undefined) flights.collect(request, reply, journey, journey.share, ctx, res)
-      else responder.respond(request, reply, ctx, { statusCode: res.statusCode, headers: res.headers, stream: res.body }, undefined)
-    },
-    // An error for the caller, and for every member of its flight.
-    failed: (request, reply, journey, err) => {
-      if (journey.share !== undefined) sharing.end(journey.share, { kind: 'error', error: err })
-      else reply.send(err)
-    }
-  })
+  const { dispatcher, upstreamTimeoutMs, onUpstream401, onReplay } = opts
+  const sender = new Sender({ dispatcher, provider, quota, clock, upstreamTimeoutMs, onUpstream401, onReplay, arrived: flights.arrived, failed: flights.failed })
 
   /** A member of a flight too large to share goes on as if it had come alone. */
   function alone (request: FastifyRequest, reply: FastifyReply, journey: Journey): void {
@@ -122,29 +133,5 @@ export async function forwardPlugin (scope: FastifyInstance, opts: ForwardOption
     }
     sender.send(request, reply, journey, ctx, 0)
   }
-
-  scope.decorateRequest('journey', null)
-  scope.removeAllContentTypeParsers()
-  scope.addContentTypeParser('*', bodies.parse)
-  // Pipelined order is taken as requests arrive, before their bodies are read: Node answers in that order.
-  scope.addHook('onRequest', (request, reply, done) => {
-    const journey = new Journey(deps, reply.raw, gate.order(request.raw.socket, request.method))
-    request.journey = journey
-    reply.raw.once('close', () => { journey.release() })
-    done()
-  })
-
-  await scope.register(httpProxy, {
-    upstream: '',
-    proxyPayloads: false,
-    // http-proxy registers reply-from, which our handler never calls: given our pool, it builds none of its own.
-    undici: opts.dispatcher,
-    disableRequestLogging: true,
-    internalRewriteLocationHeader: false,
-    httpMethods: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
-    preHandler: pipeline.run,
-    handler,
-    // http-proxy checks the destination against this origin before it calls the handler.
-    replyOptions: { getUpstream: (request) => request.journey?.ctx?.origin ?? '' }
-  })
+  return { pipeline, handler, deps: { gate, bodies, quota } }
 }
