@@ -31,7 +31,7 @@ export function clearUpstreamHeaders (reply: Pick<FastifyReply, 'getHeaders' | '
 export function sendError (err: ProxyError, request: FastifyRequest, reply: FastifyReply, hooks: AnswerHooks = {}): void {
   const policy = spec(err)
   if (policy.log === 'error') request.log.error({ err: err.cause ?? err, reqId: request.id }, err.message)
-  else if (policy.log === 'warn') request.log.warn({ code: err.code, reqId: request.id, cause: innermostCode(err.cause) }, err.message)
+  else if (policy.log === 'warn') request.log.warn({ code: err.code, reqId: request.id, cause: err.networkCode ?? innermostCode(err.cause) }, err.message)
   if (policy.rejection) hooks.rejected?.(err.code)
   hooks.answered?.(err, request)
   if (reply.sent || reply.raw.headersSent) {

@@ -64,7 +64,7 @@ export class Flights {
       switch (c.kind) {
         case 'broken':
           // Nothing was sent yet: every member gets a clean 502, never a short body presented as complete.
-          sharing.end(share, { kind: 'error', error: mapBrokenResponse(c.error, ctx.origin) })
+          sharing.end(share, { kind: 'error', error: mapBrokenResponse(c.error, ctx.origin, res.statusCode) })
           return
         case 'rest': {
           // Too large to share: the others make their own calls; the leader keeps its place while it streams.

@@ -99,7 +99,7 @@ function deliver (request: FastifyRequest, reply: FastifyReply, res: UpstreamRes
       const out = Buffer.concat(rewriteChunk(buf, rw, true).out)
       reply.header('content-length', out.length)
       reply.send(out)
-    }, (err: unknown) => { reply.send(mapUpstreamError(err, origin)) })
+    }, (err: unknown) => { reply.send(mapUpstreamError(err, origin, res.statusCode)) })
     return
   }
   const decoder = decoderFor(encoding)
