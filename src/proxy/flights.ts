@@ -13,7 +13,7 @@ import type { Journey, RequestContext } from './journey.js'
 import { bodiless, drain, type Responder } from './respond.js'
 import { mapBrokenResponse } from './upstream-errors.js'
 
-export interface FlightsOptions {
+interface FlightsOptions {
   sharing: Sharing<RequestContext>
   responder: Responder
   /** A member sent on to make its own call: the flight's response was too large to share. */

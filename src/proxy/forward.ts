@@ -32,8 +32,6 @@ import { Pipeline } from './pipeline.js'
 import { Responder } from './respond.js'
 import { Sender } from './send.js'
 
-export { REFRESH_ON_401_BURST } from './send.js'
-
 export interface ForwardOptions {
   /** The business unit (profile) this listener serves: part of every per-request key (issue 12). */
   profile: string

@@ -16,8 +16,8 @@ import type { BodyBuffer } from './body.js'
 import type { UpstreamGate } from './gate.js'
 
 /** The caller's response as undici's abort signal: `aborted` is set and `abort` emitted when the caller has gone. */
-export type CallerSignal = ServerResponse & { aborted?: boolean }
-export type AbortSignalLike = EventEmitter & { aborted?: boolean }
+type CallerSignal = ServerResponse & { aborted?: boolean }
+type AbortSignalLike = EventEmitter & { aborted?: boolean }
 
 /** What the forwarding path knows of the call made (or shared) for a request; read by the request log. */
 export interface RequestContext {
@@ -40,7 +40,7 @@ export interface RequestContext {
 }
 
 /** How the quota was spared for a request, for the log line: shared a call in flight, cached, or shielded. */
-export type Spared = 'coalesced' | 'cache' | 'shielded'
+type Spared = 'coalesced' | 'cache' | 'shielded'
 
 /** The components a journey gives back to; one set per forwarding plugin. */
 export interface JourneyDeps {

@@ -31,7 +31,7 @@ import type { Journey, RequestContext } from './journey.js'
 
 type Done = (err?: Error) => void
 
-export interface PipelineOptions {
+interface PipelineOptions {
   routing: () => RoutingTable
   sharing: Sharing<RequestContext>
   quota: QuotaGuard

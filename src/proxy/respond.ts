@@ -15,13 +15,13 @@ import { buildRewrite, containsOrigin, LinkRewriter, rewriteChunk, rewriteHeader
 import { mapUpstreamError } from './upstream-errors.js'
 
 /** A response from upstream as undici gives it, or one read whole and replayed from memory. */
-export interface UpstreamResponse {
+interface UpstreamResponse {
   statusCode: number
   headers: Record<string, string | string[] | undefined>
   stream: Readable
 }
 
-export interface ResponderOptions {
+interface ResponderOptions {
   /** The routing table in force: links are rewritten only when their path routes back to their origin. */
   routing: () => RoutingTable
   /** The proxy's own origin for rewritten links (PROXY_PUBLIC_URL or the caller's Host). */

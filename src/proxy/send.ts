@@ -31,7 +31,7 @@ const REFUSED_ROUTES_MAX = 1024
 export const REFRESH_ON_401_BURST = 3
 export const REFRESH_ON_401_INTERVAL_MS = 10_000
 
-export interface SenderOptions {
+interface SenderOptions {
   dispatcher: Dispatcher
   provider: TokenProvider
   quota: QuotaGuard

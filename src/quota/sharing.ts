@@ -33,7 +33,7 @@ export interface Share<C> {
 }
 
 /** The request as sharing reads it. */
-export interface ReadHead {
+interface ReadHead {
   readonly method: string
   /** The raw target. */
   readonly url: string
@@ -42,18 +42,18 @@ export interface ReadHead {
   readonly upstream: string
 }
 
-export type ShareDecision<C> =
+type ShareDecision<C> =
   | { readonly kind: 'alone' }
   | { readonly kind: 'hit', readonly response: WholeResponse, readonly token: TokenSet, readonly extra: Record<string, string> }
   | { readonly kind: 'join' | 'lead', readonly share: Share<C> }
 
 /** How the leader's response body was read: whole (shared), too large (its stream, for the leader), or broken. */
-export type Collected =
+type Collected =
   | { readonly kind: 'whole', readonly body: Buffer }
   | { readonly kind: 'rest', readonly rest: Readable }
   | { readonly kind: 'broken', readonly error: Error | null }
 
-export interface SharingOptions {
+interface SharingOptions {
   /** Identical reads in flight share one call (PROXY_COALESCE). */
   coalesce: boolean
   cache: MicroCache | undefined
