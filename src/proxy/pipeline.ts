@@ -8,8 +8,9 @@
  *      journey holds and gives back)
  *   3. sharing    a micro-cache hit, a flight joined, a flight led, or alone (src/quota/sharing.ts); a hit and a
  *                 follower go straight to the handler: they cost no quota, no place and no token
- *   4. order      a pipelined connection's unsafe requests wait for the ones before them (gate.ts)
- *   5. quota      the 429 shield, then pacing (src/quota/quota.ts)
+ *   4. quota      the 429 shield, then pacing (src/quota/quota.ts): refused at once, or a ticket, maybe to wait on
+ *   5. waits      a pipelined connection's unsafe requests wait for the ones before them (gate.ts), then the
+ *                 ticket's wait behind a shield's probe or in a pace lane
  *   6. token      the profile's bearer, and the tenant's upstream hosts
  *   7. origin     the upstream's origin for this tenant: unknown, the request's error
  *   8. gate       a place upstream, last: a profile waiting for its token holds none another profile needs
@@ -69,7 +70,7 @@ export class Pipeline {
 
   /** Step 3: true when the request is answered without a call of its own (a hit, a follower). */
   #share (request: FastifyRequest, reply: FastifyReply, journey: Journey): boolean {
-    const decision = this.#o.sharing.decide({ method: request.method, url: request.raw.url as string, headers: request.headers, upstream: journey.upstream })
+    const decision = this.#o.sharing.decide(request.method, request.raw.url as string, request.headers, journey.upstream)
     switch (decision.kind) {
       case 'alone': return false
       case 'hit': {
@@ -87,7 +88,7 @@ export class Pipeline {
     }
   }
 
-  /** Steps 4 to 8, sync when nothing needs a wait. */
+  /** Steps 4 to 8, sync when nothing needs a wait (a ticket is taken before waiting for anything). */
   prepare (request: FastifyRequest, journey: Journey, done: Done): void {
     const { quota, provider, discovery, gate } = this.#o
     const fail = (err: Error): void => { this.#refused(journey, err, done) }

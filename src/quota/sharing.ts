@@ -32,16 +32,6 @@ export interface Share<C> {
   readonly leads: boolean
 }
 
-/** The request as sharing reads it. */
-interface ReadHead {
-  readonly method: string
-  /** The raw target. */
-  readonly url: string
-  readonly headers: IncomingHttpHeaders
-  /** The upstream the routing table chose. */
-  readonly upstream: string
-}
-
 type ShareDecision<C> =
   | { readonly kind: 'alone' }
   | { readonly kind: 'hit', readonly response: WholeResponse, readonly token: TokenSet, readonly extra: Record<string, string> }
@@ -71,13 +61,16 @@ export class Sharing<C> {
     this.#coalescer = new Coalescer<Shared<C>>({ enabled: o.coalesce })
   }
 
-  /** Before the quota and the gate: a cache hit, a flight joined or led, or alone. */
-  decide (head: ReadHead): ShareDecision<C> {
+  /**
+   * Before the quota and the gate: a cache hit, a flight joined or led, or alone. `url` is the raw target,
+   * `upstream` the one the routing table chose.
+   */
+  decide (method: string, url: string, headers: IncomingHttpHeaders, upstream: string): ShareDecision<C> {
     const { cache, provider } = this.#o
-    if (!shareable(head.method, head.headers)) return ALONE
-    const cacheTtlMs = cache?.ttlFor(head.method, pathOf(head.url))
+    if (!shareable(method, headers)) return ALONE
+    const cacheTtlMs = cache?.ttlFor(method, pathOf(url))
     if (!this.#coalescer.enabled && cacheTtlMs === undefined) return ALONE
-    const key = shareKey(head.upstream, head.method, head.url, head.headers)
+    const key = shareKey(upstream, method, url, headers)
     if (cache !== undefined && cacheTtlMs !== undefined) {
       const token = provider.current()
       const hit = token === undefined ? undefined : cache.get(cacheKey(key, token.tenantId))
