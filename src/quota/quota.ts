@@ -2,6 +2,8 @@
  * What spares CXone's quota before the upstream gate: the 429 shield (shield.ts), then pacing (pace.ts). One object
  * per forwarding plugin, so per profile. The forwarding path calls it at four points of a request: `hold` in its
  * pipeline, `sent` when it goes upstream, `answered` at CXone's response and `leave` when the request's journey ends.
+ * A named caller's own limits (issue 22: a rate limit, maxConcurrent) take the same shape: a guard in this folder, a
+ * ticket the journey holds, taken in the pipeline's step after routing and given back in the journey's release.
  */
 import type { PaceRule } from '../core/config.js'
 import type { Clock } from '../core/clock.js'
