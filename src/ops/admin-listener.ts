@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino'
 import { sendError, toProxyError, type AnswerHooks } from '../core/answer.js'
 import { ProxyError } from '../core/errors.js'
+import { NO_SCHEMA_COMPILERS } from '../core/no-schemas.js'
 import type { AnsweredRequest } from './observability.js'
 
 /** The optional admin listener: /_proxy/ health, readiness, metrics and the status page only; it never forwards. */
@@ -11,7 +12,8 @@ export async function createAdminListener (logger: Logger, routes: FastifyPlugin
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
-    forceCloseConnections: true
+    forceCloseConnections: true,
+    schemaController: NO_SCHEMA_COMPILERS
   })
   admin.setErrorHandler((err: Error, request, reply) => { sendError(toProxyError(err, request), request, reply, hooks) })
   admin.setNotFoundHandler(async () => {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import type { Settings } from '../core/config.js'
 import { clientErrorHandler, sendError, toProxyError, writeRawError, type AnswerHooks } from '../core/answer.js'
 import { ERRORS, ProxyError } from '../core/errors.js'
+import { NO_SCHEMA_COMPILERS } from '../core/no-schemas.js'
 import { admit, pathOf, publicOriginOf, type AdmissionRules } from './admission.js'
 import { forwardPlugin, type ForwardOptions } from './forward.js'
 
@@ -39,6 +40,7 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
       return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID()
     },
     requestIdHeader: false,
+    schemaController: NO_SCHEMA_COMPILERS,
     bodyLimit: s.maxBodyBytes,
     keepAliveTimeout: s.keepAliveTimeoutMs,
     requestTimeout: 0,
