@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Logger } from 'pino'
 import { sendError, toProxyError, type AnswerHooks } from '../core/answer.js'
 import { ProxyError } from '../core/errors.js'
 import { NO_SCHEMA_COMPILERS } from '../core/no-schemas.js'
+import { requestIds } from '../core/request-id.js'
 import type { AnsweredRequest } from './observability.js'
 
 /** The optional admin listener: /_proxy/ health, readiness, metrics and the status page only; it never forwards. */
@@ -11,7 +11,7 @@ export async function createAdminListener (logger: Logger, routes: FastifyPlugin
   const admin = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: () => randomUUID(),
+    genReqId: requestIds(),
     forceCloseConnections: true,
     schemaController: NO_SCHEMA_COMPILERS
   })
