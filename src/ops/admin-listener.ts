@@ -4,6 +4,7 @@ import { sendError, toProxyError, type AnswerHooks } from '../core/answer.js'
 import { ProxyError } from '../core/errors.js'
 import { NO_SCHEMA_COMPILERS } from '../core/no-schemas.js'
 import { requestIds } from '../core/request-id.js'
+import { ADMIN_PROFILE } from './metrics.js'
 import type { AnsweredRequest } from './observability.js'
 
 /** The optional admin listener: /_proxy/ health, readiness, metrics and the status page only; it never forwards. */
@@ -20,7 +21,7 @@ export async function createAdminListener (logger: Logger, routes: FastifyPlugin
     throw new ProxyError('not_found', 'the admin listener serves only /_proxy/healthz, /_proxy/readyz, /_proxy/metrics and the status page /_proxy/; it never forwards')
   })
   admin.addHook('onResponse', (request, reply, done) => {
-    requestDone({ reqId: request.id, method: request.method, path: request.url.split('?', 1)[0] as string, status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: undefined, token: undefined })
+    requestDone({ reqId: request.id, method: request.method, path: request.url.split('?', 1)[0] as string, status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: undefined, token: undefined, profile: ADMIN_PROFILE })
     done()
   })
   await admin.register(routes)
