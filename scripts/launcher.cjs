@@ -3,7 +3,7 @@
 /* global require, __dirname */
 /* eslint-disable @typescript-eslint/no-require-imports -- CommonJS: node's CommonJS loader starts faster than its ES module one */
 // dist/main.js (issue 26): runs the bundle, dist/proxy.cjs, through vm.Script with a V8 code cache beside it, so a
-// start deserialises compiled code instead of parsing and compiling 1.6 MB of JavaScript (Node 20 has no
+// start deserialises compiled code instead of parsing and compiling 2 MB of JavaScript (Node 20 has no
 // module.enableCompileCache). V8 rejects a cache made by another V8, with other flags or for another source: the
 // bundle is then compiled as usual, and a new cache written once the start's code has run (or at exit), if dist/ is
 // writable. One cache per node version and flags, so that two ways of starting do not overwrite each other's.
