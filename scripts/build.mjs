@@ -73,6 +73,12 @@ const undiciCookiesLazy = {
 }
 
 /**
+ * ws (through @fastify/http-proxy) tries to require its optional native helpers at load; the bundle has neither,
+ * and each failed require walks node_modules and builds an error. ws's own switches say so at build time.
+ */
+const WS_WITHOUT_NATIVE_HELPERS = { 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' }
+
+/**
  * Whitespace and syntax only: renaming identifiers would need keepNames for the names logs and Fastify show
  * (an error's constructor, a plugin's function), and keepNames wraps every function created, per request too
  * (measured: +25 µs of CPU per request).
@@ -86,7 +92,7 @@ async function bundle () {
     outfile: 'dist/proxy.cjs',
     plugins: [mainWithoutTopLevelAwait, redisApart, undiciCookiesLazy],
     // src/runtime/cli.ts reads ../../package.json from its own URL: the bundle answers as if it were dist/runtime/cli.js.
-    define: { 'import.meta.url': '__cxoneCliUrl' },
+    define: { 'import.meta.url': '__cxoneCliUrl', ...WS_WITHOUT_NATIVE_HELPERS },
     banner: { js: 'var __cxoneCliUrl=require("node:url").pathToFileURL(__dirname+"/runtime/cli.js").href;' }
   })
   await build({ ...common, entryPoints: ['node_modules/@redis/client/dist/index.js'], outfile: 'dist/redis.cjs' })
