@@ -64,7 +64,7 @@ describe('the 429 shield, against a loopback API', () => {
     expect(shieldLines().filter((e) => e.reqId === 'shielded-1')).toMatchObject([{ status: 429, quota: 'shielded', profile: 'default' }])
     const metrics = await stack.running.proxy.metrics.text()
     expect(metrics).toContain('cxone_proxy_shield_armed_total{profile="default",upstream="api"} 1')
-    expect(metrics).toContain('cxone_proxy_rejected_total{reason="rate_limited"} 2')
+    expect(metrics).toContain('cxone_proxy_rejected_total{profile="default",reason="rate_limited"} 2')
     expect(stack.logs.entries.filter((e) => e.family === '/incontactapi/services/*/skills')).toMatchObject([{ level: 40, retryAfterSec: 2, capped: false }])
   })
 

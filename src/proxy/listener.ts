@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Logger } from 'pino'
@@ -6,6 +5,8 @@ import type { Settings } from '../core/config.js'
 import { clientErrorHandler, sendError, toProxyError, writeRawError, type AnswerHooks } from '../core/error-reply.js'
 import { ERRORS, ProxyError } from '../core/errors.js'
 import { pathOf } from '../core/paths.js'
+import { NO_SCHEMA_COMPILERS } from '../core/no-schemas.js'
+import { requestIds } from '../core/request-id.js'
 import { admit, publicOriginOf, type AdmissionRules } from './admission.js'
 import { forwardPlugin, type ForwardOptions } from './forward.js'
 
@@ -30,6 +31,7 @@ const MAX_PARAM_LENGTH = 2048
 /** The main listener: admission (admission.ts) on every request, then forwarding (forward.ts and its stages). */
 export async function createProxyListener (logger: Logger, o: ListenerOptions): Promise<FastifyInstance> {
   const s = o.settings
+  const nextId = requestIds()
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -37,9 +39,10 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
     childLoggerFactory: (parent) => parent,
     genReqId: (req) => {
       const id = req.headers['x-request-id']
-      return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID()
+      return typeof id === 'string' && REQUEST_ID.test(id) ? id : nextId()
     },
     requestIdHeader: false,
+    schemaController: NO_SCHEMA_COMPILERS,
     bodyLimit: s.maxBodyBytes,
     keepAliveTimeout: s.keepAliveTimeoutMs,
     requestTimeout: 0,
