@@ -227,7 +227,7 @@ export function compileRules (s: Settings, apiKeys: readonly string[]): Admissio
     hostNames: new Set<string>([
       ...s.allowedHosts.map((h) => h.toLowerCase()),
       ...(publicUrl !== undefined ? [publicUrl.hostname.toLowerCase()] : []),
-      ...(s.host !== '0.0.0.0' && s.host !== '::' ? [s.host.toLowerCase()] : [])
+      ...[s.host, s.adminHost].filter((h) => h !== '0.0.0.0' && h !== '::').map((h) => h.toLowerCase())
     ]),
     publicOrigin: publicUrl?.origin,
     corsOrigins: new Set(s.corsOrigins),
