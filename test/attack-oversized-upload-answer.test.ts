@@ -1,4 +1,6 @@
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LINGER_MAX_BYTES } from '../src/core/linger.js'
 import { API, startApiStack, type Stack } from './helpers/harness.js'
 import type { Upstream } from './helpers/upstream.js'
 import { runProcess } from './helpers/run-process.js'
@@ -62,4 +64,43 @@ describe('attack: a 64 MiB upload over the body limit, from a client that writes
     expect(JSON.parse(r.stdout)).toEqual(Array.from({ length: RUNS }, () => expected))
     expect(api.seen).toHaveLength(0)
   }, 180_000)
+
+  /** Writes `head` then `bytes` of zeros (as fast as the socket takes them) and `tail`; reports what came back. */
+  async function send (head: string, bytes: number, tail = ''): Promise<{ written: number, failed: boolean, answer: string }> {
+    const { hostname, port } = new URL(stack.url)
+    // Half-open: it goes on writing after the answer and FIN, as a client that reads only at the end does.
+    const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: true })
+    let answer = ''
+    let failed = false
+    socket.on('data', (d: Buffer) => { answer += d.toString('latin1') })
+    const closed = new Promise<void>((resolve) => { socket.on('close', () => { resolve() }) })
+    socket.on('error', () => { failed = true })
+    socket.write(head)
+    const piece = Buffer.alloc(MIB)
+    let written = 0
+    while (written < bytes && !failed && !socket.destroyed) {
+      const n = Math.min(MIB, bytes - written)
+      if (!socket.write(n === MIB ? piece : piece.subarray(0, n))) await new Promise((resolve) => { socket.once('drain', resolve); socket.once('close', resolve) })
+      written += n
+    }
+    if (!socket.destroyed) socket.end(tail)
+    await closed
+    return { written, failed, answer }
+  }
+
+  it('never reads what follows the refused body as another request', async () => {
+    const size = 200_000
+    const next = `GET ${API}/agents/states HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`
+    const r = await send(`POST ${API}/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${size}\r\n\r\n`, size, next)
+    expect(r.answer.match(/^HTTP\/1\.1 \d{3}/gm)).toEqual(['HTTP/1.1 413'])
+    expect(api.seen).toHaveLength(0)
+  })
+
+  it(`stops reading a refused upload after LINGER_MAX_BYTES (${LINGER_MAX_BYTES / MIB} MiB): the rest is cut`, async () => {
+    const size = LINGER_MAX_BYTES + 64 * MIB
+    const r = await send(`POST ${API}/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${size}\r\n\r\n`, size)
+    expect(r.answer).toMatch(/^HTTP\/1\.1 413 /)
+    expect(r.failed).toBe(true)
+    expect(r.written).toBeLessThan(size)
+  }, 60_000)
 })
