@@ -137,7 +137,8 @@ export function checkOrigin (head: RequestHead, rules: AdmissionRules): Record<s
   // Origin: only the proxy's own pages (same-origin) and what the user typed (none) are not someone else's page.
   const site = head.headers['sec-fetch-site']
   if ((origin !== undefined && origin !== own) || (site !== undefined && !OWN_FETCH_SITES.has(String(site)))) {
-    throw new ProxyError('cross_site_request', `a browser page${typeof origin === 'string' ? ` at ${origin.slice(0, 100)}` : ''} may not call the proxy: add its origin to PROXY_CORS_ORIGINS if it should`)
+    if (typeof origin === 'string') throw new ProxyError('cross_site_request', `a browser page at ${origin.slice(0, 100)} may not call the proxy: add its origin to PROXY_CORS_ORIGINS if it should`)
+    throw new ProxyError('cross_site_request', `a browser request from another page (Sec-Fetch-Site: ${String(site).slice(0, 20)}) may not call the proxy: a page whose origin is in PROXY_CORS_ORIGINS calls it with fetch in cors mode`)
   }
   return undefined
 }
