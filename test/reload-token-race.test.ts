@@ -7,7 +7,9 @@ import { createLogger } from '../src/core/log.js'
 import { startProxy, type RunningProxy } from '../src/runtime/server.js'
 import { CxoneSimulator, DEMO_CREDENTIALS, DEMO_TENANT_ID, DEMO_TENANT_TWO } from '../src/simulator/simulator.js'
 import type { SimulatorCredentials } from '../src/simulator/token-endpoint.js'
+import { ScriptedEndpoint, providerFor } from './helpers/fake-tokens.js'
 import { API, LogCapture } from './helpers/harness.js'
+import { ManualClock, settle } from './helpers/manual-clock.js'
 import { startUpstream } from './helpers/upstream.js'
 
 // Issue 24, defect 3: credential X → Y → X by reloads while Y's token request is in flight. Y's late answer must
@@ -61,6 +63,35 @@ async function start (config: Record<string, unknown>): Promise<Setup> {
 }
 
 describe('a reload during a token request', () => {
+  it('the provider drops an answer for replaced credentials, also for a caller already waiting on it (manual clock)', async () => {
+    const clock = new ManualClock()
+    const named = (name: string, e: ScriptedEndpoint) => async () => ({ ...(await e.obtain()), accessToken: `${name}-${e.calls}` })
+    const x = new ScriptedEndpoint(clock, [{ kind: 'token', lifetimeSec: 3600, delayMs: SLOW_TOKEN_MS }])
+    const y = new ScriptedEndpoint(clock, [{ kind: 'token', lifetimeSec: 3600, delayMs: SLOW_TOKEN_MS }])
+    const provider = providerFor(clock, x, { obtain: named('X', x) })
+    provider.start()
+    await clock.advance(SLOW_TOKEN_MS)
+    expect(provider.current()?.accessToken).toBe('X-1')
+    await clock.advance(1_000)
+
+    // To Y; the old token is withdrawn (an upstream 401), so a caller waits for the answer in flight.
+    provider.replaceObtain(named('Y', y))
+    provider.invalidate('X-1')
+    const waiting = provider.getToken()
+    await clock.advance(200)
+    expect(y.calls).toBe(1)
+    // Back to X while Y's answer is still out.
+    provider.replaceObtain(named('X', x))
+    await clock.advance(SLOW_TOKEN_MS - 200)
+    await settle()
+    expect(provider.current()).toBeUndefined()
+    await clock.advance(SLOW_TOKEN_MS)
+    expect((await waiting).accessToken).toBe('X-2')
+    expect(provider.current()?.accessToken).toBe('X-2')
+    expect([x.calls, y.calls]).toEqual([2, 1])
+    provider.stop()
+  })
+
   it('drops the late token of a credential a later reload replaced: no call carries it', async () => {
     const { sim, secrets, running } = await start({})
     expect(tenantOf(`Bearer ${(await running.proxy.provider.getToken()).accessToken}`)).toBe(DEMO_TENANT_ID)
