@@ -11,7 +11,7 @@ import type { Config, Profile, Settings } from '../core/config.js'
 import { PROFILE_KEYS, SETTINGS, type SettingKey } from '../core/settings.js'
 import { createLogger } from '../core/log.js'
 import { createDispatcher, createTokenFetch, type FetchFn } from '../core/http-clients.js'
-import type { AnswerHooks } from '../core/answer.js'
+import type { AnswerHooks } from '../core/error-reply.js'
 import { createObservability } from '../ops/observability.js'
 import { fleetMetrics } from '../ops/fleet-metrics.js'
 import { createAdminListener } from '../ops/admin-listener.js'
@@ -25,7 +25,7 @@ import { compileRouting, type RoutingTable } from '../core/routing.js'
 import { BodyBuffer } from '../proxy/body.js'
 import { UpstreamGate } from '../proxy/gate.js'
 import { createProxyListener } from '../proxy/listener.js'
-import { MicroCache } from '../proxy/micro-cache.js'
+import { MicroCache } from '../quota/micro-cache.js'
 import type { Discovery, TenantHosts } from '../token/discovery.js'
 import { createTokenLayer, type TokenLayer } from '../token/token-layer.js'
 import { routingView, upstreamsView, type RouteView } from '../token/upstreams.js'
@@ -117,7 +117,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   // Process-wide: the upstream places (no more in flight than there are connections: undici would queue the rest
   // with no bound on the wait) and the request bodies held, whatever the profile.
   const places = Math.min(s.maxConcurrentUpstream, s.upstreamConnections)
-  const gate = new UpstreamGate({ maxConcurrent: places, queueTimeoutMs: s.queueTimeoutMs, maxQueued: MAX_QUEUED })
+  const gate = new UpstreamGate({ maxConcurrent: places, queueTimeoutMs: s.queueTimeoutMs, maxQueued: MAX_QUEUED, clock })
   const bodies = new BodyBuffer({ maxBytes: s.maxBodyBytes, maxBufferedBytes: s.maxBufferedBytes, timeoutMs: s.bodyTimeoutMs })
 
   let current = config
@@ -140,7 +140,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     const cache = new MicroCache({
       rules: ps.cache,
       maxBytes: s.cacheMaxBytes,
-      now: clock.now,
+      clock,
       events: { hit: () => { metrics.cacheLookup('hit', name) }, miss: () => { metrics.cacheLookup('miss', name) }, evicted: () => { metrics.cacheEvicted(name) } }
     })
     metrics.watchCache(() => cache.bytes)
@@ -174,6 +174,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
         dispatcher,
         gate,
         bodies,
+        clock,
         upstreamTimeoutMs: ps.upstreamTimeoutMs,
         onUpstream401: () => { metrics.upstream401(p.name) },
         onReplay: () => { metrics.replay(p.name) },
