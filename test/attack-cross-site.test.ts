@@ -22,6 +22,18 @@ describe('attack: a web page making the user\'s browser call the proxy', () => {
     expect(await r.json()).toMatchObject({ error: { code: 'cross_site_request' } })
   })
 
+  it.each(['same-site', 'cross-site', 'unknown-value'])('refuses Sec-Fetch-Site: %s without an allowed Origin (a page on another loopback port is same-site)', async (site) => {
+    const before = stack.sim.apiRequests.length
+    const r = await fetch(`${stack.url}${API}/agents/states`, { headers: { 'sec-fetch-site': site } })
+    expect(r.status).toBe(403)
+    expect(await r.json()).toEqual({ error: { code: 'cross_site_request', message: `a browser request from another page (Sec-Fetch-Site: ${site}) may not call the proxy: a page whose origin is in PROXY_CORS_ORIGINS calls it with fetch in cors mode` } })
+    expect(stack.sim.apiRequests.length).toBe(before)
+  })
+
+  it.each(['same-origin', 'none'])('serves Sec-Fetch-Site: %s (the proxy\'s own page, an address the user typed)', async (site) => {
+    expect((await fetch(`${stack.url}${API}/agents/states`, { headers: { 'sec-fetch-site': site } })).status).toBe(200)
+  })
+
   it('refuses the preflight of a foreign origin', async () => {
     const r = await fetch(`${stack.url}${API}/agents/states`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } })
     expect(r.status).toBe(403)

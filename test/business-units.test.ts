@@ -93,6 +93,18 @@ describe('several business units in one proxy', () => {
     expect(u.b.apiRequests).toHaveLength(1)
   })
 
+  it('the overview of every profile is the default key\'s only: a profile\'s key and port see none of it (docs/security.md)', async () => {
+    const u = await startUnits({ env: { PROXY_API_KEYS: 'key-of-default-0123456789', PROXY_BU_TWO_API_KEYS: 'key-of-bu-two-0123456789' } })
+    await ready(u.urlA)
+    const status = async (url: string, path: string, key: string): Promise<number> => (await fetch(`${url}${path}`, { headers: { 'x-proxy-key': key } })).status
+    for (const path of ['/_proxy/status.json', '/_proxy/', '/_proxy/metrics']) {
+      expect(await status(u.urlB, path, 'key-of-bu-two-0123456789'), path).toBe(404)
+      expect(await status(u.urlA, path, 'key-of-bu-two-0123456789'), path).toBe(401)
+    }
+    const report = await (await fetch(`${u.urlA}/_proxy/status.json`, { headers: { 'x-proxy-key': 'key-of-default-0123456789' } })).json() as { profiles: Array<{ name: string }> }
+    expect(report.profiles.map((p) => p.name)).toEqual(['default', 'bu-two'])
+  })
+
   it('an upstream 401 on one profile renews that profile\'s token only', async () => {
     const u = await startUnits()
     await ready(u.urlA)

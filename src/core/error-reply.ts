@@ -6,6 +6,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ERRORS, ProxyError, errorBody, proxyStatusHeader, type ErrorSpec } from './errors.js'
+import { lingerOnClose } from './linger.js'
 import { innermostCode, isBrokenResponse } from './net-errors.js'
 
 export interface AnswerHooks {
@@ -44,8 +45,11 @@ export function sendError (err: ProxyError, request: FastifyRequest, reply: Fast
   reply.header('x-request-id', request.id)
   reply.header('proxy-status', proxyStatusHeader(err))
   reply.header('content-type', 'application/json; charset=utf-8')
-  // A body still arriving (an upload refused midway) would hold the connection open: close it.
-  if (!request.raw.complete) reply.header('connection', 'close')
+  // A body still arriving (an upload refused midway) would hold the connection open: close it, after a linger.
+  if (!request.raw.complete) {
+    reply.header('connection', 'close')
+    lingerOnClose(request.raw.socket)
+  }
   const retryAfter = err.retryAfterSec ?? policy.retryAfterSec
   if (retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))))
   reply.send(errorBody(err))

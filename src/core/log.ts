@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino'
+import { stdoutLogStream } from './log-stream.js'
 
 /**
  * Every path that can carry a secret or a token is censored, whatever the log level
@@ -31,5 +32,5 @@ export function createLogger (level: string, destination?: DestinationStream): L
     },
     // pino's default epoch-milliseconds "time": formatting an ISO date on every line costs ~2% of the proxy's CPU.
     timestamp: pino.stdTimeFunctions.epochTime
-  }, destination ?? pino.destination({ dest: 1, sync: false }))
+  }, destination ?? stdoutLogStream())
 }

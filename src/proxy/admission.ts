@@ -47,6 +47,8 @@ export interface Admitted {
 }
 
 const OPEN_PATHS = new Set(['/_proxy/healthz', '/_proxy/readyz'])
+/** Sec-Fetch-Site values a browser sends for the proxy's own pages and for an address the user typed. */
+const OWN_FETCH_SITES = new Set(['same-origin', 'none'])
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 const HOST_HEADER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i
@@ -130,8 +132,12 @@ export function checkOrigin (head: RequestHead, rules: AdmissionRules): Record<s
     return { 'access-control-allow-origin': origin, vary: 'Origin', 'access-control-expose-headers': CORS_EXPOSED }
   }
   const own = rules.publicOrigin ?? `http://${head.headers.host ?? ''}`
-  if ((origin !== undefined && origin !== own) || head.headers['sec-fetch-site'] === 'cross-site') {
-    throw new ProxyError('cross_site_request', `a browser page${typeof origin === 'string' ? ` at ${origin.slice(0, 100)}` : ''} may not call the proxy: add its origin to PROXY_CORS_ORIGINS if it should`)
+  // A page on another loopback port is "same-site" (ports do not count) and its <img> or no-cors GET sends no
+  // Origin: only the proxy's own pages (same-origin) and what the user typed (none) are not someone else's page.
+  const site = head.headers['sec-fetch-site']
+  if ((origin !== undefined && origin !== own) || (site !== undefined && !OWN_FETCH_SITES.has(String(site)))) {
+    if (typeof origin === 'string') throw new ProxyError('cross_site_request', `a browser page at ${origin.slice(0, 100)} may not call the proxy: add its origin to PROXY_CORS_ORIGINS if it should`)
+    throw new ProxyError('cross_site_request', `a browser request from another page (Sec-Fetch-Site: ${String(site).slice(0, 20)}) may not call the proxy: a page whose origin is in PROXY_CORS_ORIGINS calls it with fetch in cors mode`)
   }
   return undefined
 }
@@ -191,7 +197,7 @@ export function compileRules (s: Settings, apiKeys: readonly string[]): Admissio
     hostNames: new Set<string>([
       ...s.allowedHosts.map((h) => h.toLowerCase()),
       ...(publicUrl !== undefined ? [publicUrl.hostname.toLowerCase()] : []),
-      ...(s.host !== '0.0.0.0' && s.host !== '::' ? [s.host.toLowerCase()] : [])
+      ...[s.host, s.adminHost].filter((h) => h !== '0.0.0.0' && h !== '::').map((h) => h.toLowerCase())
     ]),
     publicOrigin: publicUrl?.origin,
     corsOrigins: new Set(s.corsOrigins),

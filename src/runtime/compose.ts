@@ -20,7 +20,7 @@ import { ADMIN_PROFILE, type Metrics } from '../ops/metrics.js'
 import { quitRoute, quitSignal } from '../ops/quit.js'
 import { statusProfile, statusRoutes, type StatusOptions } from '../ops/status.js'
 import { effectiveSettings } from './effective-settings.js'
-import { compileRules, type AdmissionRules } from '../proxy/admission.js'
+import { checkHost, compileRules, type AdmissionRules } from '../proxy/admission.js'
 import { compileRouting, type RoutingTable } from '../core/routing.js'
 import { BodyBuffer } from '../proxy/body.js'
 import { UpstreamGate } from '../proxy/gate.js'
@@ -214,7 +214,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     await scope.register(adminRoutes, routes)
     await scope.register(statusRoutes, status)
   }
-  const admin = s.adminPort === undefined ? undefined : await createAdminListener(logger, adminOwnRoutes, hooksFor(ADMIN_PROFILE), observability.requestDone)
+  const admin = s.adminPort === undefined ? undefined : await createAdminListener(logger, adminOwnRoutes, hooksFor(ADMIN_PROFILE), observability.requestDone, (host) => { checkHost(host, main.rules) })
   const apps = built.map((p) => p.app)
 
   return {

@@ -12,6 +12,7 @@ import type { Fleet, FleetObserver } from './fleet/fleet.js'
 import { readRedisTarget } from './fleet/redis-url.js'
 
 type Endpoints = Pick<Settings, 'issuer' | 'tokenUrl' | 'apiUrl' | 'uiUrl' | 'digitalUrl'>
+const CREDENTIAL_FIELDS = ['clientId', 'clientSecret', 'accessKeyId', 'accessKeySecret'] as const
 
 export interface TokenLayerDeps {
   /** The profile (business unit) this token is for: messages name its own settings. */
@@ -66,6 +67,7 @@ export async function createTokenLayer (s: Settings, credentials: Credentials, d
   const fleetWith = (settings: Settings, c: Credentials, obtain: () => Promise<TokenSet>): Fleet | undefined => kit?.fleet.startFleet({
     target: kit.target, settings, credentials: c, tokenEndpoint: async () => await discovery.tokenEndpoint(), obtain, now: deps.clock.now, log: logger, observer: kit.observer
   })
+  let held = credentials
   const firstObtain = obtainWith(s, credentials)
   let fleet = fleetWith(s, credentials, firstObtain)
   const provider = new TokenProvider({
@@ -85,15 +87,19 @@ export async function createTokenLayer (s: Settings, credentials: Credentials, d
     reconfigure: (settings, c) => {
       // Rotated credentials keep what was discovered; new endpoints forget it.
       const next = endpointsOf(settings)
-      if (JSON.stringify(next) !== JSON.stringify(endpoints)) {
+      const moved = JSON.stringify(next) !== JSON.stringify(endpoints)
+      if (moved) {
         endpoints = next
         discovery.reconfigure(endpoints)
       }
+      const replaced = CREDENTIAL_FIELDS.some((k) => c[k] !== held[k])
+      held = c
       // New credentials are a new fleet key: the old link is closed, the new one shares among the replicas that have them.
       fleet?.close()
       const obtain = obtainWith(settings, c)
       fleet = fleetWith(settings, c, obtain)
-      provider.replaceObtain(fleet?.obtain ?? obtain)
+      // The old credential's token may go on serving its own hosts, never new ones (issue 24).
+      provider.replaceObtain(fleet?.obtain ?? obtain, { dropCurrent: replaced && moved })
     },
     close: () => {
       provider.stop()

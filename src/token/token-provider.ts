@@ -71,6 +71,8 @@ export class TokenProvider {
   #lastFetchMs = 0
   /** When the last token request started. */
   #lastRequestAt = -Infinity
+  /** Bumped by each replaceObtain: an answer to a request made before is for credentials no longer configured. */
+  #generation = 0
 
   constructor (opts: TokenProviderOptions) {
     this.#o = {
@@ -118,15 +120,18 @@ export class TokenProvider {
    * A new way to obtain tokens (rotated credentials, new endpoints): a token is fetched with it at once while the
    * current one keeps serving, and replaces it when it arrives. If it is refused, the current token stays in use
    * while it is valid, and the failure is reported (logs, readiness once the token expires) as any other.
+   * `dropCurrent`: the current token may not serve meanwhile (its credentials were replaced and so were the hosts
+   * it would be sent to); callers wait for the new one.
    */
-  replaceObtain (obtain: () => Promise<TokenSet>): void {
+  replaceObtain (obtain: () => Promise<TokenSet>, opts: { dropCurrent?: boolean } = {}): void {
     this.#o.obtain = obtain
+    this.#generation++
     this.#failures = 0
     this.#nextAttemptAt = 0
     this.#lastLoggedKey = undefined
-    // A request already on its way used the old way: the new one goes as soon as it is back.
-    if (this.#inflight !== undefined) this.#inflight.then(() => { this.#refreshInBackground() }, () => { this.#refreshInBackground() })
-    else this.#refreshInBackground()
+    if (opts.dropCurrent === true) this.#current = undefined
+    // A request already on its way used the old way: its answer is dropped and it asks again (#obtainCurrent).
+    this.#refreshInBackground()
   }
 
   /** Drops `accessToken` if it is still the current one (an upstream answered 401 to it). */
@@ -177,12 +182,7 @@ export class TokenProvider {
   #fetch (): Promise<TokenSet> {
     const attempt = (async () => {
       try {
-        const wait = this.#lastRequestAt + MIN_REQUEST_INTERVAL_MS - this.#o.clock.now()
-        if (wait > 0) await new Promise<void>((resolve) => { this.#o.clock.setTimeout(resolve, wait) })
-        const started = this.#o.clock.now()
-        this.#lastRequestAt = started
-        const t = await this.#o.obtain()
-        this.#lastFetchMs = this.#o.clock.now() - started
+        const t = await this.#obtainCurrent()
         this.#current = t
         this.#failures = 0
         this.#nextAttemptAt = 0
@@ -208,6 +208,32 @@ export class TokenProvider {
     })()
     this.#inflight = attempt
     return attempt
+  }
+
+  /**
+   * One token request with the credentials in force when its answer arrives: an answer (or a failure) to a request
+   * made before a reload replaced them is dropped, and the request is made again (issue 24: a late answer for
+   * credentials no longer configured must never be installed, nor handed to a caller waiting for it).
+   */
+  async #obtainCurrent (): Promise<TokenSet> {
+    for (;;) {
+      const wait = this.#lastRequestAt + MIN_REQUEST_INTERVAL_MS - this.#o.clock.now()
+      if (wait > 0) await new Promise<void>((resolve) => { this.#o.clock.setTimeout(resolve, wait) })
+      const generation = this.#generation
+      const started = this.#o.clock.now()
+      this.#lastRequestAt = started
+      try {
+        const t = await this.#o.obtain()
+        if (generation === this.#generation) {
+          this.#lastFetchMs = this.#o.clock.now() - started
+          return t
+        }
+        this.#o.log.info({ token: t.fingerprint, tenantId: t.tenantId }, 'token dropped: a reload replaced the credentials it was requested with; asking with the new ones')
+      } catch (err) {
+        if (generation === this.#generation) throw err
+        this.#o.log.info({ code: (err as ProxyError).code }, 'token request for replaced credentials failed: ignored; asking with the new ones')
+      }
+    }
   }
 
   #backoff (err: ProxyError): number {
