@@ -1,12 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { resolve } from 'node:path'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { build } from 'esbuild'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CxoneSimulator } from '../src/simulator/simulator.js'
 import { simulatorEnv } from './helpers/harness.js'
 
 const MAIN = resolve('dist/main.js')
-const LOG = pathToFileURL(resolve('dist/core/log.js')).href
+/** The proxy's logger alone, bundled from src/ (dist/ holds one bundle, not a file per module). */
+const LOG_DIR = mkdtempSync(join(tmpdir(), 'dead-log-pipe-'))
+const LOG = pathToFileURL(join(LOG_DIR, 'log.mjs')).href
 /** Long enough for a loaded 2-core machine to drain and exit; the defect never exits at all. */
 const EXIT_WITHIN_MS = 10_000
 
@@ -56,8 +61,14 @@ function firstLine (stream: NodeJS.ReadableStream, re: RegExp): Promise<string> 
 
 describe('fault: the log pipe\'s reader is gone (a dead log shipper, a parent that exited)', () => {
   let sim: CxoneSimulator
-  beforeAll(async () => { sim = await new CxoneSimulator().start() })
-  afterAll(async () => { await sim.stop() })
+  beforeAll(async () => {
+    await build({ entryPoints: ['src/core/log.ts'], bundle: true, platform: 'node', format: 'esm', outfile: join(LOG_DIR, 'log.mjs'), logLevel: 'silent', banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } })
+    sim = await new CxoneSimulator().start()
+  })
+  afterAll(async () => {
+    await sim.stop()
+    rmSync(LOG_DIR, { recursive: true, force: true })
+  })
 
   it('the logger lets the process exit with its code when the last lines meet EPIPE', async () => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', LOGGER_CHILD], { stdio: ['ignore', 'pipe', 'pipe'] })
