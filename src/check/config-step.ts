@@ -107,6 +107,10 @@ function suspicions (profile: Profile): string[] {
   if (c.accessKeySecret !== undefined && /%[0-9A-Fa-f]{2}/.test(c.accessKeySecret)) {
     warnings.push(`${vars.accessKeySecret} contains %XX sequences: it looks URL-encoded already, and the proxy encodes it once more; set the access key secret exactly as CXone shows it (ending in = rather than %3D)`)
   }
+  if (s.grantType === 'client_credentials' && c.origins.accessKeyId !== 'unset' && c.origins.accessKeySecret !== 'unset') {
+    const grant = settingName(profile.name, 'grantType')
+    warnings.push(`${grant}=client_credentials: ${vars.accessKeyId} and ${vars.accessKeySecret} are set but ignored (that grant sends no access key); unset ${grant} to use the password grant with them, or unset the access key`)
+  }
   if (profile.sources.grantType === 'derived' && s.grantType === 'client_credentials') {
     warnings.push(`no access key is set, so the grant is client_credentials; NICE documents the password grant with a user's access key for back-end apps (set ${vars.accessKeyId} and ${vars.accessKeySecret})`)
   }

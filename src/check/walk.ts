@@ -99,7 +99,7 @@ async function walk (config: Config, profile: Profile, opts: WalkOptions, w: Wal
   }))
   const tokenObs = await observeToken(fetchFn, req, timeoutMs)
   w.out.hide(tokensIn(tokenObs))
-  const auth: AuthContext = { clientAuth: s.clientAuth, basicEncoding: s.basicEncoding, grantType: s.grantType, encodingsDiffer: basicEncodingsDiffer(c.clientId, c.clientSecret), methodsOffered, names }
+  const auth: AuthContext = { clientAuth: s.clientAuth, basicEncoding: s.basicEncoding, grantType: s.grantType, encodingsDiffer: basicEncodingsDiffer(c.clientId, c.clientSecret), methodsOffered, names, values: c, issuer: s.issuer }
   const tokenNet = { ...net, url: tokenUrl, urlVar: name(s.tokenUrl !== undefined ? 'tokenUrl' : 'issuer') }
   const tj = judgeTokenResponse(tokenObs, (opts.now ?? Date.now)(), auth, tokenNet)
   record(w, tj.step)
