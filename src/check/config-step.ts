@@ -1,7 +1,7 @@
 import type { ConfigError, ConfigErrorCode } from '../core/errors.js'
 import type { Config, Profile, Source } from '../core/config.js'
 import { DEFAULT_PROFILE, settingName, type SecretKey, type SettingKey } from '../core/settings.js'
-import { absence } from '../core/secrets.js'
+import { absence, demoCommand } from '../core/secrets.js'
 import { basicEncodingsDiffer } from '../token/client-auth.js'
 import { maskSecret, shortenId } from './mask.js'
 import { step, type Cause, type Detail, type Diagnosis, type Step } from './report.js'
@@ -72,7 +72,7 @@ function missingPieces (profile: Profile, env: NodeJS.ProcessEnv): Cause[] {
   for (const key of ['clientId', 'clientSecret'] as const) {
     if (c.origins[key] === 'unset') {
       const name = vars[key]
-      causes.push({ code: 'config_missing_secret', cause: `${name} ${absence(env, name)}`, fix: `set ${name}, or ${name}_FILE to a file holding it${profile.name === DEFAULT_PROFILE ? ' (or run `npm run demo` to try the proxy against the simulator)' : ''}` })
+      causes.push({ code: 'config_missing_secret', cause: `${name} ${absence(env, name)}`, fix: `set ${name}, or ${name}_FILE to a file holding it${profile.name === DEFAULT_PROFILE ? ` (or run ${demoCommand()} to try the proxy against the simulator)` : ''}` })
     }
   }
   const hasId = c.origins.accessKeyId !== 'unset'

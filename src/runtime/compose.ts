@@ -162,7 +162,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError, p.name) }
     })
     const isDefault = built.length === 0
-    const profile: BuiltProfile = { name: p.name, config: p, tokens, rules: compileRules(ps, p.credentials.apiKeys), routing: compileRouting(ps.upstreams), cache: cacheFor(p.name, ps), app: undefined as unknown as FastifyInstance }
+    const profile: BuiltProfile = { name: p.name, config: p, tokens, rules: compileRules(ps, p.credentials.apiKeys, p.name), routing: compileRouting(ps.upstreams), cache: cacheFor(p.name, ps), app: undefined as unknown as FastifyInstance }
     profile.app = await createProxyListener(log, {
       settings: ps,
       rules: () => profile.rules,
@@ -284,7 +284,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       // Answers kept for the old credentials or hosts are not served for the new ones.
       p.cache?.clear()
     }
-    if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) p.rules = compileRules(settings, next.credentials.apiKeys)
+    if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) p.rules = compileRules(settings, next.credentials.apiKeys, p.name)
     if (changed.some((k) => ROUTING_KEYS.includes(k))) p.routing = compileRouting(settings.upstreams)
     p.config = { ...next, settings: Object.freeze(settings) }
     return {
