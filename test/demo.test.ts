@@ -62,7 +62,7 @@ describe('npm run demo', () => {
       const checkTwo = await run('bash', ['-c', `${lines[twoLine] as string}\n${lines[twoLine + 1] as string} --route /dfo/3.0/contacts`], { env: { PATH: process.env.PATH } })
       expect(checkTwo.stdout).toMatch(/^result: OK/m)
       expect(checkTwo.stdout).toMatch(/^\[ok\] {3}routing: \/dfo\/3\.0\/contacts → digital \(http:\/\/127\.0\.0\.1:\d+\)$/m)
-      const rehearsal = Number(/^PROXY_PORT=(\d+) cxone-auth-proxy start$/m.exec(out)?.[1])
+      const rehearsal = Number(/^PROXY_PORT=(\d+) \S.* start$/m.exec(out)?.[1])
       const demoPorts = [proxyUrl, /(http:\/\/127\.0\.0\.1:\d+)\/inContactAPI\S+ +# the second business unit/.exec(out)?.[1] as string].map((u) => Number(new URL(u).port))
       expect(rehearsal).toBeGreaterThan(0)
       expect(demoPorts).not.toContain(rehearsal)

@@ -5,7 +5,7 @@ import type { Activity, ActivitySnapshot, ErrorEntry, MinuteCounts } from './act
 import { STATUS_CSS, STATUS_HTML } from './status-page.js'
 import { STATUS_JS } from './status-script.js'
 
-/** One credential set (today `default`; business-unit profiles will add more) and what it talks to. */
+/** One profile (business unit: `default`, then each of `profiles`) and what it talks to. */
 export interface ProfileSource {
   name: string
   provider: TokenProvider
