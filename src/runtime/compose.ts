@@ -11,12 +11,12 @@ import type { Config, Profile, Settings } from '../core/config.js'
 import { PROFILE_KEYS, SETTINGS, type SettingKey } from '../core/settings.js'
 import { createLogger } from '../core/log.js'
 import { createDispatcher, createTokenFetch, type FetchFn } from '../core/http-clients.js'
-import type { AnswerHooks } from '../core/answer.js'
+import type { AnswerHooks } from '../core/error-reply.js'
 import { createObservability } from '../ops/observability.js'
 import { fleetMetrics } from '../ops/fleet-metrics.js'
 import { createAdminListener } from '../ops/admin-listener.js'
 import { adminRoutes, type AdminOptions, type ProfileHealth } from '../ops/health.js'
-import type { Metrics } from '../ops/metrics.js'
+import { ADMIN_PROFILE, type Metrics } from '../ops/metrics.js'
 import { quitRoute, quitSignal } from '../ops/quit.js'
 import { statusProfile, statusRoutes, type StatusOptions } from '../ops/status.js'
 import { Activity, type ErrorEntry } from '../ops/activity.js'
@@ -27,7 +27,7 @@ import { compileRouting, type RoutingTable } from '../core/routing.js'
 import { BodyBuffer } from '../proxy/body.js'
 import { UpstreamGate } from '../proxy/gate.js'
 import { createProxyListener } from '../proxy/listener.js'
-import { MicroCache } from '../proxy/micro-cache.js'
+import { MicroCache } from '../quota/micro-cache.js'
 import type { Discovery, TenantHosts } from '../token/discovery.js'
 import { createTokenLayer, type TokenLayer } from '../token/token-layer.js'
 import { routingView, upstreamsView, type RouteView } from '../token/upstreams.js'
@@ -106,20 +106,21 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const clock = deps.clock ?? systemClock
 
   const built: BuiltProfile[] = []
-  const observability = createObservability(logger, () => built.map((p) => ({ name: p.name, provider: p.tokens.provider })), clock.now)
+  const observability = createObservability(logger, () => built.map((p) => ({ name: p.name, provider: p.tokens.provider, upstreams: p.routing.upstreams })), clock.now)
   const { metrics } = observability
-  let fleetObserver: ReturnType<typeof fleetMetrics> | undefined
-  const hooks: AnswerHooks = {
-    rejected: (code) => { metrics.rejected(code) },
+  let fleetFor: ReturnType<typeof fleetMetrics> | undefined
+  /** A listener's answer hooks: its refusals are counted under its profile. */
+  const hooksFor = (profile: string): AnswerHooks => ({
+    rejected: (code) => { metrics.rejected(code, profile) },
     answered: (err, request) => {
       metrics.activity.error(errorEntry(err, request))
     }
-  }
+  })
   const quit = quitSignal()
   // Process-wide: the upstream places (no more in flight than there are connections: undici would queue the rest
   // with no bound on the wait) and the request bodies held, whatever the profile.
   const places = Math.min(s.maxConcurrentUpstream, s.upstreamConnections)
-  const gate = new UpstreamGate({ maxConcurrent: places, queueTimeoutMs: s.queueTimeoutMs, maxQueued: MAX_QUEUED })
+  const gate = new UpstreamGate({ maxConcurrent: places, queueTimeoutMs: s.queueTimeoutMs, maxQueued: MAX_QUEUED, clock })
   const bodies = new BodyBuffer({ maxBytes: s.maxBodyBytes, maxBufferedBytes: s.maxBufferedBytes, timeoutMs: s.bodyTimeoutMs })
 
   let current = config
@@ -142,10 +143,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     const cache = new MicroCache({
       rules: ps.cache,
       maxBytes: s.cacheMaxBytes,
-      now: clock.now,
+      clock,
       events: { hit: () => { metrics.cacheLookup('hit', name) }, miss: () => { metrics.cacheLookup('miss', name) }, evicted: () => { metrics.cacheEvicted(name) } }
     })
-    metrics.watchCache(() => cache.bytes)
+    metrics.watchCache(name, () => cache.bytes)
     return cache
   }
 
@@ -160,11 +161,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       clock,
       logger: log,
       env,
-      fleetObserver: () => { fleetObserver ??= fleetMetrics(metrics.registry); return fleetObserver },
+      fleetObserver: () => { fleetFor ??= fleetMetrics(metrics.registry); return fleetFor(p.name) },
       onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError, p.name) }
     })
     const isDefault = built.length === 0
     const profile: BuiltProfile = { name: p.name, config: p, tokens, rules: compileRules(ps, p.credentials.apiKeys, p.name), routing: compileRouting(ps.upstreams), cache: cacheFor(p.name, ps), activity: new Activity(clock.now), app: undefined as unknown as FastifyInstance }
+    const own = hooksFor(p.name)
     profile.app = await createProxyListener(log, {
       settings: ps,
       rules: () => profile.rules,
@@ -176,6 +178,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
         dispatcher,
         gate,
         bodies,
+        clock,
         upstreamTimeoutMs: ps.upstreamTimeoutMs,
         onUpstream401: () => { metrics.upstream401(p.name) },
         onReplay: () => { metrics.replay(p.name) },
@@ -196,7 +199,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
         // A profile's own port answers health and readiness for that profile only.
         : async (scope) => { await scope.register(adminRoutes, { profiles: health, only: p.name }) },
       // The status page shows each profile its own traffic and errors (issue 25).
-      hooks: { ...hooks, answered: (err, request) => { hooks.answered?.(err, request); profile.activity.error(errorEntry(err, request)) } },
+      hooks: { ...own, answered: (err, request) => { own.answered?.(err, request); profile.activity.error(errorEntry(err, request)) } },
       requestDone: (r) => {
         observability.requestDone(r)
         if (routeClass(r.path) !== 'admin') profile.activity.request(r.status, { upstreamCall: r.upstreamMs !== undefined, quota: r.quota })
@@ -218,7 +221,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     await scope.register(adminRoutes, routes)
     await scope.register(statusRoutes, status)
   }
-  const admin = s.adminPort === undefined ? undefined : await createAdminListener(logger, adminOwnRoutes, hooks, observability.requestDone)
+  const admin = s.adminPort === undefined ? undefined : await createAdminListener(logger, adminOwnRoutes, hooksFor(ADMIN_PROFILE), observability.requestDone)
   const apps = built.map((p) => p.app)
 
   return {
