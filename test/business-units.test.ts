@@ -220,6 +220,14 @@ describe('several business units in one proxy', () => {
     expect((await fetch(`${u.urlA}${API}/agents/states`, { method: 'POST', body: '{}' })).status).toBe(403)
     expect((await fetch(`${u.urlB}${API}/agents/states`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(200)
   })
+
+  it('a profile\'s read-only refusal names profiles.<name>.readOnly, the default\'s PROXY_READ_ONLY (issue 25)', async () => {
+    const u = await startUnits({ top: { readOnly: true } })
+    await ready(u.urlB)
+    const message = async (url: string): Promise<string> => ((await (await fetch(`${url}${API}/agents/states`, { method: 'POST', body: '{}' })).json()) as { error: { message: string } }).error.message
+    expect(await message(u.urlB)).toBe('POST is refused: profiles.bu-two.readOnly=true forwards only GET, HEAD and OPTIONS')
+    expect(await message(u.urlA)).toBe('POST is refused: PROXY_READ_ONLY=true forwards only GET, HEAD and OPTIONS')
+  })
 })
 
 describe('a reload with several business units', () => {

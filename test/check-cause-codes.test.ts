@@ -74,6 +74,8 @@ function everyJudgedCause (): Cause[] {
     ...token(timeout),
     ...token(network('ECONNREFUSED')),
     ...token(network('ECONNRESET')),
+    ...token({ kind: 'network', error: new TypeError('fetch failed', { cause: new Error('bad port') }) }),
+    ...token(answer(401, '{"error":"invalid_client"}'), { values: { clientId: 'SIMKEYID7XQ2M4T9L0P3R8W6Z1V5B', clientSecret: 'secret ' } }),
     ...issuer(answer(404, '{"error":"not_found"}')),
     ...issuer(answer(200, '{}')),
     ...issuer(answer(200, '{"token_endpoint":"not a url"}')),

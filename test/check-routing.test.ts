@@ -51,4 +51,13 @@ describe('check: the routing table', () => {
     // Without --route an unset upstream nobody uses is no failure.
     expect((await runCheckAgainst(sim, { env: { CXONE_API_URL: sim.origin } })).code).toBe(0)
   })
+
+  it('--route to an upstream whose discovered host does not resolve fails, naming its variable (issue 25)', async () => {
+    // Against the simulator, /dfo/ goes to https://api-de-na1.cxone-simulator.test: a name that never resolves.
+    const run = await runCheckAgainst(sim, { route: '/dfo/3.0/contacts' })
+    expect(run.code).toBe(1)
+    expect(run.text).toMatch(/\[FAIL\] routing: \/dfo\/3\.0\/contacts → digital \(https:\/\/api-de-na1\.cxone-simulator\.test\), whose host does not resolve/)
+    expect(run.text).toContain('1. [dns_failure] api-de-na1.cxone-simulator.test, the digital upstream\'s host, does not resolve (ENOTFOUND)')
+    expect(run.text).toContain('fix: set CXONE_DIGITAL_URL to the host\'s https:// origin')
+  })
 })

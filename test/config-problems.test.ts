@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/core/config.js'
 import { ConfigError } from '../src/core/errors.js'
+import { demoCommand } from '../src/core/secrets.js'
 import { runCli } from './helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'cxone-config-problems-'))
@@ -66,5 +67,13 @@ describe('start names every configuration problem at once', () => {
   ])('the "not a URL" hint for %s shows a value of its own kind', (name, example) => {
     expect(configError(() => loadConfig({ env: { ...creds, [name]: 'nope' }, skipDefaultFile: true })))
       .toBe(`${name}="nope" is not a URL: write it like ${example}`)
+  })
+})
+
+describe('the missing-secret message\'s demo command', () => {
+  it('is `npm run demo` in a clone and `cxone-auth-proxy demo` in an installed copy (issue 25)', () => {
+    expect(demoCommand()).toBe('`npm run demo`')
+    expect(demoCommand('file:///usr/lib/node_modules/cxone-auth-proxy/dist/core/secrets.js')).toBe('`cxone-auth-proxy demo`')
+    expect(demoCommand('file:///home/me/.local/lib/node_modules/cxone-auth-proxy/dist/core/secrets.js')).toBe('`cxone-auth-proxy demo`')
   })
 })

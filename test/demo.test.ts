@@ -54,6 +54,18 @@ describe('npm run demo', () => {
       const checkLine = lines.findIndex((l) => l.startsWith('CXONE_ISSUER='))
       const check = await run('bash', ['-c', `${lines[checkLine] as string}\n${lines[checkLine + 1] as string}`], { env: { PATH: process.env.PATH } })
       expect(check.stdout).toMatch(/^result: OK/m)
+
+      // Issue 25: the second unit's credentials are printed, and work; /dfo/ goes to a host that answers; the
+      // rehearsal's port is neither of the demo's.
+      const twoLine = lines.findIndex((l, i) => i > checkLine + 1 && l.startsWith('CXONE_ISSUER='))
+      expect(twoLine).toBeGreaterThan(checkLine)
+      const checkTwo = await run('bash', ['-c', `${lines[twoLine] as string}\n${lines[twoLine + 1] as string} --route /dfo/3.0/contacts`], { env: { PATH: process.env.PATH } })
+      expect(checkTwo.stdout).toMatch(/^result: OK/m)
+      expect(checkTwo.stdout).toMatch(/^\[ok\] {3}routing: \/dfo\/3\.0\/contacts → digital \(http:\/\/127\.0\.0\.1:\d+\)$/m)
+      const rehearsal = Number(/^PROXY_PORT=(\d+) \S.* start$/m.exec(out)?.[1])
+      const demoPorts = [proxyUrl, /(http:\/\/127\.0\.0\.1:\d+)\/inContactAPI\S+ +# the second business unit/.exec(out)?.[1] as string].map((u) => Number(new URL(u).port))
+      expect(rehearsal).toBeGreaterThan(0)
+      expect(demoPorts).not.toContain(rehearsal)
     } finally {
       const result = await demo.stop('SIGTERM')
       expect(result.code).toBe(0)

@@ -42,4 +42,19 @@ describe('SIGUSR1 does not open the inspector', () => {
       expect(result.code).toBe(0)
     }
   })
+
+  it('guards SIGUSR1 and SIGTERM before anything listens: a signal right after the start-up line neither opens the inspector nor skips the drain (issue 25)', async () => {
+    // The flaky run: SIGUSR1 sent after "listening on" but before the handlers were installed opened the inspector.
+    const probe = new URL('./fixtures/sigusr1-at-listen.mjs', import.meta.url).href
+    const proxy = startCli(['start'], simulatorEnv(sim, { NODE_OPTIONS: `--import=${probe}`, PROXY_ADMIN_PORT: '0' }))
+    try {
+      await proxy.waitFor(/listening on/)
+      const counts = [...proxy.output().matchAll(/sigusr1-listeners-at-listen=(\d+) sigterm=(\d+)/g)].flatMap((m) => [Number(m[1]), Number(m[2])])
+      expect(counts.length).toBeGreaterThan(1)
+      expect(counts.every((n) => n > 0), counts.join(',')).toBe(true)
+    } finally {
+      const r = await proxy.stop('SIGTERM')
+      expect(r.code, proxy.output()).toBe(0)
+    }
+  })
 })

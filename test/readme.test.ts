@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/core/config.js'
 import { ERRORS } from '../src/core/errors.js'
-import { PROFILE_SECRET_VARS, SECRET_VARS, SETTINGS, type SettingKey } from '../src/core/settings.js'
+import { CONFIG_FILE_VAR, OUTBOUND_VARS, PROFILE_SECRET_VARS, SECRET_VARS, SETTINGS, type SettingKey } from '../src/core/settings.js'
+import { REDIS_URL_VAR } from '../src/token/fleet/redis-url.js'
 
 const readme = readFileSync('README.md', 'utf8')
 const configuration = readFileSync('docs/configuration.md', 'utf8')
@@ -75,6 +76,28 @@ describe('the README', () => {
     expect(names.size).toBeGreaterThan(30)
     expect([...names].filter((name) => name.includes('<NAME>')).sort()).toEqual(Object.values(PROFILE_SECRET_VARS).sort())
     expect([...names].filter((name) => !readme.includes(name))).toEqual([])
+  })
+
+  it('is readable in five minutes: at most 350 lines, reference in docs/ (issue 25)', () => {
+    expect(readme.split('\n').length).toBeLessThanOrEqual(350)
+  })
+
+  it('keeps its order: what it solves, quick start, a script, configuration, check, operations, errors, security, performance, development', () => {
+    const order = ['## Quick start', '## Pointing a script at it', '## Configuration essentials', '## Troubleshooting with `check`', '## Operations', '## Errors', '## Security', '## Performance', '## Development']
+    const at = order.map((h) => readme.indexOf(`\n${h}\n`))
+    expect(at.every((i) => i > 0), order.filter((_h, i) => (at[i] as number) < 0).join(', ')).toBe(true)
+    expect(at).toEqual([...at].sort((a, b) => a - b))
+  })
+
+  it('lists every variable the proxy reads once, REDIS_URL and the outbound ones included', () => {
+    const list = readme.slice(readme.indexOf('Every variable, each described'), readme.indexOf('### Several business units'))
+    const read = [...Object.values(SETTINGS).map((s) => s.env), ...Object.values(SECRET_VARS), ...Object.values(PROFILE_SECRET_VARS), REDIS_URL_VAR, CONFIG_FILE_VAR, ...Object.values(OUTBOUND_VARS), 'NODE_EXTRA_CA_CERTS']
+      .filter((v): v is string => v !== null)
+    // What the sources read beyond CXONE_* and PROXY_* (REDIS_URL, LOG_LEVEL, …) is named too.
+    const others = new Set(sourceFiles('src').flatMap((file) => readFileSync(file, 'utf8').match(/\b(REDIS_URL|LOG_LEVEL|NODE_EXTRA_CA_CERTS|HTTPS?_PROXY|NO_PROXY)\b/g) ?? []))
+    expect(others.has('REDIS_URL')).toBe(true)
+    for (const name of others) expect(read, name).toContain(name)
+    for (const name of read) expect(list.match(new RegExp(`\`${name.replace(/[<>]/g, '\\$&')}\``, 'g'))?.length, name).toBe(1)
   })
 
   it('shows a complete example of several business units that loads, with each profile\'s base URL', () => {

@@ -47,9 +47,12 @@ describe('GET /_proxy/status.json', () => {
           lastError: null
         },
         upstreams: { issuer: stack.sim.issuer, api: { origin: deadOrigin, from: 'discovered' } },
+        // Issue 25: every routed upstream, and the calls to CXone beside those spared.
+        routedUpstreams: { digital: expect.any(Object), ui: expect.any(Object), api: { origin: deadOrigin } },
         traffic: {
           windowMinutes: 15,
           minutes: expect.any(Array),
+          quota: expect.any(Array),
           recentErrors: [
             { at: ISO, reqId: 'status-json-401', method: 'GET', path: '/_proxy/status.json', status: 401, code: 'proxy_auth_required', message: 'this proxy needs a key: send one of PROXY_API_KEYS as the X-Proxy-Key header' },
             { at: ISO, reqId: 'status-json-502', method: 'GET', path: `${API}/skills/activity`, status: 502, code: 'destination_unavailable', message: failedBody.error.message }

@@ -18,6 +18,27 @@ export function oauthFields (text: string): OAuthFields {
   return { error, description }
 }
 
+/** What a token endpoint answers on refusal: RFC 6749 §5.2's codes, and RFC 8707's invalid_target. */
+const TOKEN_ERRORS = new Set(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'access_denied'])
+
+/**
+ * The OAuth error of a token endpoint's answer, judged by status and shape before the body is believed: a 404
+ * `not_found` or an API's 401 `invalid_token` (RFC 6750) has an `error` field too, but is no token endpoint's refusal.
+ */
+export function tokenEndpointError (obs: Observation): OAuthFields | undefined {
+  if (obs.kind !== 'answer' || (obs.status !== 400 && obs.status !== 401 && obs.status !== 403)) return undefined
+  const fields = oauthFields(obs.text)
+  return fields.error !== undefined && TOKEN_ERRORS.has(fields.error) ? fields : undefined
+}
+
+/** Paths people put in CXONE_TOKEN_URL that are never CXone's token endpoint, with why. */
+export function wrongTokenPath (url: string): string | undefined {
+  const path = new URL(url).pathname
+  if (/\/oauth2?\/token\/?$/i.test(path)) return `CXone's token path is /auth/token; ${path} is no CXone path (whatever forum posts say)`
+  if (/\/(incontactapi|dfo|engager|business-data-manager|user-management|data-extraction)\//i.test(path)) return `${path} is an API path, not the token endpoint (CXone's token path is /auth/token)`
+  return undefined
+}
+
 export function parseObject (text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text)
@@ -65,5 +86,7 @@ export function attemptOutcome (obs: Observation): AttemptOutcome {
     return typeof body?.access_token === 'string' && body.access_token !== '' ? 'accepted' : 'unclear'
   }
   if (obs.status === 429 || obs.status >= 500 || error === undefined) return 'unclear'
-  return CLIENT_ERRORS.has(error) ? 'client_rejected' : 'client_accepted'
+  const refusal = tokenEndpointError(obs)
+  if (refusal?.error === undefined) return 'unclear'
+  return CLIENT_ERRORS.has(refusal.error) ? 'client_rejected' : 'client_accepted'
 }

@@ -2,6 +2,7 @@ import { remedyFor } from '../token/token-client.js'
 import { classifyNetworkError, describeNetworkError } from '../core/net-errors.js'
 import { DEFAULT_PROFILE, secretVars, settingName } from '../core/settings.js'
 import type { Cause, CauseCode } from './report.js'
+import { misplacedCauses, whitespaceCauses, type CredentialValues } from './shapes.js'
 
 /** The likely causes of each failure, most likely first, each with its fix. Pure. */
 
@@ -17,12 +18,14 @@ export interface CheckNames {
   readonly clientAuth: string
   readonly basicEncoding: string
   readonly tokenTimeoutMs: string
+  /** The `--probe` run that settles between method and encoding, e.g. `cxone-auth-proxy check --probe --profile emea`. */
+  readonly probeCommand: string
 }
 
 export function checkNames (profile: string): CheckNames {
   const { clientId, clientSecret, accessKeyId, accessKeySecret } = secretVars(profile)
   const name = (key: 'issuer' | 'tokenUrl' | 'apiUrl' | 'clientAuth' | 'basicEncoding' | 'tokenTimeoutMs'): string => settingName(profile, key)
-  return { clientId, clientSecret, accessKeyId, accessKeySecret, issuer: name('issuer'), tokenUrl: name('tokenUrl'), apiUrl: name('apiUrl'), clientAuth: name('clientAuth'), basicEncoding: name('basicEncoding'), tokenTimeoutMs: name('tokenTimeoutMs') }
+  return { clientId, clientSecret, accessKeyId, accessKeySecret, issuer: name('issuer'), tokenUrl: name('tokenUrl'), apiUrl: name('apiUrl'), clientAuth: name('clientAuth'), basicEncoding: name('basicEncoding'), tokenTimeoutMs: name('tokenTimeoutMs'), probeCommand: `cxone-auth-proxy check --probe${profile === DEFAULT_PROFILE ? '' : ` --profile ${profile}`}` }
 }
 
 /** CXONE_CLIENT_ID, CXONE_ISSUER, …: the names for the default profile. */
@@ -38,6 +41,10 @@ export interface AuthContext {
   methodsOffered: readonly string[] | undefined
   /** The names fixes use (default: DEFAULT_NAMES). */
   names?: CheckNames
+  /** The credentials as configured, to tell a misplaced or padded value from a wrong one (shapes.ts). */
+  values?: CredentialValues
+  /** The issuer the token request went to, when known. */
+  issuer?: string
 }
 
 const OTHER_METHOD = { client_secret_basic: 'client_secret_post', client_secret_post: 'client_secret_basic' } as const
@@ -50,17 +57,18 @@ const OTHER_ENCODING = { rfc6749: 'raw', raw: 'rfc6749' } as const
 export function invalidClientCauses (ctx: AuthContext, probed = false): Cause[] {
   const other = OTHER_METHOD[ctx.clientAuth]
   const n = ctx.names ?? DEFAULT_NAMES
+  const values = valueCauses(ctx, ['clientId', 'clientSecret'])
   const wrong: Cause = {
     code: 'wrong_client_credentials',
     cause: 'the client id or secret is wrong (a typo, a stale secret, or the values of another app)',
-    fix: `compare ${n.clientId} and the secret's length and sha256 prefix shown above with what NICE issued for the app (\`printf %s "$${n.clientSecret}" | sha256sum\`)`
+    fix: `compare ${n.clientId} and the secret's length and sha256 prefix shown above with what NICE issued for the app (\`printf %s "$${n.clientSecret}" | sha256sum\`)${ctx.issuer === undefined ? '' : `; if they are right, ${ctx.issuer} may be another tenant's or cloud's issuer, which does not know the app: set ${n.issuer} to the one NICE registered it with (https://cxone.niceincontact.com commercial, https://cxone-gov.niceincontact.com FedRAMP)`}`
   }
   const approval: Cause = {
     code: 'app_not_approved',
     cause: 'the app registration is not approved yet, or was disabled',
     fix: 'ask NICE or your CXone administrator to confirm the app registration is approved and active for this tenant'
   }
-  if (probed) return [wrong, approval]
+  if (probed) return [...values, wrong, approval]
   const offered = ctx.methodsOffered !== undefined && !ctx.methodsOffered.includes(ctx.clientAuth)
     ? ` (the discovery document does not even list ${ctx.clientAuth})`
     : ''
@@ -75,9 +83,17 @@ export function invalidClientCauses (ctx: AuthContext, probed = false): Cause[] 
       cause: `the server decodes the Basic header differently: the secret has characters that ${ctx.basicEncoding === 'rfc6749' ? 'RFC 6749 form-encodes, and the server may take them raw' : 'were sent raw, and the server may form-decode them (RFC 6749 §2.3.1)'}`,
       fix: `run \`cxone-auth-proxy check --probe\`, or set ${n.basicEncoding}=${OTHER_ENCODING[ctx.basicEncoding]}`
     }
-    return [encoding, wrong, method, approval]
+    return [...values, encoding, wrong, method, approval]
   }
-  return [wrong, approval, method]
+  return [...values, wrong, approval, method]
+}
+
+/** A value with whitespace around it, or in the wrong variable, comes before any guess about encoding. */
+function valueCauses (ctx: AuthContext, keys: ReadonlyArray<keyof CredentialValues>): Cause[] {
+  if (ctx.values === undefined) return []
+  const vars = ctx.names ?? DEFAULT_NAMES
+  const own = Object.fromEntries(keys.map((k) => [k, ctx.values?.[k]]))
+  return [...whitespaceCauses(own, vars), ...misplacedCauses(ctx.values, vars)]
 }
 
 /** invalid_grant: the client was accepted, the user's access key was not. */
@@ -85,6 +101,7 @@ export function invalidGrantCauses (ctx: AuthContext): Cause[] {
   if (ctx.grantType !== 'password') return [{ code: 'grant_not_allowed', cause: 'the app may not use the client_credentials grant', fix: remedyFor('unauthorized_client') }]
   const n = ctx.names ?? DEFAULT_NAMES
   return [
+    ...valueCauses(ctx, ['accessKeyId', 'accessKeySecret']),
     {
       code: 'wrong_access_key',
       cause: `the access key is wrong: ${n.accessKeyId} and ${n.accessKeySecret} do not match a key`,
@@ -106,11 +123,11 @@ export function oauthErrorCauses (error: string, description: string | undefined
 export type WrongUrlCode = Extract<CauseCode, 'not_a_token_endpoint' | 'not_an_issuer' | 'not_an_api_discovery_document' | 'not_an_api_host'>
 
 /** An answer that is not from an OAuth token endpoint (HTML, empty, 404, JSON without the expected field). */
-export function wrongUrlCauses (code: WrongUrlCode, what: string, url: string, urlVar: string, names: CheckNames = DEFAULT_NAMES): Cause[] {
+export function wrongUrlCauses (code: WrongUrlCode, what: string, url: string, urlVar: string, names: CheckNames = DEFAULT_NAMES, note?: string): Cause[] {
   return [
     {
       code,
-      cause: `${url} is not ${what}: wrong URL or region`,
+      cause: `${url} is not ${what}: ${note ?? 'wrong URL or region'}`,
       fix: `${urlVar === names.issuer ? `set ${names.issuer}` : `set ${urlVar} (or unset it to discover it from ${names.issuer})`} to your region's URL: the commercial issuer is https://cxone.niceincontact.com (token endpoint …/auth/token, never /oauth2/token), FedRAMP is https://cxone-gov.niceincontact.com`
     },
     {
@@ -149,6 +166,10 @@ export interface NetworkContext {
 
 export function networkCauses (err: unknown, ctx: NetworkContext): Cause[] {
   const host = new URL(ctx.url).host
+  if (isBlockedPort(err)) {
+    const { port, origin } = new URL(ctx.url)
+    return [{ code: 'port_blocked', cause: `port ${port} of ${ctx.urlVar} (${origin}) is a port fetch never connects to (the Fetch standard's blocked ports), so nothing was sent`, fix: `set ${ctx.urlVar} to the address the server listens on; CXone's are https:// without a port` }]
+  }
   const detail = describeNetworkError(err, ctx.timeoutMs)
   switch (classifyNetworkError(err).kind) {
     case 'dns':
@@ -169,4 +190,10 @@ export function networkCauses (err: unknown, ctx: NetworkContext): Cause[] {
     case 'other':
       return [{ code: 'connection_failed', cause: `the connection to ${host} failed: ${detail}`, fix: `check network access from this machine to ${host} (curl -v ${ctx.url})` }]
   }
+}
+
+/** fetch refuses a blocked port (1, 7, 9, …; the Fetch standard's "bad port") before connecting: undici says `bad port`. */
+function isBlockedPort (err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.message === 'bad port') return true
+  return false
 }

@@ -5,7 +5,7 @@ import type { FetchFn } from '../token/token-client.js'
 import { configErrorJudgement } from './config-step.js'
 import { Output } from './render.js'
 import { EXIT_CONFIG, EXIT_OK, type Report } from './report.js'
-import { walkProfile } from './walk.js'
+import { walkProfile, type LookupFn } from './walk.js'
 
 export { SERVER_TIME_PATH } from './walk.js'
 
@@ -21,6 +21,8 @@ export interface CheckOptions {
   all?: boolean
   /** `--route <path>`: which upstream this path would go to, and its origin (issue 11). */
   route?: string | undefined
+  /** DNS lookup of a `--route`'s upstream host (default: node:dns). */
+  lookup?: LookupFn
   /** The network (default: the same fetch `start` uses, honouring HTTPS_PROXY). */
   fetch?: FetchFn
   now?: () => number
@@ -55,7 +57,7 @@ export async function runCheck (opts: CheckOptions): Promise<number> {
   try {
     for (const profile of selected) {
       if (opts.all === true || opts.profile !== undefined) out.section(profile.name, profile.settings.port)
-      const report = await walkProfile(loaded, profile, { env: opts.env, probe: opts.probe, fetch: net.fetch, now: opts.now, route: opts.route }, out)
+      const report = await walkProfile(loaded, profile, { env: opts.env, probe: opts.probe, fetch: net.fetch, now: opts.now, route: opts.route, lookup: opts.lookup }, out)
       out.tail(report)
       runs.push({ name: profile.name, report })
     }

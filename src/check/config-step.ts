@@ -1,7 +1,7 @@
 import type { ConfigError, ConfigErrorCode } from '../core/errors.js'
 import type { Config, Profile, Source } from '../core/config.js'
 import { DEFAULT_PROFILE, settingName, type SecretKey, type SettingKey } from '../core/settings.js'
-import { absence } from '../core/secrets.js'
+import { absence, demoCommand } from '../core/secrets.js'
 import { basicEncodingsDiffer } from '../token/client-auth.js'
 import { maskSecret, shortenId } from './mask.js'
 import { step, type Cause, type Detail, type Diagnosis, type Step } from './report.js'
@@ -72,7 +72,7 @@ function missingPieces (profile: Profile, env: NodeJS.ProcessEnv): Cause[] {
   for (const key of ['clientId', 'clientSecret'] as const) {
     if (c.origins[key] === 'unset') {
       const name = vars[key]
-      causes.push({ code: 'config_missing_secret', cause: `${name} ${absence(env, name)}`, fix: `set ${name}, or ${name}_FILE to a file holding it${profile.name === DEFAULT_PROFILE ? ' (or run `npm run demo` to try the proxy against the simulator)' : ''}` })
+      causes.push({ code: 'config_missing_secret', cause: `${name} ${absence(env, name)}`, fix: `set ${name}, or ${name}_FILE to a file holding it${profile.name === DEFAULT_PROFILE ? ` (or run ${demoCommand()} to try the proxy against the simulator)` : ''}` })
     }
   }
   const hasId = c.origins.accessKeyId !== 'unset'
@@ -106,6 +106,10 @@ function suspicions (profile: Profile): string[] {
   }
   if (c.accessKeySecret !== undefined && /%[0-9A-Fa-f]{2}/.test(c.accessKeySecret)) {
     warnings.push(`${vars.accessKeySecret} contains %XX sequences: it looks URL-encoded already, and the proxy encodes it once more; set the access key secret exactly as CXone shows it (ending in = rather than %3D)`)
+  }
+  if (s.grantType === 'client_credentials' && c.origins.accessKeyId !== 'unset' && c.origins.accessKeySecret !== 'unset') {
+    const grant = settingName(profile.name, 'grantType')
+    warnings.push(`${grant}=client_credentials: ${vars.accessKeyId} and ${vars.accessKeySecret} are set but ignored (that grant sends no access key); unset ${grant} to use the password grant with them, or unset the access key`)
   }
   if (profile.sources.grantType === 'derived' && s.grantType === 'client_credentials') {
     warnings.push(`no access key is set, so the grant is client_credentials; NICE documents the password grant with a user's access key for back-end apps (set ${vars.accessKeyId} and ${vars.accessKeySecret})`)

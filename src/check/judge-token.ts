@@ -1,7 +1,7 @@
 import { ProxyError } from '../core/errors.js'
 import { parseTokenResponse, type TokenSet } from '../token/token-client.js'
-import { answerLine, bodyKind, excerpt, oauthFields } from './answer.js'
-import { networkCauses, oauthErrorCauses, redirectCauses, serverFailingCauses, wrongUrlCauses, type AuthContext, type NetworkContext } from './causes.js'
+import { answerLine, bodyKind, excerpt, oauthFields, tokenEndpointError, wrongTokenPath } from './answer.js'
+import { DEFAULT_NAMES, networkCauses, oauthErrorCauses, redirectCauses, serverFailingCauses, wrongUrlCauses, type AuthContext, type NetworkContext } from './causes.js'
 import type { Observation } from './http.js'
 import type { Judged } from './judge-discovery.js'
 import { step, type Cause, type Detail } from './report.js'
@@ -14,7 +14,7 @@ export function judgeTokenResponse (obs: Observation, now: number, auth: AuthCon
   const failed = (summary: string, causes: Cause[], details: Record<string, Detail> = {}): Judged<TokenSet> => ({
     step: step('token response', 'fail', summary, details),
     value: undefined,
-    diagnosis: { problem: `the token endpoint gave no token: ${summary}`, causes }
+    diagnosis: { problem: `the token endpoint gave no token: ${summary}`, causes, ...settle(causes, auth) }
   })
   if (obs.kind === 'network') return failed(answerLine(obs, net.timeoutMs), networkCauses(obs.error, net))
   const raw = { status: obs.status, contentType: obs.contentType, retryAfter: obs.retryAfter, text: obs.text }
@@ -29,7 +29,7 @@ export function judgeTokenResponse (obs: Observation, now: number, auth: AuthCon
     if (description !== undefined) details.description = description
     const kind = bodyKind(obs.contentType, obs.text)
     if (error === undefined && (kind === 'html' || kind === 'other')) details.excerpt = excerpt(obs.text)
-    return failed(answerLine(obs, net.timeoutMs), causesFor(obs, err, error, description, auth, net), details)
+    return failed(answerLine(obs, net.timeoutMs), causesFor(obs, err, auth, net), details)
   }
   const details: Record<string, Detail> = {
     status: obs.status,
@@ -41,12 +41,20 @@ export function judgeTokenResponse (obs: Observation, now: number, auth: AuthCon
   return { step: step('token response', 'ok', `${obs.status}: a Bearer token for ${token.lifetimeSec} s`, details), value: token, diagnosis: undefined }
 }
 
-function causesFor (obs: Observation & { kind: 'answer' }, err: ProxyError, error: string | undefined, description: string | undefined, auth: AuthContext, net: NetworkContext): Cause[] {
+function causesFor (obs: Observation & { kind: 'answer' }, err: ProxyError, auth: AuthContext, net: NetworkContext): Cause[] {
   if (obs.status === 429 || obs.status >= 500) return serverFailingCauses(obs.status, obs.retryAfter)
   if (obs.status >= 300 && obs.status < 400) return redirectCauses(net.url, obs.location, net.urlVar)
-  if (error !== undefined) return oauthErrorCauses(error, description, auth)
-  if (obs.status === 200 && bodyKind(obs.contentType, obs.text) === 'json' && err.code === 'token_invalid_response' && !/access_token/.test(err.message)) {
+  const wrongPath = wrongTokenPath(net.url)
+  const refusal = tokenEndpointError(obs)
+  if (wrongPath === undefined && refusal?.error !== undefined) return oauthErrorCauses(refusal.error, refusal.description, auth)
+  if (wrongPath === undefined && obs.status === 200 && bodyKind(obs.contentType, obs.text) === 'json' && err.code === 'token_invalid_response' && !/access_token/.test(err.message)) {
     return [{ code: 'unusable_token_response', cause: err.message, fix: 'report this answer to NICE; the proxy cannot use it' }]
   }
-  return wrongUrlCauses('not_a_token_endpoint', 'CXone\'s token endpoint', net.url, net.urlVar, net.names)
+  return wrongUrlCauses('not_a_token_endpoint', 'CXone\'s token endpoint', net.url, net.urlVar, net.names, wrongPath)
+}
+
+/** Method or encoding among the causes: one `--probe` run tells them apart. */
+function settle (causes: readonly Cause[], auth: AuthContext): { settle?: string } {
+  if (!causes.some((c) => c.code === 'client_auth_method_mismatch' || c.code === 'basic_encoding_mismatch')) return {}
+  return { settle: `run \`${(auth.names ?? DEFAULT_NAMES).probeCommand}\`: it tries each client authentication variant once and names the one the server accepts` }
 }

@@ -76,6 +76,7 @@ export function tailLines (r: Report): string[] {
     r.diagnosis.causes.forEach((c, i) => {
       lines.push(`  ${i + 1}. [${c.code}] ${c.cause}`, `     fix: ${c.fix}`)
     })
+    if (r.diagnosis.settle !== undefined) lines.push(`  to settle it: ${r.diagnosis.settle}`)
   }
   if (r.probe !== undefined) lines.push(...probeLines(r.probe))
   lines.push('')

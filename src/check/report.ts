@@ -32,6 +32,8 @@ export const CAUSE_CODES = {
   config_unsafe: 'a plain-http CXone URL off loopback, or a non-loopback PROXY_HOST without PROXY_API_KEYS',
   config_port_conflict: 'a profile\'s port is another listener\'s: the default profile\'s, the admin listener\'s or another profile\'s',
   listen_failed: 'a listener cannot bind (never from check, which does not listen)',
+  credentials_misplaced: 'a credential has another one\'s shape: the access-key pair given as the client pair, the pairs swapped',
+  credential_whitespace: 'a credential starts or ends with whitespace (copied with a space or line break)',
   wrong_client_credentials: 'the client id or secret is wrong',
   app_not_approved: 'the app registration is not approved yet, or was disabled',
   client_auth_method_mismatch: 'the app is registered for the other client authentication method (CXONE_CLIENT_AUTH)',
@@ -55,6 +57,7 @@ export const CAUSE_CODES = {
   network_timeout: 'no answer in time: a firewall drops the traffic, or HTTPS must go through a proxy',
   endpoint_slow: 'the network or the server is only slow',
   connection_refused: 'nothing listens at the host and port',
+  port_blocked: 'the URL\'s port is one fetch never connects to (such as 1)',
   connection_failed: 'the connection failed otherwise (reset, closed)',
   discovered_url_invalid: 'a discovery document names something that is not a URL',
   discovered_url_plain_http: 'a discovery document names a plain-http endpoint off loopback',
@@ -81,6 +84,8 @@ export interface Diagnosis {
   readonly problem: string
   /** Most likely first. */
   readonly causes: readonly Cause[]
+  /** When the causes stay ambiguous: the run that tells them apart, e.g. `cxone-auth-proxy check --probe`. */
+  readonly settle?: string
 }
 
 export type AttemptOutcome =

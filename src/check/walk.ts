@@ -1,3 +1,5 @@
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
 import type { Config, Profile } from '../core/config.js'
 import { hasEnvProxy } from '../core/http-clients.js'
 import { settingName } from '../core/settings.js'
@@ -20,7 +22,7 @@ import { probeVerdict, refineDiagnosis, runProbe } from './probe.js'
 import type { Output } from './render.js'
 import { EXIT_CONFIG, EXIT_FAILED, EXIT_OK, step, type Diagnosis, type ProbeReport, type Report, type Step } from './report.js'
 
-/** CXone's documented read-only call (../shared/CXONE.md): answers {"ServerTime": …}. */
+/** CXone's documented read-only call: answers {"ServerTime": …}. */
 export const SERVER_TIME_PATH = '/inContactAPI/services/v25.0/server-time'
 
 export interface WalkOptions {
@@ -30,7 +32,11 @@ export interface WalkOptions {
   now?: () => number
   /** `--route <path>`: which upstream this path would go to, and its origin (issue 11). */
   route?: string | undefined
+  /** DNS lookup of a routed upstream's host (default: node:dns). */
+  lookup?: LookupFn
 }
+
+export type LookupFn = (host: string) => Promise<unknown>
 
 interface Walk {
   steps: Step[]
@@ -99,7 +105,7 @@ async function walk (config: Config, profile: Profile, opts: WalkOptions, w: Wal
   }))
   const tokenObs = await observeToken(fetchFn, req, timeoutMs)
   w.out.hide(tokensIn(tokenObs))
-  const auth: AuthContext = { clientAuth: s.clientAuth, basicEncoding: s.basicEncoding, grantType: s.grantType, encodingsDiffer: basicEncodingsDiffer(c.clientId, c.clientSecret), methodsOffered, names }
+  const auth: AuthContext = { clientAuth: s.clientAuth, basicEncoding: s.basicEncoding, grantType: s.grantType, encodingsDiffer: basicEncodingsDiffer(c.clientId, c.clientSecret), methodsOffered, names, values: c, issuer: s.issuer }
   const tokenNet = { ...net, url: tokenUrl, urlVar: name(s.tokenUrl !== undefined ? 'tokenUrl' : 'issuer') }
   const tj = judgeTokenResponse(tokenObs, (opts.now ?? Date.now)(), auth, tokenNet)
   record(w, tj.step)
@@ -115,21 +121,35 @@ async function walk (config: Config, profile: Profile, opts: WalkOptions, w: Wal
   if (tj.value === undefined) return failed(diagnosis, probe)
 
   const api = await apiSteps(tj.value, profile, fetchFn, net, w)
-  const routed = await routingStep(tj.value, profile, fetchFn, opts.route, w)
+  const routed = await routingStep(tj.value, profile, fetchFn, opts.route, w, opts.lookup ?? lookup)
   const problem = api ?? routed
   return problem === undefined ? { exitCode: EXIT_OK, diagnosis: undefined, probe } : failed(problem, probe)
 }
 
 /** The routing table with each upstream's origin, found the way `start` finds them (the same discovery code). */
-async function routingStep (token: TokenSet, profile: Profile, fetchFn: FetchFn, route: string | undefined, w: Walk): Promise<Diagnosis | undefined> {
+async function routingStep (token: TokenSet, profile: Profile, fetchFn: FetchFn, route: string | undefined, w: Walk, lookupFn: LookupFn): Promise<Diagnosis | undefined> {
   const s = profile.settings
   const table = compileRouting(s.upstreams)
   const nameOf = (key: Parameters<SettingNamer>[0]): string => settingName(profile.name, key)
   const discovery = new Discovery({ ...s, fetch: fetchFn, timeoutMs: s.tokenTimeoutMs, nameOf })
   const hosts = await discovery.hosts(token.tenantId).catch(() => undefined)
-  const j = judgeRouting(table, routingView(table, hosts), route, nameOf)
+  const rows = routingView(table, hosts)
+  const origin = route === undefined ? null : rows.find((r) => r.upstream === table.route(route.split('?', 1)[0] as string))?.origin ?? null
+  const j = judgeRouting(table, rows, route, nameOf, origin === null ? undefined : await unresolvable(origin, lookupFn))
   record(w, j.step)
   return j.diagnosis
+}
+
+/** Why an upstream's host does not resolve (ENOTFOUND, …), or undefined when it does: `start` would answer 502. */
+async function unresolvable (origin: string, lookupFn: LookupFn): Promise<string | undefined> {
+  const host = new URL(origin).hostname.replace(/^\[|\]$/g, '')
+  if (isIP(host) !== 0) return undefined
+  try {
+    await lookupFn(host)
+    return undefined
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? 'lookup failed'
+  }
 }
 
 /** API discovery and the read-only call; resolves to the diagnosis of a failure, or undefined. */

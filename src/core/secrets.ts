@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { ConfigError } from './errors.js'
 import { SECRET_VARS, type SecretKey, type SecretVars } from './settings.js'
 
@@ -13,6 +14,11 @@ export interface Credentials {
   readonly origins: Readonly<Record<SecretKey, 'env' | 'file' | 'unset'>>
 }
 
+/** How to start the demo: `npm run demo` in a clone, `cxone-auth-proxy demo` in an installed copy (under node_modules). */
+export function demoCommand (moduleUrl: string = import.meta.url): string {
+  return /[\\/]node_modules[\\/]/.test(fileURLToPath(moduleUrl)) ? '`cxone-auth-proxy demo`' : '`npm run demo`'
+}
+
 /** Reads every secret from NAME or NAME_FILE; the client id and secret are required unless `allowMissing`.
  * Returns every problem found rather than stopping at the first, so one start names them all.
  * `vars` names the variables: SECRET_VARS, or a profile's (settings.ts `secretVars`). */
@@ -21,7 +27,7 @@ export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean, 
   const origins = {} as Record<SecretKey, 'env' | 'file' | 'unset'>
   const problems: ConfigError[] = []
   // The demo runs the top-level credentials only: a profile's message does not send the reader there.
-  const demo = vars === SECRET_VARS ? ', or run `npm run demo` to try the proxy against the simulator' : ''
+  const demo = vars === SECRET_VARS ? `, or run ${demoCommand()} to try the proxy against the simulator` : ''
   for (const [key, name] of Object.entries(vars) as Array<[SecretKey, string]>) {
     let secret: SecretValue | undefined
     try {

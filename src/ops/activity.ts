@@ -20,6 +20,24 @@ export interface MinuteCounts {
   errors: Record<string, number>
 }
 
+/** A minute's calls to CXone beside those the quota features spared (issue 25). */
+export interface MinuteQuota {
+  start: number
+  /** Requests that made a call to CXone. */
+  upstreamCalls: number
+  /** Requests answered without a call of their own: {"coalesced": 3, "cache": 40, "shielded": 1}. */
+  spared: Record<string, number>
+}
+
+type Bucket = MinuteCounts & Omit<MinuteQuota, 'start'>
+
+/** How a request was answered: with a call of its own to CXone, or spared one (the quota features). */
+export interface RequestWay {
+  upstreamCall: boolean
+  /** coalesced, cache or shielded. */
+  quota?: string | undefined
+}
+
 export interface ErrorEntry {
   at: number
   reqId: string
@@ -34,6 +52,8 @@ export interface ActivitySnapshot {
   windowMinutes: number
   /** Oldest first; a minute without traffic is present with zeros. */
   minutes: MinuteCounts[]
+  /** The same minutes' calls to CXone and spared calls. */
+  quota: MinuteQuota[]
   /** Newest first. */
   recentErrors: ErrorEntry[]
 }
@@ -41,7 +61,7 @@ export interface ActivitySnapshot {
 export class Activity {
   readonly #now: () => number
   /** Ring of buckets indexed by minute number modulo the window. */
-  readonly #buckets: Array<MinuteCounts | undefined> = new Array(WINDOW_MINUTES)
+  readonly #buckets: Array<Bucket | undefined> = new Array(WINDOW_MINUTES)
   readonly #errors: ErrorEntry[] = []
 
   constructor (now: () => number = Date.now) {
@@ -49,10 +69,12 @@ export class Activity {
   }
 
   /** One answered request (called where the request log line is written). */
-  request (status: number): void {
+  request (status: number, way?: RequestWay): void {
     const b = this.#bucket()
     b.requests += 1
     b.statuses[status] = (b.statuses[status] ?? 0) + 1
+    if (way?.quota !== undefined) b.spared[way.quota] = (b.spared[way.quota] ?? 0) + 1
+    else if (way?.upstreamCall === true) b.upstreamCalls += 1
   }
 
   /** One error the proxy answered (called where error bodies are sent). */
@@ -74,21 +96,22 @@ export class Activity {
   snapshot (): ActivitySnapshot {
     const current = Math.floor(this.#now() / MINUTE_MS)
     const minutes: MinuteCounts[] = []
+    const quota: MinuteQuota[] = []
     for (let m = current - WINDOW_MINUTES + 1; m <= current; m++) {
-      const b = this.#buckets[m % WINDOW_MINUTES]
-      minutes.push(b !== undefined && b.start === m * MINUTE_MS
-        ? { start: b.start, requests: b.requests, statuses: { ...b.statuses }, errors: { ...b.errors } }
-        : { start: m * MINUTE_MS, requests: 0, statuses: {}, errors: {} })
+      const stored = this.#buckets[m % WINDOW_MINUTES]
+      const b = stored !== undefined && stored.start === m * MINUTE_MS ? stored : undefined
+      minutes.push({ start: m * MINUTE_MS, requests: b?.requests ?? 0, statuses: { ...b?.statuses }, errors: { ...b?.errors } })
+      quota.push({ start: m * MINUTE_MS, upstreamCalls: b?.upstreamCalls ?? 0, spared: { ...b?.spared } })
     }
-    return { windowMinutes: WINDOW_MINUTES, minutes, recentErrors: this.#errors.map((e) => ({ ...e })) }
+    return { windowMinutes: WINDOW_MINUTES, minutes, quota, recentErrors: this.#errors.map((e) => ({ ...e })) }
   }
 
-  #bucket (): MinuteCounts {
+  #bucket (): Bucket {
     const minute = Math.floor(this.#now() / MINUTE_MS)
     const i = minute % WINDOW_MINUTES
     let b = this.#buckets[i]
     if (b === undefined || b.start !== minute * MINUTE_MS) {
-      b = { start: minute * MINUTE_MS, requests: 0, statuses: {}, errors: {} }
+      b = { start: minute * MINUTE_MS, requests: 0, statuses: {}, errors: {}, upstreamCalls: 0, spared: {} }
       this.#buckets[i] = b
     }
     return b

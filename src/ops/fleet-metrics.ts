@@ -12,16 +12,19 @@ export function fleetMetrics (registry: Registry): (profile: string) => FleetObs
   const up = new Gauge<'profile'>({ name: 'cxone_proxy_redis_up', help: '1 while Redis answers (tokens are shared across the fleet), else 0, by profile', labelNames: ['profile'], registers: r })
   const errors = new Counter<'profile' | 'operation'>({ name: 'cxone_proxy_redis_errors_total', help: 'Redis commands or connection attempts that failed or timed out, by profile and operation', labelNames: ['profile', 'operation'], registers: r })
   const hits = new Counter<'profile'>({ name: 'cxone_proxy_fleet_shared_token_hits_total', help: 'Tokens taken from Redis instead of asking the token endpoint, by profile', labelNames: ['profile'], registers: r })
+  const tokens = new Counter<'profile' | 'source'>({ name: 'cxone_proxy_fleet_tokens_total', help: 'Tokens this replica started using, by profile and where they came from: redis (another replica obtained it) or token_endpoint (this replica asked)', labelNames: ['profile', 'source'], registers: r })
   const waits = new Counter<'profile'>({ name: 'cxone_proxy_fleet_lock_waits_total', help: 'Times this replica waited for another replica\'s token request, by profile', labelNames: ['profile'], registers: r })
   const takeovers = new Counter<'profile'>({ name: 'cxone_proxy_fleet_lock_takeovers_total', help: 'Times this replica took the lock after another released it or died without a token, by profile', labelNames: ['profile'], registers: r })
   return (profile) => {
     up.set({ profile }, 0)
     for (const operation of OPERATIONS) errors.inc({ profile, operation }, 0)
     for (const c of [hits, waits, takeovers]) c.inc({ profile }, 0)
+    for (const source of ['redis', 'token_endpoint']) tokens.inc({ profile, source }, 0)
     return {
       redisUp: (value) => { up.set({ profile }, value ? 1 : 0) },
       redisError: (operation: RedisOperation) => { errors.inc({ profile, operation }) },
-      sharedHit: () => { hits.inc({ profile }) },
+      sharedHit: () => { hits.inc({ profile }); tokens.inc({ profile, source: 'redis' }) },
+      ownToken: () => { tokens.inc({ profile, source: 'token_endpoint' }) },
       lockWait: () => { waits.inc({ profile }) },
       lockTakeover: () => { takeovers.inc({ profile }) }
     }

@@ -26,7 +26,7 @@ export const STATUS_HTML = `<!doctype html>
 <summary><h2>Effective settings</h2> <span class="muted">secrets masked</span></summary>
 <table id="settings" class="kv settings"></table>
 </details>
-<noscript><p>This page needs JavaScript; the same data is at <a href="/_proxy/status.json">/_proxy/status.json</a>.</p></noscript>
+<noscript><p>Without JavaScript this view does not update: reload the page, or read <a href="/_proxy/status.json">/_proxy/status.json</a>.</p></noscript>
 </body>
 </html>
 `
@@ -58,8 +58,9 @@ td { overflow-wrap: anywhere; }
 .badge.failing { background: var(--bad); }
 .countdown { font-variant-numeric: tabular-nums; font-weight: 600; }
 .chart { display: flex; align-items: flex-end; gap: 2px; height: 3.5rem; margin: 0.5rem 0 0.2rem; border-bottom: 1px solid var(--line); }
-.col { flex: 1; background: var(--bar); border-radius: 2px 2px 0 0; }
-.col.has-errors { background: var(--bad); }
+.col { flex: 1; background: var(--bar); border-radius: 2px 2px 0 0; position: relative; }
+.col .fail { position: absolute; left: 0; right: 0; bottom: 0; background: var(--bad); }
+${Array.from({ length: 21 }, (_, i) => `.h${i * 5} { height: ${i * 5}%; }`).join(' ')}
 .axis { display: flex; justify-content: space-between; color: var(--muted); font-size: 0.8rem; margin-bottom: 0.4rem; }
 summary { cursor: pointer; display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.5rem; }
 summary h2 { display: inline; margin: 0; }

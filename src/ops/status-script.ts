@@ -1,11 +1,10 @@
 /**
  * The status page's script: polls /_proxy/status.json every 5 s, moves the countdowns every second. It builds every
- * element with textContent, never innerHTML: error messages and paths come from callers.
+ * element with textContent, never innerHTML: error messages and paths come from callers. STATUS_RENDER_JS is the
+ * part that draws a report; the server runs the same code over a minimal DOM for the first view (status-html.ts).
  */
 
-export const STATUS_JS = String.raw`'use strict';
-(function () {
-  var POLL_MS = 5000;
+export const STATUS_RENDER_JS = String.raw`  var POLL_MS = 5000;
   var report = null;
   var skewMs = 0;
 
@@ -77,26 +76,47 @@ export const STATUS_JS = String.raw`'use strict';
     row(table, 'Issuer', code(p.upstreams.issuer), 'issuer');
     row(table, 'API origin', p.upstreams.api ? code(p.upstreams.api.origin) : 'not known yet', 'api-origin');
     row(table, 'API origin from', p.upstreams.api ? p.upstreams.api.from : '—', 'api-origin-from');
+    var routed = p.routedUpstreams || {};
+    Object.keys(routed).forEach(function (name) {
+      var u = routed[name];
+      var value = u.origin ? code(u.origin) : el('span', 'bad', u.problem ? u.problem.code + ': ' + u.problem.message : 'not known yet');
+      row(table, 'Upstream ' + name, value, 'upstream-' + name);
+    });
     card.appendChild(table);
     return card;
   }
 
   function trafficCard (p) {
-    var tr = p.traffic, card = el('div', 'card'), total = 0, errors = 0, max = 1;
-    tr.minutes.forEach(function (m) {
+    var tr = p.traffic, card = el('div', 'card'), total = 0, errors = 0, max = 1, calls = 0, spared = {};
+    function sum (obj) { var n = 0; Object.keys(obj).forEach(function (k) { n += obj[k]; }); return n; }
+    var quota = tr.quota || [];
+    tr.minutes.forEach(function (m, i) {
+      var q = quota[i] || { upstreamCalls: 0, spared: {} };
       total += m.requests;
-      Object.keys(m.errors).forEach(function (k) { errors += m.errors[k]; });
+      errors += sum(m.errors);
+      calls += q.upstreamCalls;
+      Object.keys(q.spared).forEach(function (k) { spared[k] = (spared[k] || 0) + q.spared[k]; });
       if (m.requests > max) max = m.requests;
     });
     card.appendChild(el('h3', null, 'Traffic, last ' + tr.windowMinutes + ' minutes'));
     var summary = el('p', 'muted', total + ' request' + (total === 1 ? '' : 's') + ', ' + errors + ' proxy error' + (errors === 1 ? '' : 's'));
     summary.setAttribute('data-field', 'traffic-summary');
     card.appendChild(summary);
+    var line = el('p', 'muted', calls + ' call' + (calls === 1 ? '' : 's') + ' to CXone; spared: ' + (sum(spared) === 0 ? 'none' : counts(spared)));
+    line.setAttribute('data-field', 'upstream-calls');
+    card.appendChild(line);
     var chart = el('div', 'chart');
     tr.minutes.forEach(function (m) {
-      var col = el('span', Object.keys(m.errors).length > 0 ? 'col has-errors' : 'col');
+      // The bar's height is the minute's requests; its red part the share of them the proxy answered with an error.
+      var failed = Math.min(m.requests, sum(m.errors)), col = el('span', failed > 0 ? 'col has-errors' : 'col');
       col.style.height = Math.max(2, Math.round((m.requests / max) * 100)) + '%';
-      col.title = clock(m.start).slice(0, 5) + ': ' + m.requests + ' requests';
+      col.title = clock(m.start).slice(0, 5) + ': ' + m.requests + ' requests' + (failed > 0 ? ', ' + failed + ' failed' : '');
+      if (failed > 0) {
+        var share = el('span', 'fail');
+        share.style.height = Math.max(1, Math.round((failed / Math.max(1, m.requests)) * 100)) + '%';
+        share.setAttribute('data-failure-share', failed + '/' + m.requests);
+        col.appendChild(share);
+      }
       chart.appendChild(col);
     });
     card.appendChild(chart);
@@ -104,15 +124,18 @@ export const STATUS_JS = String.raw`'use strict';
     axis.appendChild(el('span', null, clock(tr.minutes[0].start).slice(0, 5)));
     axis.appendChild(el('span', null, 'now'));
     card.appendChild(axis);
-    var busy = tr.minutes.filter(function (m) { return m.requests > 0 || Object.keys(m.errors).length > 0; });
+    var busy = tr.minutes.map(function (m, i) { return { m: m, q: quota[i] || { upstreamCalls: 0, spared: {} } }; })
+      .filter(function (x) { return x.m.requests > 0 || Object.keys(x.m.errors).length > 0; });
     if (busy.length === 0) return card;
     var wrap = el('div', 'scroll'), table = el('table', 'minutes'), head = el('tr');
-    ['Minute', 'Requests', 'Statuses', 'Proxy errors'].forEach(function (h) { head.appendChild(el('th', null, h)); });
+    ['Minute', 'Requests', 'Calls to CXone', 'Spared', 'Statuses', 'Proxy errors'].forEach(function (h) { head.appendChild(el('th', null, h)); });
     table.appendChild(head);
-    busy.reverse().forEach(function (m) {
-      var r = el('tr');
+    busy.reverse().forEach(function (x) {
+      var r = el('tr'), m = x.m;
       r.appendChild(el('td', null, clock(m.start).slice(0, 5)));
       r.appendChild(el('td', 'num', m.requests));
+      r.appendChild(el('td', 'num', x.q.upstreamCalls));
+      r.appendChild(el('td', null, counts(x.q.spared)));
       r.appendChild(el('td', null, counts(m.statuses)));
       r.appendChild(el('td', 'bad', counts(m.errors)));
       table.appendChild(r);
@@ -187,7 +210,9 @@ export const STATUS_JS = String.raw`'use strict';
     renderSettings(report.settings);
   }
 
-  function tick () {
+`
+
+const STATUS_LOADER_JS = String.raw`  function tick () {
     var spans = document.querySelectorAll('[data-until]');
     for (var i = 0; i < spans.length; i++) {
       var iso = spans[i].getAttribute('data-until');
@@ -224,5 +249,6 @@ export const STATUS_JS = String.raw`'use strict';
   load();
   setInterval(load, POLL_MS);
   setInterval(tick, 1000);
-})();
 `
+
+export const STATUS_JS = `'use strict';\n(function () {\n${STATUS_RENDER_JS}${STATUS_LOADER_JS}})();\n`

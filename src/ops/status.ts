@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import type { Discovery } from '../token/discovery.js'
 import type { TokenProvider } from '../token/token-provider.js'
-import type { Activity, ActivitySnapshot, ErrorEntry, MinuteCounts } from './activity.js'
-import { STATUS_CSS, STATUS_HTML } from './status-page.js'
+import type { Activity, ActivitySnapshot, ErrorEntry, MinuteCounts, MinuteQuota } from './activity.js'
+import { STATUS_CSS } from './status-page.js'
+import { renderStatusPage } from './status-html.js'
 import { STATUS_JS } from './status-script.js'
 
-/** One credential set (today `default`; business-unit profiles will add more) and what it talks to. */
+/** One profile (business unit: `default`, then each of `profiles`) and what it talks to. */
 export interface ProfileSource {
   name: string
   provider: TokenProvider
@@ -13,6 +14,8 @@ export interface ProfileSource {
   /** The API origin requests go to now; undefined while it is not known yet. */
   apiOrigin: () => { origin: string, from: 'configured' | 'discovered' } | undefined
   activity: Activity
+  /** Every upstream of the routing table with its origin, or why it is not known (as readiness lists them). */
+  routed: () => Record<string, unknown>
 }
 
 export interface StatusOptions {
@@ -38,9 +41,13 @@ export interface ProfileStatus {
     lastError: { code: string, message: string, at: string | null } | null
   }
   upstreams: { issuer: string, api: { origin: string, from: 'configured' | 'discovered' } | null }
+  /** Every upstream of the profile's routing table with its origin, or why it is not known. */
+  routedUpstreams: Record<string, unknown>
   traffic: {
     windowMinutes: number
     minutes: Array<Omit<MinuteCounts, 'start'> & { start: string }>
+    /** The same minutes: calls to CXone, and calls spared (coalesced, cache, shielded). */
+    quota: Array<Omit<MinuteQuota, 'start'> & { start: string }>
     recentErrors: Array<Omit<ErrorEntry, 'at'> & { at: string }>
   }
 }
@@ -82,6 +89,7 @@ function profileStatus (p: ProfileSource, now: number): ProfileStatus {
       lastError: t.lastError === undefined ? null : { code: t.lastError.code, message: t.lastError.message, at: iso(t.lastErrorAt) }
     },
     upstreams: { issuer: p.issuer, api: p.apiOrigin() ?? null },
+    routedUpstreams: p.routed(),
     traffic: traffic(p.activity.snapshot())
   }
 }
@@ -90,6 +98,7 @@ function traffic (a: ActivitySnapshot): ProfileStatus['traffic'] {
   return {
     windowMinutes: a.windowMinutes,
     minutes: a.minutes.map((m) => ({ ...m, start: new Date(m.start).toISOString() })),
+    quota: a.quota.map((q) => ({ ...q, start: new Date(q.start).toISOString() })),
     recentErrors: a.recentErrors.map((e) => ({ ...e, at: new Date(e.at).toISOString() }))
   }
 }
@@ -110,7 +119,7 @@ export async function statusRoutes (app: FastifyInstance, opts: StatusOptions): 
     reply.header('content-security-policy', PAGE_CSP)
     reply.header('x-frame-options', 'DENY')
     reply.type('text/html; charset=utf-8')
-    return STATUS_HTML
+    return renderStatusPage(statusReport(opts))
   })
   app.get('/_proxy', async (_request, reply) => reply.redirect('/_proxy/', 301))
   app.get('/_proxy/status.json', async () => statusReport(opts))
@@ -118,10 +127,11 @@ export async function statusRoutes (app: FastifyInstance, opts: StatusOptions): 
   app.get('/_proxy/status.css', async (_request, reply) => reply.type('text/css; charset=utf-8').send(STATUS_CSS))
 }
 
-/** The `default` profile: the one credential set the proxy holds today. */
-export function statusProfile (name: string, provider: TokenProvider, discovery: Discovery, activity: Activity, apiUrlConfigured: boolean): ProfileSource {
+/** One profile's sources: its token layer, its own activity and its routing table's upstreams. */
+export function statusProfile (name: string, provider: TokenProvider, discovery: Discovery, activity: Activity, apiUrlConfigured: boolean, routed: () => Record<string, unknown> = () => ({})): ProfileSource {
   return {
     name,
+    routed,
     provider,
     issuer: discovery.issuer,
     apiOrigin: () => {

@@ -17,6 +17,7 @@ import type { Settings } from '../core/config.js'
 import { ProxyError } from '../core/errors.js'
 import { isLoopbackHost } from '../core/net.js'
 import { compileRoute, pathOf, serverView } from '../core/paths.js'
+import { DEFAULT_PROFILE, settingName } from '../core/settings.js'
 
 /** What admission reads of a request: plain data, so each step can be tested with a table. */
 export interface RequestHead {
@@ -35,6 +36,8 @@ export interface AdmissionRules {
   readonly corsOrigins: ReadonlySet<string>
   readonly keyDigests: readonly Buffer[]
   readonly readOnly: boolean
+  /** What a read-only refusal names: PROXY_READ_ONLY, or profiles.<name>.readOnly. */
+  readonly readOnlyName: string
   readonly routes: ReadonlyArray<(method: string, path: string) => boolean>
   readonly maxBodyBytes: number
   readonly maxHeaderCount: number
@@ -175,7 +178,7 @@ export function checkRoute (head: RequestHead, path: string, rules: AdmissionRul
   }
   const method = head.method
   if (rules.readOnly && !READ_METHODS.has(method)) {
-    throw new ProxyError('forbidden_route', `${method} is refused: PROXY_READ_ONLY=true forwards only GET, HEAD and OPTIONS`)
+    throw new ProxyError('forbidden_route', `${method} is refused: ${rules.readOnlyName}=true forwards only GET, HEAD and OPTIONS`)
   }
   if (rules.routes.length === 0) return
   const view = serverView(path)
@@ -191,7 +194,7 @@ export function checkBodyLimit (contentLength: string | undefined, rules: Admiss
   }
 }
 
-export function compileRules (s: Settings, apiKeys: readonly string[]): AdmissionRules {
+export function compileRules (s: Settings, apiKeys: readonly string[], profile: string = DEFAULT_PROFILE): AdmissionRules {
   const publicUrl = s.publicUrl === undefined ? undefined : new URL(s.publicUrl)
   return {
     hostNames: new Set<string>([
@@ -203,6 +206,7 @@ export function compileRules (s: Settings, apiKeys: readonly string[]): Admissio
     corsOrigins: new Set(s.corsOrigins),
     keyDigests: apiKeys.map(digest),
     readOnly: s.readOnly,
+    readOnlyName: settingName(profile, 'readOnly'),
     routes: s.routes.map(compileRoute),
     maxBodyBytes: s.maxBodyBytes,
     maxHeaderCount: s.maxHeaderCount

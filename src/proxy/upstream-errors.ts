@@ -11,7 +11,7 @@ export function mapUpstreamError (err: unknown, origin: string, upstreamStatus?:
     case 'refused':
       return new ProxyError('destination_unavailable', `the CXone API at ${origin} refused the connection`, { ...facts, proxyStatus: 'connection_refused' })
     case 'dns':
-      return new ProxyError('destination_unavailable', `the CXone API host of ${origin} could not be resolved (${code ?? 'DNS'}): check DNS or CXONE_API_URL`, { ...facts, proxyStatus: 'dns_error' })
+      return new ProxyError('destination_unavailable', `the CXone host ${origin} could not be resolved (${code ?? 'DNS'}): check DNS, or the setting of the upstream this path goes to (CXONE_API_URL, CXONE_UI_URL or CXONE_DIGITAL_URL; \`cxone-auth-proxy check --route <path>\` names it)`, { ...facts, proxyStatus: 'dns_error' })
     case 'connect_timeout':
       return new ProxyError('connection_timeout', `connecting to the CXone API at ${origin} timed out`, facts)
     case 'timeout':

@@ -57,8 +57,30 @@ export const REPEAT_SIGNAL_WINDOW_MS = 1_000
  * REPEAT_SIGNAL_WINDOW_MS) stops at once (waiting callers get 503 shutting_down) and exits 128 + the signal's number, as a shell reports a kill.
  * SIGHUP reloads the configuration and the secret files. SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code
  * execution for any local process): a listener keeps Node from doing so.
+ *
+ * The listeners are installed before anything listens and `attach` hands them the running proxy: a signal sent once
+ * the start-up line was logged but before the handlers existed killed the proxy without a drain (SIGTERM) or opened
+ * the inspector (SIGUSR1) (issue 25, a test that failed under load). Such an early signal is acted on at `attach`.
  */
-export function exitOnSignals (running: Pick<RunningProxy, 'shutdown' | 'stopNow' | 'reload'>, log: Pick<Logger, 'info' | 'warn'>): void {
+export function guardSignals (): { attach: (running: Pick<RunningProxy, 'shutdown' | 'stopNow' | 'reload'>, log: Pick<Logger, 'info' | 'warn'>) => void } {
+  let handle: ((signal: NodeJS.Signals) => void) | undefined
+  const early: NodeJS.Signals[] = []
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', ...(process.platform === 'win32' ? [] : ['SIGUSR1' as const])]
+  const before = (signal: NodeJS.Signals): void => {
+    // A second stop signal before the proxy is up (a start-up that hangs) stops at once.
+    if ((signal === 'SIGTERM' || signal === 'SIGINT') && early.some((s) => s === 'SIGTERM' || s === 'SIGINT')) process.exit(128 + (constants.signals[signal] ?? 0))
+    early.push(signal)
+  }
+  for (const signal of signals) process.on(signal, () => { if (handle === undefined) before(signal); else handle(signal) })
+  return {
+    attach: (running, log) => {
+      handle = signalHandler(running, log)
+      for (const signal of early.splice(0)) handle(signal)
+    }
+  }
+}
+
+function signalHandler (running: Pick<RunningProxy, 'shutdown' | 'stopNow' | 'reload'>, log: Pick<Logger, 'info' | 'warn'>): (signal: NodeJS.Signals) => void {
   let drainingSince: number | undefined
   let stopping = false
   const onStop = (signal: NodeJS.Signals): void => {
@@ -74,13 +96,14 @@ export function exitOnSignals (running: Pick<RunningProxy, 'shutdown' | 'stopNow
     log.warn({ signal, exitCode: code }, `${signal} received during the drain: stopping now`)
     running.stopNow(signal).finally(() => process.exit(code))
   }
-  process.on('SIGTERM', onStop)
-  process.on('SIGINT', onStop)
-  process.on('SIGHUP', () => {
-    running.reload('SIGHUP').catch((err: unknown) => { log.warn({ err }, 'reload after SIGHUP failed') })
-  })
-  if (process.platform !== 'win32') {
-    process.on('SIGUSR1', () => { log.warn({ signal: 'SIGUSR1' }, 'SIGUSR1 received: the inspector stays closed (start node with --inspect to debug); ignoring') })
+  return (signal) => {
+    if (signal === 'SIGHUP') {
+      running.reload('SIGHUP').catch((err: unknown) => { log.warn({ err }, 'reload after SIGHUP failed') })
+    } else if (signal === 'SIGUSR1') {
+      log.warn({ signal: 'SIGUSR1' }, 'SIGUSR1 received: the inspector stays closed (start node with --inspect to debug); ignoring')
+    } else {
+      onStop(signal)
+    }
   }
 }
 
@@ -142,6 +165,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
       const { runShutdown, runStatus } = await import('./client-commands.js')
       return await (command === 'shutdown' ? runShutdown : runStatus)({ env: io.env, configPath: values.config, port: values.port, json: values.json === true, out: io.stdout, err: io.stderr })
     }
+    const signals = guardSignals()
     let running: RunningProxy
     if (command === 'demo') {
       const { runDemo } = await import('./demo.js')
@@ -150,7 +174,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
       const load = (): ReturnType<typeof loadConfig> => loadConfig({ env: io.env, configPath: values.config })
       running = await startProxy(load(), { env: io.env }, { load, env: io.env, configPath: values.config })
     }
-    exitOnSignals(running, running.proxy.logger)
+    signals.attach(running, running.proxy.logger)
     if (io.env.npm_lifecycle_event !== undefined) exitWithParent(running.shutdown)
     exitOnQuit(running.quitRequested, running.shutdown)
     return undefined

@@ -4,7 +4,7 @@
  * observability (metrics and the request log), the proxy listener, the optional admin listener. Nothing here
  * listens: server.ts does.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import type { Config, Profile, Settings } from '../core/config.js'
@@ -19,6 +19,8 @@ import { adminRoutes, type AdminOptions, type ProfileHealth } from '../ops/healt
 import { ADMIN_PROFILE, type Metrics } from '../ops/metrics.js'
 import { quitRoute, quitSignal } from '../ops/quit.js'
 import { statusProfile, statusRoutes, type StatusOptions } from '../ops/status.js'
+import { Activity, type ErrorEntry } from '../ops/activity.js'
+import { routeClass } from '../ops/metrics.js'
 import { effectiveSettings } from './effective-settings.js'
 import { checkHost, compileRules, type AdmissionRules } from '../proxy/admission.js'
 import { compileRouting, type RoutingTable } from '../core/routing.js'
@@ -111,7 +113,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const hooksFor = (profile: string): AnswerHooks => ({
     rejected: (code) => { metrics.rejected(code, profile) },
     answered: (err, request) => {
-      metrics.activity.error({ reqId: request.id, method: request.method, path: (request.raw.url ?? '').split('?', 1)[0] as string, status: err.status, code: err.code, message: err.message })
+      metrics.activity.error(errorEntry(err, request))
     }
   })
   const quit = quitSignal()
@@ -132,7 +134,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const status: StatusOptions = {
     now: clock.now,
     settings: () => effectiveSettings(current),
-    profiles: () => built.map((p) => statusProfile(p.name, p.tokens.provider, p.tokens.discovery, metrics.activity, p.config.settings.apiUrl !== undefined))
+    profiles: () => built.map((p) => statusProfile(p.name, p.tokens.provider, p.tokens.discovery, p.activity, p.config.settings.apiUrl !== undefined, () => upstreamsView(p.routing, hostsOf(p))))
   }
 
   /** One micro-cache per profile: its entries never serve another profile's callers. */
@@ -163,7 +165,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError, p.name) }
     })
     const isDefault = built.length === 0
-    const profile: BuiltProfile = { name: p.name, config: p, tokens, rules: compileRules(ps, p.credentials.apiKeys), routing: compileRouting(ps.upstreams), cache: cacheFor(p.name, ps), app: undefined as unknown as FastifyInstance }
+    const profile: BuiltProfile = { name: p.name, config: p, tokens, rules: compileRules(ps, p.credentials.apiKeys, p.name), routing: compileRouting(ps.upstreams), cache: cacheFor(p.name, ps), activity: new Activity(clock.now), app: undefined as unknown as FastifyInstance }
+    const own = hooksFor(p.name)
     profile.app = await createProxyListener(log, {
       settings: ps,
       rules: () => profile.rules,
@@ -195,8 +198,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
         }
         // A profile's own port answers health and readiness for that profile only.
         : async (scope) => { await scope.register(adminRoutes, { profiles: health, only: p.name }) },
-      hooks: hooksFor(p.name),
-      requestDone: observability.requestDone
+      // The status page shows each profile its own traffic and errors (issue 25).
+      hooks: { ...own, answered: (err, request) => { own.answered?.(err, request); profile.activity.error(errorEntry(err, request)) } },
+      requestDone: (r) => {
+        observability.requestDone(r)
+        if (routeClass(r.path) !== 'admin') profile.activity.request(r.status, { upstreamCall: r.upstreamMs !== undefined, quota: r.quota })
+      }
     })
     return profile
   }
@@ -286,7 +293,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       // Answers kept for the old credentials or hosts are not served for the new ones.
       p.cache?.clear()
     }
-    if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) p.rules = compileRules(settings, next.credentials.apiKeys)
+    if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) p.rules = compileRules(settings, next.credentials.apiKeys, p.name)
     if (changed.some((k) => ROUTING_KEYS.includes(k))) p.routing = compileRouting(settings.upstreams)
     p.config = { ...next, settings: Object.freeze(settings) }
     return {
@@ -309,5 +316,11 @@ interface BuiltProfile {
   rules: AdmissionRules
   routing: RoutingTable
   readonly cache: MicroCache | undefined
+  /** This profile's requests and errors, for its part of the status page. */
+  readonly activity: Activity
   app: FastifyInstance
+}
+
+function errorEntry (err: { status: number, code: string, message: string }, request: FastifyRequest): Omit<ErrorEntry, 'at'> {
+  return { reqId: request.id, method: request.method, path: (request.raw.url ?? '').split('?', 1)[0] as string, status: err.status, code: err.code, message: err.message }
 }

@@ -3,6 +3,7 @@ import { loadConfig } from '../core/config.js'
 import { secretVars, type SettingKey } from '../core/settings.js'
 import { startProxy, type RunningProxy } from './server.js'
 import { CxoneSimulator, DEMO_CREDENTIALS, DEMO_TENANT_TWO } from '../simulator/simulator.js'
+import type { SimulatorCredentials } from '../simulator/token-endpoint.js'
 
 export interface DemoOptions {
   env: NodeJS.ProcessEnv
@@ -48,6 +49,19 @@ export function checkCommand (env: NodeJS.ProcessEnv, entry: string | undefined)
   return 'cxone-auth-proxy check'
 }
 
+/** A `check` command with a unit's simulator and credentials, in two lines (CXONE_DIGITAL_URL: see demoEnv). */
+function checkLines (sim: CxoneSimulator, c: SimulatorCredentials, check: string): string[] {
+  return [
+    `CXONE_ISSUER=${sim.issuer} CXONE_DIGITAL_URL=${sim.digitalOrigin} CXONE_CLIENT_ID=${c.clientId} CXONE_CLIENT_SECRET=${c.clientSecret} \\`,
+    `  CXONE_ACCESS_KEY_ID=${c.accessKeyId} CXONE_ACCESS_KEY_SECRET=${c.accessKeySecret} ${check}`
+  ]
+}
+
+/** A port for the rehearsal that is neither the demo's nor its second unit's (PROXY_PORT and the next one). */
+export function rehearsalPort (port: number): number {
+  return port === 0 || port + 10 > 65_535 ? 8090 : port + 10
+}
+
 /**
  * Starts the CXone simulator and the same proxy `start` runs, with the same proxy settings (config file,
  * PROXY_* variables) and the CXone side pointed at the simulator; prints calls to paste.
@@ -76,6 +90,7 @@ export async function runDemo (opts: DemoOptions): Promise<RunningProxy> {
   const url = running.url
   const urlTwo = running.urls[DEMO_SECOND_UNIT] as string
   const base = `${url}/inContactAPI/services/v31.0`
+  const check = checkCommand(opts.env, opts.entry)
   const settingsFrom = config.configPath === undefined
     ? 'defaults and PROXY_* variables (no proxy.config.json here)'
     : `${relative(process.cwd(), config.configPath) || config.configPath} and PROXY_* variables, as \`start\` reads them${config.settings.readOnly ? ' (read-only: GET, HEAD and OPTIONS only)' : ''}`
@@ -104,8 +119,14 @@ export async function runDemo (opts: DemoOptions): Promise<RunningProxy> {
     '',
     'What `check` reports for a working token call (the demo credentials are not secrets):',
     '',
-    `CXONE_ISSUER=${sim.issuer} CXONE_CLIENT_ID=${DEMO_CREDENTIALS.clientId} CXONE_CLIENT_SECRET=${DEMO_CREDENTIALS.clientSecret} \\`,
-    `  CXONE_ACCESS_KEY_ID=${DEMO_CREDENTIALS.accessKeyId} CXONE_ACCESS_KEY_SECRET=${DEMO_CREDENTIALS.accessKeySecret} ${checkCommand(opts.env, opts.entry)}`,
+    ...checkLines(sim, DEMO_CREDENTIALS, check),
+    '',
+    `The second business unit (profile "${DEMO_SECOND_UNIT}") checked on its own, with its own credentials:`,
+    '',
+    ...checkLines(simTwo, DEMO_TENANT_TWO.credentials, check),
+    '',
+    `To rehearse \`start\` against the simulator, export one unit's variables above and run it on a free port (${url} and ${urlTwo} are the demo's):`,
+    `PROXY_PORT=${rehearsalPort(config.settings.port)} ${check.replace(/ check$/, ' start').replace(/^npm run start$/, 'npm start')}`,
     '',
     'Ctrl-C stops the demo.',
     ''

@@ -76,6 +76,7 @@ export async function createTokenLayer (s: Settings, credentials: Credentials, d
     log: logger,
     refreshAhead: s.refreshAhead,
     configErrorRetryMs: s.configErrorRetrySec * 1000,
+    sourceOf: (t) => fleet?.fromFleet(t) === true ? 'fleet' : 'token_endpoint',
     // A token taken from the fleet's Redis was not requested by this replica: it is not counted as a token request.
     onOutcome: (outcome, oauthError, t) => { if (t === undefined || fleet?.fromFleet(t) !== true) deps.onOutcome?.(outcome, oauthError) },
     onInvalidate: (t) => { fleet?.invalidate(t) }

@@ -20,6 +20,8 @@ export interface TokenProviderOptions {
   backoffMaxMs?: number
   random?: () => number
   onOutcome?: (outcome: TokenOutcome, oauthError: string | undefined, token?: TokenSet) => void
+  /** Where a token came from: another replica through Redis (a fleet), or this process's own token request. */
+  sourceOf?: (token: TokenSet) => 'token_endpoint' | 'fleet'
   /** Called with the token `invalidate` dropped (fleet hook: drop the shared copy too). */
   onInvalidate?: (t: TokenSet) => void
 }
@@ -57,7 +59,7 @@ export interface TokenStatus {
  * A token is handed out only while it is valid (with a small skew for the request's travel time).
  */
 export class TokenProvider {
-  readonly #o: Required<Omit<TokenProviderOptions, 'onOutcome' | 'onInvalidate'>> & Pick<TokenProviderOptions, 'onOutcome' | 'onInvalidate'>
+  readonly #o: Required<Omit<TokenProviderOptions, 'onOutcome' | 'onInvalidate' | 'sourceOf'>> & Pick<TokenProviderOptions, 'onOutcome' | 'onInvalidate' | 'sourceOf'>
   #current: TokenSet | undefined
   #inflight: Promise<TokenSet> | undefined
   #failures = 0
@@ -189,7 +191,8 @@ export class TokenProvider {
         this.#lastError = undefined
         this.#lastLoggedKey = undefined
         this.#o.onOutcome?.('success', undefined, t)
-        this.#o.log.info({ token: t.fingerprint, expiresInSec: t.lifetimeSec, tenantId: t.tenantId }, 'token obtained')
+        const source = this.#o.sourceOf?.(t) ?? 'token_endpoint'
+        this.#o.log.info({ token: t.fingerprint, expiresInSec: t.lifetimeSec, tenantId: t.tenantId, source }, source === 'fleet' ? 'token taken from the fleet (Redis): another replica requested it' : 'token obtained')
         this.#schedule(this.#refreshAt(t))
         return t
       } catch (e) {

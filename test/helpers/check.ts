@@ -25,6 +25,8 @@ export interface CheckRunOptions {
   json?: boolean
   /** `--route <path>`. */
   route?: string
+  /** DNS lookup of a `--route`'s upstream host (tests never ask a real resolver). */
+  lookup?: (host: string) => Promise<unknown>
   /** Wraps the recording fetch (to inject network failures). */
   fetch?: (real: FetchFn) => FetchFn
 }
@@ -61,6 +63,7 @@ export async function runCheckAgainst (sim: CxoneSimulator, opts: CheckRunOption
     probe: opts.probe === true,
     json: opts.json === true,
     route: opts.route,
+    lookup: opts.lookup ?? (async (host) => { throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }) }),
     out: (line) => { lines.push(line) },
     fetch: opts.fetch !== undefined ? opts.fetch(recording) : recording
   })

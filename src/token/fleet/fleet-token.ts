@@ -161,6 +161,7 @@ export class FleetToken {
 
   async #local (): Promise<TokenSet> {
     const t = await this.#o.obtain()
+    this.#o.observer.ownToken()
     this.#held = t
     return t
   }

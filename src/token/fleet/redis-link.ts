@@ -7,6 +7,8 @@ export interface FleetObserver {
   redisUp: (up: boolean) => void
   redisError: (operation: RedisOperation) => void
   sharedHit: () => void
+  /** This replica asked the token endpoint itself (it held the lock, or Redis was away). */
+  ownToken: () => void
   lockWait: () => void
   lockTakeover: () => void
 }
