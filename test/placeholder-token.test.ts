@@ -10,9 +10,9 @@ const payload = (token: string): Record<string, unknown> => JSON.parse(Buffer.fr
 
 describe('placeholder tokens', () => {
   it('carry the real non-secret claims, the profile and the caller, and expire with the real token', () => {
-    const { token } = issue({ caller: 'nightly-export' })
+    const { token } = issue({ caller: 'nightly-export', issuer: 'http://127.0.0.1:8080' })
     const p = payload(token)
-    expect(p).toMatchObject({ iss: 'https://cxone.example', tenantId: 't-1', icBUId: 4600001, icClusterId: 'B32', area: 'na1', profile: 'default', caller: 'nightly-export', use: 'access', iat: NOW / 1000, exp: NOW / 1000 + 3540 })
+    expect(p).toMatchObject({ iss: 'http://127.0.0.1:8080', tenantId: 't-1', icBUId: 4600001, icClusterId: 'B32', area: 'na1', profile: 'default', caller: 'nightly-export', use: 'access', iat: NOW / 1000, exp: NOW / 1000 + 3540 })
     expect(p.sub).toBeUndefined()
     expect(JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString('utf8'))).toEqual({ alg: 'HS256', typ: 'JWT', kid: 'cxone-auth-proxy' })
     expect(isPlaceholder(token)).toBe(true)

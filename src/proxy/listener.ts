@@ -7,6 +7,7 @@ import { clientErrorHandler, sendError, toProxyError, writeRawError, type Answer
 import { ERRORS, ProxyError } from '../core/errors.js'
 import { admit, pathOf, publicOriginOf, type AdmissionRules } from './admission.js'
 import { forwardPlugin, type ForwardOptions } from './forward.js'
+import { localAuthPlugin, type LocalAuthOptions } from './local-auth.js'
 
 export interface ListenerOptions {
   settings: Settings
@@ -16,6 +17,8 @@ export interface ListenerOptions {
   /** The proxy's own endpoints (/_proxy/healthz, readyz, metrics), served before forwarding. */
   ownRoutes: FastifyPluginAsync
   hooks: AnswerHooks
+  /** issue 23: the local auth endpoints, when PROXY_LOCAL_AUTH is on for this profile. */
+  localAuth?: Omit<LocalAuthOptions, 'origin' | 'keyed'> | undefined
   /** Told of every answered request, for the log line and metrics. */
   requestDone: (r: { reqId: string, method: string, path: string, status: number, ms: number, upstreamMs: number | undefined, token: string | undefined, profile: string, upstream: string | undefined, quota: string | undefined }) => void
 }
@@ -93,6 +96,8 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
   app.all('/_proxy/*', async () => {
     throw new ProxyError('not_found', 'no such proxy endpoint: use /_proxy/healthz, /_proxy/readyz or /_proxy/metrics')
   })
+  // issue 23: its exact paths win over the forwarder's wildcard.
+  if (o.localAuth !== undefined) await app.register(localAuthPlugin, { ...o.localAuth, origin: (request) => publicOriginOf(o.rules(), request.headers.host), keyed: () => o.rules().keyDigests.length > 0 })
   await app.register(forwardPlugin, { ...o.forward, publicOrigin: (request) => publicOriginOf(o.rules(), request.headers.host) })
   return app
 }

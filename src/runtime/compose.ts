@@ -20,7 +20,7 @@ import type { Metrics } from '../ops/metrics.js'
 import { quitRoute, quitSignal } from '../ops/quit.js'
 import { statusProfile, statusRoutes, type StatusOptions } from '../ops/status.js'
 import { effectiveSettings } from './effective-settings.js'
-import { compileRules, type AdmissionRules } from '../proxy/admission.js'
+import { compileRules, type AdmissionRules, type PlaceholderRules } from '../proxy/admission.js'
 import { compileRouting, type RoutingTable } from '../core/routing.js'
 import { BodyBuffer } from '../proxy/body.js'
 import { UpstreamGate } from '../proxy/gate.js'
@@ -30,6 +30,8 @@ import type { Discovery, TenantHosts } from '../token/discovery.js'
 import { createTokenLayer, type TokenLayer } from '../token/token-layer.js'
 import { routingView, upstreamsView, type RouteView } from '../token/upstreams.js'
 import { systemClock, type Clock, type TokenProvider } from '../token/token-provider.js'
+import { createPlaceholderKey } from '../token/placeholder.js'
+import type { Identify } from '../proxy/local-grants.js'
 
 export interface AppDeps {
   fetch?: FetchFn
@@ -37,6 +39,8 @@ export interface AppDeps {
   logger?: Logger
   dispatcher?: Dispatcher
   env?: NodeJS.ProcessEnv
+  /** issue 23 → 22: a profile's callers, who identify themselves at its local token endpoint. Default: none. */
+  identify?: (profile: string) => Identify | undefined
 }
 
 export interface ProxyApp {
@@ -102,6 +106,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const tokenFetch = deps.fetch !== undefined ? { fetch: deps.fetch, close: async () => {} } : createTokenFetch(env)
   const dispatcher = deps.dispatcher ?? createDispatcher(s, env)
   const clock = deps.clock ?? systemClock
+  // issue 23: in memory only, one per process; fleet replicas each have their own (a placeholder works on the replica that issued it).
+  const placeholderKey = createPlaceholderKey()
+  const placeholders = (profile: string): PlaceholderRules => ({ key: placeholderKey, profile, now: clock.now })
 
   const built: BuiltProfile[] = []
   const observability = createObservability(logger, () => built.map((p) => ({ name: p.name, provider: p.tokens.provider })), clock.now)
@@ -162,7 +169,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError, p.name) }
     })
     const isDefault = built.length === 0
-    const profile: BuiltProfile = { name: p.name, config: p, tokens, rules: compileRules(ps, p.credentials.apiKeys), routing: compileRouting(ps.upstreams), cache: cacheFor(p.name, ps), app: undefined as unknown as FastifyInstance }
+    const profile: BuiltProfile = { name: p.name, config: p, tokens, rules: compileRules(ps, p.credentials.apiKeys, placeholders(p.name)), routing: compileRouting(ps.upstreams), cache: cacheFor(p.name, ps), app: undefined as unknown as FastifyInstance }
     profile.app = await createProxyListener(log, {
       settings: ps,
       rules: () => profile.rules,
@@ -194,6 +201,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
         // A profile's own port answers health and readiness for that profile only.
         : async (scope) => { await scope.register(adminRoutes, { profiles: health, only: p.name }) },
       hooks,
+      localAuth: ps.localAuth ? { profile: p.name, key: placeholderKey, now: clock.now, provider: tokens.provider, discovery: tokens.discovery, identify: deps.identify?.(p.name) } : undefined,
       requestDone: observability.requestDone
     })
     return profile
@@ -284,7 +292,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       // Answers kept for the old credentials or hosts are not served for the new ones.
       p.cache?.clear()
     }
-    if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) p.rules = compileRules(settings, next.credentials.apiKeys)
+    if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) p.rules = compileRules(settings, next.credentials.apiKeys, placeholders(p.name))
     if (changed.some((k) => ROUTING_KEYS.includes(k))) p.routing = compileRouting(settings.upstreams)
     p.config = { ...next, settings: Object.freeze(settings) }
     return {

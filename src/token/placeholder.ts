@@ -13,7 +13,7 @@ export const REFRESH_LIFETIME_SEC = 7200
 const KEY_BYTES = 32
 const HEADER = b64(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: PLACEHOLDER_KID }))
 /** The real token's claims a client reads; nothing else of it is copied. */
-const COPIED_CLAIMS = ['iss', 'tenantId', 'tenant', 'icBUId', 'icClusterId', 'area', 'icAgentId', 'icSPId'] as const
+const COPIED_CLAIMS = ['tenantId', 'tenant', 'icBUId', 'icClusterId', 'area', 'icAgentId', 'icSPId'] as const
 
 /** What a placeholder is for: a bearer, a refresh grant, or an id_token to be decoded. */
 export type PlaceholderUse = 'access' | 'refresh' | 'id'
@@ -37,6 +37,8 @@ export interface IssueInput {
   readonly use: PlaceholderUse
   readonly key: Buffer
   readonly now: number
+  /** `iss`: the proxy's own origin, never CXone's (a client reading it must come back to the proxy). */
+  readonly issuer?: string | undefined
 }
 
 export type Verdict =
@@ -56,6 +58,7 @@ export function issuePlaceholder (i: IssueInput): { token: string, claims: Place
   const copied: Record<string, unknown> = {}
   for (const name of COPIED_CLAIMS) if (i.real?.[name] !== undefined) copied[name] = i.real[name]
   const claims: PlaceholderClaims = {
+    ...(i.issuer !== undefined ? { iss: i.issuer } : {}),
     ...copied,
     profile: i.profile,
     ...(i.caller !== undefined ? { caller: i.caller } : {}),
