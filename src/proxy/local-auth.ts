@@ -11,12 +11,11 @@
  *   POST /public/user/refresh                   UserHub refresh (`token`)
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { isLoopbackHost } from '../core/net.js'
 import type { Discovery } from '../token/discovery.js'
 import { jwtClaims, type TokenSet } from '../token/token-client.js'
 import type { TokenProvider } from '../token/token-provider.js'
 import { expiresInSec, issuePlaceholder } from '../token/placeholder.js'
-import { judgeAccessKey, judgeTokenGrant, judgeUserRefresh, type Grant, type GrantInput, type GrantRules, type Identify } from './local-grants.js'
+import { judgeAccessKey, judgeTokenGrant, mayAsk, judgeUserRefresh, type Grant, type GrantInput, type GrantRules, type Identify } from './local-grants.js'
 
 export const OPENID_PATH = '/.well-known/openid-configuration'
 export const TENANT_CONFIG_PATH = '/.well-known/cxone-configuration'
@@ -78,7 +77,7 @@ export async function localAuthPlugin (scope: FastifyInstance, o: LocalAuthOptio
 
   async function grant (request: FastifyRequest, reply: FastifyReply, judge: Judge, oauth: boolean): Promise<void> {
     if (!allowed(request, reply, 'POST')) return
-    if (o.identify === undefined && !o.keyed() && !isLoopbackHost(request.socket.remoteAddress ?? '')) {
+    if (!mayAsk(request.socket.remoteAddress, o.keyed(), o.identify)) {
       oauthError(reply, 401, 'invalid_client', 'this proxy issues tokens without credentials to loopback callers only: configure callers or PROXY_API_KEYS')
       return
     }

@@ -2,6 +2,7 @@
  * The local token endpoints' judgement (issue 23), pure: which grant a client asked for, who it is, and the
  * CXone-shaped refusal when it may not have a token. The I/O (the real token, the answer) is local-auth.ts.
  */
+import { isLoopbackHost } from '../core/net.js'
 import { verifyPlaceholder, type PlaceholderClaims } from '../token/placeholder.js'
 
 /**
@@ -62,6 +63,14 @@ export function clientOf (authorization: string | undefined, fields: Map<string,
   }
   const id = fields.get('client_id')
   return id === undefined ? undefined : { id, secret: fields.get('client_secret') ?? '' }
+}
+
+/**
+ * Whether a caller may ask for a token at all. With callers configured its credentials say who it is; without, any
+ * credentials are accepted, so only from loopback, or off loopback when inbound keys made it show X-Proxy-Key.
+ */
+export function mayAsk (remoteAddress: string | undefined, keyed: boolean, identify: Identify | undefined): boolean {
+  return identify !== undefined || keyed || isLoopbackHost(remoteAddress ?? '')
 }
 
 /** POST /auth/token: password, client_credentials and refresh_token grants, in CXone's shapes. */
