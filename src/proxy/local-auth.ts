@@ -15,11 +15,11 @@ import type { Discovery } from '../token/discovery.js'
 import { jwtClaims, type TokenSet } from '../token/token-client.js'
 import type { TokenProvider } from '../token/token-provider.js'
 import { expiresInSec, issuePlaceholder } from '../token/placeholder.js'
+import { openidDocument, tenantDocument, TOKEN_PATH } from '../token/local-discovery.js'
 import { judgeAccessKey, judgeTokenGrant, mayAsk, judgeUserRefresh, type Grant, type GrantInput, type GrantRules, type Identify } from './local-grants.js'
 
 export const OPENID_PATH = '/.well-known/openid-configuration'
 export const TENANT_CONFIG_PATH = '/.well-known/cxone-configuration'
-export const TOKEN_PATH = '/auth/token'
 export const ACCESS_KEY_PATH = '/authentication/v1/token/access-key'
 export const USER_REFRESH_PATH = '/public/user/refresh'
 /** Answered here, never forwarded (admission leaves them out of the route rules). */
@@ -52,13 +52,7 @@ export async function localAuthPlugin (scope: FastifyInstance, o: LocalAuthOptio
   scope.all(OPENID_PATH, async (request, reply) => {
     if (!allowed(request, reply, 'GET')) return
     const origin = o.origin(request)
-    return await reply.send({
-      issuer: origin,
-      token_endpoint: `${origin}${TOKEN_PATH}`,
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      grant_types_supported: ['password', 'client_credentials', 'refresh_token'],
-      response_types_supported: ['token']
-    })
+    return await reply.send(openidDocument(origin))
   })
 
   scope.all(TENANT_CONFIG_PATH, async (request, reply) => {
@@ -68,7 +62,7 @@ export async function localAuthPlugin (scope: FastifyInstance, o: LocalAuthOptio
     if (tenantId !== token.tenantId) return await reply.code(404).send({ error: 'tenant_not_found' })
     // The tenant's fields come with its hosts: wait for the look-up the token's arrival started.
     if (!o.discovery.isStatic) await o.discovery.hosts(token.tenantId).catch(() => { /* the token's claims serve */ })
-    return await reply.send(tenantConfiguration(token, o.discovery, o.origin(request)))
+    return await reply.send(tenantDocument(token, o.discovery.tenantFields(token.tenantId), o.origin(request)))
   })
 
   scope.all(TOKEN_PATH, async (request, reply) => { await grant(request, reply, judgeTokenGrant, true) })
@@ -126,20 +120,4 @@ export function tokenAnswer (real: TokenSet, caller: string | undefined, o: Pick
     id_token: issuePlaceholder({ ...base, use: 'id' }).token,
     ...(oauth ? { issued_token_type: ACCESS_TOKEN_TYPE } : {})
   }
-}
-
-/**
- * cxone-configuration as the client would get it from CXone, every URL pointing at the proxy: the tenant's
- * discovered non-URL fields, or (with CXONE_API_URL, nothing discovered) those the real token's claims carry.
- */
-export function tenantConfiguration (real: TokenSet, discovery: Pick<Discovery, 'tenantFields'>, origin: string): Record<string, unknown> {
-  const claims = jwtClaims(real.accessToken) ?? {}
-  const fields = discovery.tenantFields(real.tenantId) ?? {
-    tenantId: real.tenantId,
-    ...(typeof claims.area === 'string' ? { area: claims.area } : {}),
-    ...(typeof claims.icClusterId === 'string' ? { cluster: claims.icClusterId } : {})
-  }
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(fields)) out[k] = typeof v === 'string' && /^https?:\/\//i.test(v) ? origin : v
-  return { ...out, api_endpoint: origin, ui_endpoint: origin, auth_endpoint: origin }
 }
