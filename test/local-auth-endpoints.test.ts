@@ -54,6 +54,10 @@ describe('POST /auth/token without callers', () => {
     expect(await post(`${s.url}/auth/token`, FORM, 'grant_type=authorization_code&code=x')).toMatchObject({ status: 400, body: { error: 'unsupported_grant_type' } })
     expect(await post(`${s.url}/auth/token`, { 'content-type': 'application/json' }, '{"grant_type":"password"}')).toMatchObject({ status: 400, body: { error: 'invalid_request' } })
     expect(await post(`${s.url}/public/user/refresh`, FORM, 'token=nope')).toMatchObject({ status: 400, body: { error: 'invalid_grant' } })
+    expect(await post(`${s.url}/auth/token`, { 'content-type': '' }, 'grant_type=password')).toMatchObject({ status: 400, body: { error: 'invalid_request' } })
+    expect(await post(`${s.url}/auth/token`, FORM, `grant_type=password&pad=${'a'.repeat(20_000)}`)).toEqual(expect.objectContaining({ status: 413, body: { error: 'invalid_request', error_description: 'the request body is larger than 16384 bytes' } }))
+    // A stale bearer sent along to the token endpoint does not stop the client getting a new token.
+    expect((await post(`${s.url}/auth/token`, { ...FORM, authorization: `Bearer ${access.slice(0, -2)}xx` }, 'grant_type=password&username=a&password=b')).status).toBe(200)
     const get = await fetch(`${s.url}/auth/token`)
     expect([get.status, get.headers.get('allow'), await get.json()]).toEqual([405, 'POST', { error: 'invalid_request', error_description: 'use POST' }])
     expect(s.sim.tokenRequests).toBe(1)

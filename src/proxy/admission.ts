@@ -82,9 +82,10 @@ export function admit (head: RequestHead, rules: AdmissionRules): Admitted {
   if (preflight) return { cors: { ...cors, ...preflightHeaders(rules) }, preflight }
   const path = pathOf(head.url)
   checkKey(path, head.headers['x-proxy-key'], rules)
-  const caller = checkPlaceholder(head.headers.authorization, rules)
-  // The local auth endpoints are answered by the proxy, never forwarded: route rules are about what is forwarded.
+  // The local auth endpoints are answered by the proxy, never forwarded: route rules are about what is forwarded,
+  // and a stale bearer a client sends along to its token endpoint must not stop it getting a new one.
   const local = rules.placeholders !== undefined && LOCAL_AUTH_PATHS.has(path)
+  const caller = local ? undefined : checkPlaceholder(head.headers.authorization, rules)
   if (!path.startsWith('/_proxy/') && !local) checkRoute(head, path, rules)
   checkBodyLimit(head.headers['content-length'], rules)
   return { cors, preflight, caller }

@@ -10,7 +10,7 @@
  *   POST /authentication/v1/token/access-key    UserHub access-key login (JSON or form body)
  *   POST /public/user/refresh                   UserHub refresh (`token`)
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Discovery } from '../token/discovery.js'
 import { jwtClaims, type TokenSet } from '../token/token-client.js'
 import type { TokenProvider } from '../token/token-provider.js'
@@ -48,6 +48,12 @@ type Judge = (req: GrantInput, rules: GrantRules) => Grant
 export async function localAuthPlugin (scope: FastifyInstance, o: LocalAuthOptions): Promise<void> {
   scope.removeAllContentTypeParsers()
   scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_GRANT_BODY_BYTES }, (_req, body, done) => { done(null, body) })
+  // A body Fastify cannot take (too large, an empty Content-Type) is refused in CXone's shape too; the rest as usual.
+  scope.setErrorHandler((err: FastifyError, _request, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') oauthError(reply, 413, 'invalid_request', `the request body is larger than ${MAX_GRANT_BODY_BYTES} bytes`)
+    else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) oauthError(reply, 400, 'invalid_request', 'send the fields as application/x-www-form-urlencoded (or JSON, for the access-key endpoints)')
+    else throw err
+  })
 
   scope.all(OPENID_PATH, async (request, reply) => {
     if (!allowed(request, reply, 'GET')) return
