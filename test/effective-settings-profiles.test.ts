@@ -40,6 +40,7 @@ describe('effective settings per profile', () => {
         configErrorRetrySec: { value: 300, from: 'default' },
         allowUnauthenticated: { value: false, from: 'default' },
         readOnly: { value: true, from: 'inherited' },
+        localAuth: { value: false, from: 'default' },
         maxBodyBytes: { value: 10_485_760, from: 'default' },
         upstreamTimeoutMs: { value: 120_000, from: 'default' },
         pace: { value: [{ route: 'POST /data-extraction/*/jobs/**', method: 'POST', pattern: '/data-extraction/*/jobs/**', maxConcurrent: 1, minIntervalMs: 30_000 }], from: 'default' },

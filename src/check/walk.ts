@@ -17,6 +17,7 @@ import { judgeApiDiscovery, judgeIssuerDiscovery, judgeNoTenant, type Judged } f
 import { judgeApiCall } from './judge-api.js'
 import { judgeRouting } from './judge-routing.js'
 import { judgeTokenResponse } from './judge-token.js'
+import { localAuthStep } from './local-auth-step.js'
 import { describeTokenRequest, secretForms } from './mask.js'
 import { probeVerdict, refineDiagnosis, runProbe } from './probe.js'
 import type { Output } from './render.js'
@@ -122,6 +123,9 @@ async function walk (config: Config, profile: Profile, opts: WalkOptions, w: Wal
 
   const api = await apiSteps(tj.value, profile, fetchFn, net, w)
   const routed = await routingStep(tj.value, profile, fetchFn, opts.route, w, opts.lookup ?? lookup)
+  // issue 23: what a script pointed at the proxy would be told by discovery (never fails the run).
+  const local = await localAuthStep(tj.value, profile, fetchFn)
+  if (local !== undefined) record(w, local)
   const problem = api ?? routed
   return problem === undefined ? { exitCode: EXIT_OK, diagnosis: undefined, probe } : failed(problem, probe)
 }

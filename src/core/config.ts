@@ -44,6 +44,8 @@ export interface Settings {
   corsOrigins: readonly string[]
   allowUnauthenticated: boolean
   readOnly: boolean
+  /** issue 23: local auth endpoints and placeholder tokens on this profile's listener. */
+  localAuth: boolean
   routes: readonly RouteRule[]
   pace: readonly PaceRule[]
   paceMaxWaitMs: number

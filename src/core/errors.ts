@@ -106,6 +106,14 @@ export const ERRORS = {
     rejection: true,
     remedy: 'send one of the keys in PROXY_API_KEYS as the X-Proxy-Key header'
   },
+  // issue 23: answered in CXone's own 401 shape (errorBody), so the client's own refresh-on-401 runs.
+  placeholder_rejected: {
+    status: 401,
+    proxyStatus: 'http_request_denied',
+    log: 'none',
+    rejection: true,
+    remedy: 'the bearer is a placeholder this listener did not issue, or it has expired: ask the proxy\'s /auth/token (or the access-key endpoint) for a new one'
+  },
   forbidden_host: {
     status: 403,
     proxyStatus: 'http_request_denied',
@@ -280,11 +288,13 @@ export class ConfigError extends Error {
   }
 }
 
-export interface ErrorBody {
-  error: { code: ErrorCode, message: string }
-}
+export type ErrorBody =
+  | { error: { code: ErrorCode, message: string } }
+  /** CXone's own shape, for an answer a client's CXone code must read as CXone's (issue 23). */
+  | { error: string, error_description: string }
 
 export function errorBody (err: ProxyError): ErrorBody {
+  if (err.code === 'placeholder_rejected') return { error: 'invalid_token', error_description: err.message }
   return { error: { code: err.code, message: err.message } }
 }
 

@@ -60,6 +60,8 @@ export const SETTINGS = {
   corsOrigins: { env: 'PROXY_CORS_ORIGINS', type: { kind: 'list' }, default: [] },
   allowUnauthenticated: { env: 'PROXY_ALLOW_UNAUTHENTICATED', type: { kind: 'bool' }, default: false },
   readOnly: { env: 'PROXY_READ_ONLY', type: { kind: 'bool' }, default: false },
+  // issue 23: the local auth endpoints (src/proxy/local-auth.ts) on this profile's listener.
+  localAuth: { env: 'PROXY_LOCAL_AUTH', type: { kind: 'bool' }, default: false },
   routes: { env: null, type: { kind: 'routes' }, default: [] },
   pace: { env: null, type: { kind: 'pace' }, default: DEFAULT_PACE },
   paceMaxWaitMs: { env: 'PROXY_PACE_MAX_WAIT_MS', type: { kind: 'int', min: 0, max: 600_000 }, default: 60_000 },
@@ -124,7 +126,7 @@ export const TENANT_KEYS: readonly SettingKey[] = ['tokenUrl', 'apiUrl', 'uiUrl'
 export const PROFILE_KEYS: readonly SettingKey[] = [
   'port', 'issuer', ...TENANT_KEYS, 'grantType', 'clientAuth', 'basicEncoding', 'scope', 'refreshAhead',
   'tokenTimeoutMs', 'configErrorRetrySec', 'publicUrl', 'allowedHosts', 'corsOrigins', 'allowUnauthenticated',
-  'readOnly', 'routes', 'maxBodyBytes', 'upstreamTimeoutMs', 'upstreams', 'pace', 'coalesce', 'cache'
+  'readOnly', 'localAuth', 'routes', 'maxBodyBytes', 'upstreamTimeoutMs', 'upstreams', 'pace', 'coalesce', 'cache'
 ]
 
 /**

@@ -6,6 +6,7 @@
  *   3. Host         a name of the proxy's (DNS rebinding), with a real port
  *   4. Origin/CORS  browsers only from PROXY_CORS_ORIGINS; preflights answered here
  *   5. inbound key  X-Proxy-Key when PROXY_API_KEYS are set
+ *   5b. placeholder with PROXY_LOCAL_AUTH, a placeholder bearer is ours, this profile's and alive (issue 23)
  *   6. route        PROXY_READ_ONLY and the "routes" allow-list, on the path a server could act on
  *   7. body limit   a declared Content-Length over PROXY_MAX_BODY_BYTES (chunked bodies: body.ts)
  *
@@ -18,6 +19,8 @@ import { ProxyError } from '../core/errors.js'
 import { isLoopbackHost } from '../core/net.js'
 import { compileRoute, pathOf, serverView } from '../core/paths.js'
 import { DEFAULT_PROFILE, settingName } from '../core/settings.js'
+import { verifyPlaceholder } from '../token/placeholder.js'
+import { LOCAL_AUTH_PATHS } from './local-auth.js'
 
 /** What admission reads of a request: plain data, so each step can be tested with a table. */
 export interface RequestHead {
@@ -41,12 +44,23 @@ export interface AdmissionRules {
   readonly routes: ReadonlyArray<(method: string, path: string) => boolean>
   readonly maxBodyBytes: number
   readonly maxHeaderCount: number
+  /** issue 23: placeholders are judged (PROXY_LOCAL_AUTH), and the local auth paths are not forwarded. */
+  readonly placeholders: PlaceholderRules | undefined
+}
+
+/** What judging a placeholder needs: the proxy's key, this listener's profile, the time. */
+export interface PlaceholderRules {
+  readonly key: Buffer
+  readonly profile: string
+  readonly now: () => number
 }
 
 /** What admission decided about CORS: the headers to add, and whether the request was a preflight it answers. */
 export interface Admitted {
   readonly cors: Readonly<Record<string, string>> | undefined
   readonly preflight: boolean
+  /** The caller a valid placeholder names (issue 22's callers read it). */
+  readonly caller?: string | undefined
 }
 
 const OPEN_PATHS = new Set(['/_proxy/healthz', '/_proxy/readyz'])
@@ -72,9 +86,13 @@ export function admit (head: RequestHead, rules: AdmissionRules): Admitted {
   if (preflight) return { cors: { ...cors, ...preflightHeaders(rules) }, preflight }
   const path = pathOf(head.url)
   checkKey(path, head.headers['x-proxy-key'], rules)
-  if (!path.startsWith('/_proxy/')) checkRoute(head, path, rules)
+  // The local auth endpoints are answered by the proxy, never forwarded: route rules are about what is forwarded,
+  // and a stale bearer a client sends along to its token endpoint must not stop it getting a new one.
+  const local = rules.placeholders !== undefined && LOCAL_AUTH_PATHS.has(path)
+  const caller = local ? undefined : checkPlaceholder(head.headers.authorization, rules)
+  if (!path.startsWith('/_proxy/') && !local) checkRoute(head, path, rules)
   checkBodyLimit(head.headers['content-length'], rules)
-  return { cors, preflight }
+  return { cors, preflight, caller }
 }
 
 /** 1. Only origin-form (`/path?query`) passes, and only a path that cannot be read two ways. */
@@ -165,6 +183,23 @@ export function checkKey (path: string, sent: string | string[] | undefined, rul
 }
 
 /**
+ * 5b. With PROXY_LOCAL_AUTH, a bearer carrying the placeholder header must be ours, this profile's and alive: else
+ * 401 in CXone's shape, so the client's own refresh-on-401 runs. Any other bearer (a real CXone token included) is
+ * replaced on forwarding like every inbound Authorization.
+ */
+export function checkPlaceholder (authorization: string | undefined, rules: AdmissionRules): string | undefined {
+  const p = rules.placeholders
+  if (p === undefined || authorization === undefined) return undefined
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
+  if (m === null) return undefined
+  const v = verifyPlaceholder(m[1] as string, { key: p.key, profile: p.profile, use: 'access', now: p.now() })
+  if (v.kind === 'not_ours') return undefined
+  if (v.kind === 'valid') return v.claims.caller
+  const why = { forged: 'was not signed by this proxy', expired: 'has expired', other_profile: 'was issued for another profile (business unit)', wrong_use: 'is not an access token' }[v.reason]
+  throw new ProxyError('placeholder_rejected', `the bearer placeholder ${why}: get a new token from this listener's /auth/token`)
+}
+
+/**
  * 6. Read-only mode and the route allow-list. Rules are matched on the path a server could act on (decoded,
  * NFKC-folded, without `;` parameters or empty segments), and headers that ask a server to act on another
  * method or URL are refused while any rule is on.
@@ -194,7 +229,7 @@ export function checkBodyLimit (contentLength: string | undefined, rules: Admiss
   }
 }
 
-export function compileRules (s: Settings, apiKeys: readonly string[], profile: string = DEFAULT_PROFILE): AdmissionRules {
+export function compileRules (s: Settings, apiKeys: readonly string[], profile: string = DEFAULT_PROFILE, placeholders?: PlaceholderRules): AdmissionRules {
   const publicUrl = s.publicUrl === undefined ? undefined : new URL(s.publicUrl)
   return {
     hostNames: new Set<string>([
@@ -209,7 +244,8 @@ export function compileRules (s: Settings, apiKeys: readonly string[], profile: 
     readOnlyName: settingName(profile, 'readOnly'),
     routes: s.routes.map(compileRoute),
     maxBodyBytes: s.maxBodyBytes,
-    maxHeaderCount: s.maxHeaderCount
+    maxHeaderCount: s.maxHeaderCount,
+    placeholders: s.localAuth ? placeholders : undefined
   }
 }
 

@@ -9,6 +9,7 @@ import { NO_SCHEMA_COMPILERS } from '../core/no-schemas.js'
 import { requestIds } from '../core/request-id.js'
 import { admit, publicOriginOf, type AdmissionRules } from './admission.js'
 import { forwardPlugin, type ForwardOptions } from './forward.js'
+import { localAuthPlugin, type LocalAuthOptions } from './local-auth.js'
 
 export interface ListenerOptions {
   settings: Settings
@@ -18,6 +19,8 @@ export interface ListenerOptions {
   /** The proxy's own endpoints (/_proxy/healthz, readyz, metrics), served before forwarding. */
   ownRoutes: FastifyPluginAsync
   hooks: AnswerHooks
+  /** issue 23: the local auth endpoints, when PROXY_LOCAL_AUTH is on for this profile. */
+  localAuth?: Omit<LocalAuthOptions, 'origin' | 'keyed'> | undefined
   /** Told of every answered request, for the log line and metrics. */
   requestDone: (r: { reqId: string, method: string, path: string, status: number, ms: number, upstreamMs: number | undefined, token: string | undefined, profile: string, upstream: string | undefined, quota: string | undefined }) => void
 }
@@ -98,6 +101,8 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
   app.all('/_proxy/*', async () => {
     throw new ProxyError('not_found', 'no such proxy endpoint: use /_proxy/healthz, /_proxy/readyz or /_proxy/metrics')
   })
+  // issue 23: its exact paths win over the forwarder's wildcard.
+  if (o.localAuth !== undefined) await app.register(localAuthPlugin, { ...o.localAuth, origin: (request) => publicOriginOf(o.rules(), request.headers.host), keyed: () => o.rules().keyDigests.length > 0 })
   await app.register(forwardPlugin, { ...o.forward, publicOrigin: (request) => publicOriginOf(o.rules(), request.headers.host) })
   return app
 }

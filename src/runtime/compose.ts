@@ -22,7 +22,7 @@ import { statusProfile, statusRoutes, type StatusOptions } from '../ops/status.j
 import { Activity, type ErrorEntry } from '../ops/activity.js'
 import { routeClass } from '../ops/metrics.js'
 import { effectiveSettings } from './effective-settings.js'
-import { checkHost, compileRules, type AdmissionRules } from '../proxy/admission.js'
+import { checkHost, compileRules, type AdmissionRules, type PlaceholderRules } from '../proxy/admission.js'
 import { compileRouting, type RoutingTable } from '../core/routing.js'
 import { BodyBuffer } from '../proxy/body.js'
 import { UpstreamGate } from '../proxy/gate.js'
@@ -32,6 +32,8 @@ import type { Discovery, TenantHosts } from '../token/discovery.js'
 import { createTokenLayer, type TokenLayer } from '../token/token-layer.js'
 import { routingView, upstreamsView, type RouteView } from '../token/upstreams.js'
 import { systemClock, type Clock, type TokenProvider } from '../token/token-provider.js'
+import { createPlaceholderKey } from '../token/placeholder.js'
+import type { Identify } from '../proxy/local-grants.js'
 
 export interface AppDeps {
   fetch?: FetchFn
@@ -39,6 +41,8 @@ export interface AppDeps {
   logger?: Logger
   dispatcher?: Dispatcher
   env?: NodeJS.ProcessEnv
+  /** issue 23 → 22: a profile's callers, who identify themselves at its local token endpoint. Default: none. */
+  identify?: (profile: string) => Identify | undefined
 }
 
 export interface ProxyApp {
@@ -104,6 +108,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const tokenFetch = deps.fetch !== undefined ? { fetch: deps.fetch, close: async () => {} } : createTokenFetch(env)
   const dispatcher = deps.dispatcher ?? createDispatcher(s, env)
   const clock = deps.clock ?? systemClock
+  // issue 23: in memory only, one per process; fleet replicas each have their own (a placeholder works on the replica that issued it).
+  const placeholderKey = createPlaceholderKey()
+  const placeholders = (profile: string): PlaceholderRules => ({ key: placeholderKey, profile, now: clock.now })
 
   const built: BuiltProfile[] = []
   const observability = createObservability(logger, () => built.map((p) => ({ name: p.name, provider: p.tokens.provider, upstreams: p.routing.upstreams })), clock.now)
@@ -165,7 +172,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError, p.name) }
     })
     const isDefault = built.length === 0
-    const profile: BuiltProfile = { name: p.name, config: p, tokens, rules: compileRules(ps, p.credentials.apiKeys, p.name), routing: compileRouting(ps.upstreams), cache: cacheFor(p.name, ps), activity: new Activity(clock.now), app: undefined as unknown as FastifyInstance }
+    const profile: BuiltProfile = { name: p.name, config: p, tokens, rules: compileRules(ps, p.credentials.apiKeys, p.name, placeholders(p.name)), routing: compileRouting(ps.upstreams), cache: cacheFor(p.name, ps), activity: new Activity(clock.now), app: undefined as unknown as FastifyInstance }
     const own = hooksFor(p.name)
     profile.app = await createProxyListener(log, {
       settings: ps,
@@ -200,6 +207,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
         : async (scope) => { await scope.register(adminRoutes, { profiles: health, only: p.name }) },
       // The status page shows each profile its own traffic and errors (issue 25).
       hooks: { ...own, answered: (err, request) => { own.answered?.(err, request); profile.activity.error(errorEntry(err, request)) } },
+      localAuth: ps.localAuth ? { profile: p.name, key: placeholderKey, now: clock.now, provider: tokens.provider, discovery: tokens.discovery, identify: deps.identify?.(p.name) } : undefined,
       requestDone: (r) => {
         observability.requestDone(r)
         if (routeClass(r.path) !== 'admin') profile.activity.request(r.status, { upstreamCall: r.upstreamMs !== undefined, quota: r.quota })
@@ -293,7 +301,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       // Answers kept for the old credentials or hosts are not served for the new ones.
       p.cache?.clear()
     }
-    if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) p.rules = compileRules(settings, next.credentials.apiKeys, p.name)
+    if (changed.some((k) => ADMISSION_KEYS.includes(k)) || keysChanged) p.rules = compileRules(settings, next.credentials.apiKeys, p.name, placeholders(p.name))
     if (changed.some((k) => ROUTING_KEYS.includes(k))) p.routing = compileRouting(settings.upstreams)
     p.config = { ...next, settings: Object.freeze(settings) }
     return {

@@ -273,7 +273,15 @@ export class CxoneSimulator {
     if (now === undefined) return
     // Drain any body before answering.
     req.resume()
-    req.on('end', () => { this.#answer(res, url, version, path, now) })
+    req.on('end', () => {
+      // Cognigy's handover (issue 23's replays): POST …/interactions/{contactId}/signal?p1=… is accepted, no body.
+      if (req.method === 'POST' && SIGNAL.test(path)) {
+        res.writeHead(202, { 'content-length': '0' })
+        res.end()
+        return
+      }
+      this.#answer(res, url, version, path, now)
+    })
   }
 
   /** The time, if the request carries a live bearer; else it is answered 401 here. */
@@ -313,6 +321,7 @@ export class CxoneSimulator {
   }
 }
 
+const SIGNAL = /^\/interactions\/[^/]+\/signal$/
 const FAMILY_UI = /^\/business-data-manager(\/|$)/i
 const FAMILY_DIGITAL = /^\/(dfo|engager)(\/|$)/i
 

@@ -39,6 +39,7 @@ const defaultName: SettingNamer = (key) => settingName(DEFAULT_PROFILE, key)
 const exampleOf = (name: NamedUpstream): string => URL_EXAMPLES[UPSTREAM_SETTINGS[name]] ?? ''
 /** What `cxone-configuration` names each upstream by (digital is built from two fields). */
 const UPSTREAM_FIELDS: Readonly<Record<NamedUpstream, string>> = { api: 'api_endpoint', ui: 'ui_endpoint', digital: 'area and domain' }
+const MAX_TENANTS = 64
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i
 const DOMAIN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i
 
@@ -54,12 +55,14 @@ export class Discovery {
   readonly #hosts: LRUCache<string, TenantHosts>
   /** Set when nothing is discovered (CXONE_API_URL): every upstream is what its setting says. */
   #staticHosts: TenantHosts | undefined
+  /** issue 23: each tenant's cxone-configuration scalar fields (area, cluster, domain, tenantId, the URLs…). */
+  readonly #fields = new Map<string, Readonly<Record<string, string | number | boolean>>>()
 
   constructor (opts: DiscoveryOptions) {
     this.#opts = opts
     this.#staticHosts = staticHosts(opts)
     this.#hosts = new LRUCache<string, TenantHosts>({
-      max: 64,
+      max: MAX_TENANTS,
       ttl: API_ORIGIN_TTL_MS,
       // Stale while revalidating: expired hosts keep serving while they are looked up again, and a
       // failed look-up keeps the ones known.
@@ -91,6 +94,7 @@ export class Discovery {
     this.#staticHosts = staticHosts(this.#opts)
     this.#tokenEndpoint = undefined
     this.#hosts.clear()
+    this.#fields.clear()
   }
 
   async tokenEndpoint (): Promise<string> {
@@ -137,6 +141,11 @@ export class Discovery {
     return hosts
   }
 
+  /** The tenant's discovered scalar fields, if discovered (none when CXONE_API_URL is set). */
+  tenantFields (tenantId: string | undefined): Readonly<Record<string, string | number | boolean>> | undefined {
+    return tenantId === undefined ? undefined : this.#fields.get(tenantId)
+  }
+
   /** The API origin if it is known without I/O. */
   knownApiOrigin (tenantId: string | undefined): string | undefined {
     const api = this.knownHosts(tenantId)?.api
@@ -176,6 +185,7 @@ export class Discovery {
   async #fetchHosts (tenantId: string): Promise<TenantHosts> {
     const url = `${this.#opts.issuer}/.well-known/cxone-configuration?tenantId=${encodeURIComponent(tenantId)}`
     const doc = await this.#getJson(url, 'discovery_failed', 'API discovery', `set ${this.#name('apiUrl')} (for example https://api-na1.niceincontact.com)`)
+    keepFields(this.#fields, tenantId, doc)
     const configured = this.configuredHosts
     const found: Record<NamedUpstream, () => string | ProxyError> = {
       api: () => this.#discoveredOrigin('api', doc.api_endpoint, url),
@@ -269,6 +279,17 @@ export class Discovery {
     }
     throw new ProxyError(code === 'token_unavailable' ? 'token_invalid_response' : code, `${what} at ${url} did not answer JSON; ${fix}`)
   }
+}
+
+/** Bounded like the hosts cache: the oldest tenant's fields go first. */
+function keepFields (fields: Map<string, Readonly<Record<string, string | number | boolean>>>, tenantId: string, doc: Record<string, unknown>): void {
+  const kept: Record<string, string | number | boolean> = {}
+  for (const [k, v] of Object.entries(doc)) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') kept[k] = v
+  }
+  fields.delete(tenantId)
+  fields.set(tenantId, Object.freeze(kept))
+  if (fields.size > MAX_TENANTS) fields.delete(fields.keys().next().value as string)
 }
 
 function originOf (url: string | undefined): string | undefined {
