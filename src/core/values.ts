@@ -2,30 +2,10 @@ import { ConfigError } from './errors.js'
 import { isLoopbackHost, isSafeOrigin } from './net.js'
 import { collect, ConfigProblems } from './problems.js'
 import { isNamedUpstream, type UpstreamRoute } from './routing.js'
-import { TENANT_KEYS, type SettingKey, type SettingSpec } from './settings.js'
+import type { CacheRule, PaceRule, RouteRule, SettingKey, SettingSpec } from './settings.js'
+
 
 /** Parsing one setting's value, from the environment (a string) or the config file (JSON). */
-
-/** A route NICE paces (the "pace" setting): matching requests queue, `maxConcurrent` at once, `minIntervalMs` apart. */
-export interface PaceRule {
-  readonly route: string
-  readonly method: string
-  readonly pattern: string
-  readonly maxConcurrent: number
-  readonly minIntervalMs: number
-}
-
-/** A micro-cache rule (the "cache" setting): 200 answers of a matching read are kept `ttlMs`. */
-export interface CacheRule {
-  readonly method: 'GET' | 'HEAD'
-  readonly pattern: string
-  readonly ttlMs: number
-}
-
-export interface RouteRule {
-  readonly method: string
-  readonly pattern: string
-}
 
 /** What a valid value looks like, for the "not a URL" hint of each URL setting. */
 export const URL_EXAMPLES: Partial<Record<SettingKey, string>> = {
@@ -198,9 +178,6 @@ function parseUrl (raw: string, name: string, example: string): string {
   }
   return raw.replace(/\/+$/, '')
 }
-
-/** The URLs a credential or token travels to: plain http is allowed only to loopback test servers. */
-export const CREDENTIAL_URL_KEYS: readonly SettingKey[] = ['issuer', ...TENANT_KEYS]
 
 export function plainHttpOffLoopback (value: unknown): boolean {
   if (typeof value !== 'string') return false

@@ -4,10 +4,10 @@ import type { FetchFn } from '../core/http-clients.js'
 import { describeNetworkError } from '../core/net-errors.js'
 
 export type { FetchFn } from '../core/http-clients.js'
-import { basicAuthorization, type BasicEncoding, type ClientAuthMethod } from './client-auth.js'
+import type { BasicEncoding, ClientAuthMethod, GrantType } from '../core/settings.js'
+import { basicAuthorization } from './client-auth.js'
 import { AnswerTooLargeError, MAX_AUTH_ANSWER_BYTES, readTextCapped } from './capped-body.js'
 
-export type GrantType = 'password' | 'client_credentials'
 
 export interface TokenRequestParams {
   tokenUrl: string
