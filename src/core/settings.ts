@@ -161,13 +161,6 @@ function keysWhere (test: (spec: SettingSpec) => boolean): readonly SettingKey[]
   return Object.freeze(ROWS.filter(([, spec]) => test(spec)).map(([key]) => key))
 }
 
-/** The settings whose change a reload applies to that part (`restart`: the ones it leaves until a restart). */
-export function reloadKeys (reload: SettingReload): readonly SettingKey[] {
-  return keysWhere((spec) => spec.reload === reload)
-}
-export const TOKEN_KEYS = reloadKeys('token')
-export const ADMISSION_KEYS = reloadKeys('admission')
-export const ROUTING_KEYS = reloadKeys('routing')
 
 /** Where the settings file is: `--config`, else this variable, else DEFAULT_CONFIG_FILE in the working folder. */
 export const CONFIG_FILE_VAR = 'PROXY_CONFIG'
