@@ -1,12 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { constants } from 'node:os'
 import { parseArgs } from 'node:util'
-import type { Logger } from 'pino'
 import { loadConfig } from '../core/config.js'
 import { SETTINGS } from '../core/settings.js'
 import { ConfigError } from '../core/errors.js'
 import { startProxy, type RunningProxy } from './server.js'
-import { exitOnQuit } from './quit.js'
 
 export const USAGE = `Usage: cxone-auth-proxy [command] [options]
 
@@ -40,68 +37,30 @@ export function version (): string {
   return pkg.version
 }
 
-export interface CliIO {
-  env: NodeJS.ProcessEnv
-  stdout: (line: string) => void
-  stderr: (line: string) => void
-}
-
 /**
  * A stop signal this soon after the first is the same request delivered twice: Ctrl-C under `npm start` reaches
  * node from the terminal and again from npm, which forwards SIGINT to its child.
  */
 export const REPEAT_SIGNAL_WINDOW_MS = 1_000
 
-/**
- * Signal handling for a running proxy. SIGTERM/SIGINT drain and exit 0; a second one during the drain (after
- * REPEAT_SIGNAL_WINDOW_MS) stops at once (waiting callers get 503 shutting_down) and exits 128 + the signal's number, as a shell reports a kill.
- * SIGHUP reloads the configuration and the secret files. SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code
- * execution for any local process): a listener keeps Node from doing so.
- */
-export function exitOnSignals (running: Pick<RunningProxy, 'shutdown' | 'stopNow' | 'reload'>, log: Pick<Logger, 'info' | 'warn'>): void {
-  let drainingSince: number | undefined
-  let stopping = false
-  const onStop = (signal: NodeJS.Signals): void => {
-    if (drainingSince === undefined) {
-      drainingSince = performance.now()
-      running.shutdown(signal).then(() => process.exit(0), () => process.exit(1))
-      return
-    }
-    if (performance.now() - drainingSince < REPEAT_SIGNAL_WINDOW_MS) return
-    const code = 128 + (constants.signals[signal] ?? 0)
-    if (stopping) process.exit(code)
-    stopping = true
-    log.warn({ signal, exitCode: code }, `${signal} received during the drain: stopping now`)
-    running.stopNow(signal).finally(() => process.exit(code))
-  }
-  process.on('SIGTERM', onStop)
-  process.on('SIGINT', onStop)
-  process.on('SIGHUP', () => {
-    running.reload('SIGHUP').catch((err: unknown) => { log.warn({ err }, 'reload after SIGHUP failed') })
-  })
-  if (process.platform !== 'win32') {
-    process.on('SIGUSR1', () => { log.warn({ signal: 'SIGUSR1' }, 'SIGUSR1 received: the inspector stays closed (start node with --inspect to debug); ignoring') })
-  }
+/** How often a proxy started by npm looks whether its parent is gone (main.ts). */
+export const PARENT_POLL_MS = 1000
+
+export interface CliIO {
+  env: NodeJS.ProcessEnv
+  stdout: (line: string) => void
+  stderr: (line: string) => void
+  /**
+   * Takes a proxy that keeps running (main.ts: its signals and exit code), called as soon as it listens, so that no
+   * signal finds it without a handler.
+   */
+  keep: (running: RunningProxy) => void
 }
 
 /**
- * Under `npm start` / `npm run demo` the proxy is a grandchild of npm (npm → sh -c → node), and a SIGTERM to npm
- * alone does not reach it (issue 16): it would keep listening, orphaned. So when started by npm, stop as on SIGTERM
- * once the parent goes away (the process is re-parented, so `process.ppid` changes).
+ * Runs a command; resolves to an exit code, or to undefined while a server keeps running (handed to `io.keep`): the
+ * process (signals, exit codes) is main.ts's, never this module's.
  */
-export function exitWithParent (stop: (reason: string) => Promise<void>, intervalMs = PARENT_POLL_MS): void {
-  const parent = process.ppid
-  const timer = setInterval(() => {
-    if (process.ppid === parent) return
-    clearInterval(timer)
-    stop('parent exited').then(() => process.exit(0), () => process.exit(1))
-  }, intervalMs)
-  timer.unref()
-}
-
-const PARENT_POLL_MS = 1000
-
-/** Runs a command; resolves to an exit code, or to undefined while a server keeps running. */
 export async function runCli (argv: string[], io: CliIO): Promise<number | undefined> {
   let parsed
   try {
@@ -150,9 +109,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
       const load = (): ReturnType<typeof loadConfig> => loadConfig({ env: io.env, configPath: values.config })
       running = await startProxy(load(), { env: io.env }, { load, env: io.env, configPath: values.config })
     }
-    exitOnSignals(running, running.proxy.logger)
-    if (io.env.npm_lifecycle_event !== undefined) exitWithParent(running.shutdown)
-    exitOnQuit(running.quitRequested, running.shutdown)
+    io.keep(running)
     return undefined
   } catch (err) {
     if (err instanceof ConfigError) {
