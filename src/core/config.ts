@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ConfigError } from './errors.js'
-import { CONFIG_FILE_VAR, DEFAULT_CONFIG_FILE, DEFAULT_PROFILE, PROFILES_KEY, SECRET_VARS, SETTINGS, type SettingKey, type Settings } from './settings.js'
-import type { Credentials } from './secrets.js'
+import { CONFIG_FILE_VAR, DEFAULT_CONFIG_FILE, DEFAULT_PROFILE, PROCESS_SECRET_VARS, PROFILES_KEY, SECRET_VARS, SETTINGS, type ProcessSecretKey, type SecretOrigin, type SettingKey, type Settings } from './settings.js'
+import { secretOrigin, type Credentials } from './secrets.js'
 import { collect, ConfigProblems } from './problems.js'
 import { checkKeys, DEFAULT_VOICE, resolveProfile, type Profile, type Source } from './profile.js'
 import { readProfiles } from './profiles.js'
@@ -24,6 +24,8 @@ export interface Config {
   readonly configPath: string | undefined
   /** Every profile, the default first (its settings, credentials and sources are the objects above). */
   readonly profiles: readonly [Profile, ...Profile[]]
+  /** Whether each of the process's own secrets (REDIS_URL) is set; the component that uses one reads it. */
+  readonly processSecrets: Readonly<Record<ProcessSecretKey, SecretOrigin>>
 }
 
 /** The profile of that name, or undefined. */
@@ -91,7 +93,8 @@ export function loadConfig (opts: LoadOptions): Config {
     credentials: main.credentials,
     sources: main.sources,
     configPath: file.data !== undefined ? file.path : undefined,
-    profiles: Object.freeze([main, ...others] as const)
+    profiles: Object.freeze([main, ...others] as const),
+    processSecrets: Object.freeze({ redisUrl: secretOrigin(env, PROCESS_SECRET_VARS.redisUrl) })
   })
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { ConfigError } from './errors.js'
-import { SECRET_VARS, type SecretKey, type SecretVars } from './settings.js'
+import { SECRET_VARS, type SecretKey, type SecretOrigin, type SecretVars } from './settings.js'
 
 /** Secret values: properties are non-enumerable so a logged or serialised object never shows them. */
 export interface Credentials {
@@ -10,7 +10,7 @@ export interface Credentials {
   readonly accessKeySecret: string | undefined
   readonly apiKeys: readonly string[]
   /** Where each secret came from: `env`, `file` (NAME_FILE) or absent. */
-  readonly origins: Readonly<Record<SecretKey, 'env' | 'file' | 'unset'>>
+  readonly origins: Readonly<Record<SecretKey, SecretOrigin>>
 }
 
 /** Reads every secret from NAME or NAME_FILE; the client id and secret are required unless `allowMissing`.
@@ -18,7 +18,7 @@ export interface Credentials {
  * `vars` names the variables: SECRET_VARS, or a profile's (settings.ts `secretVars`). */
 export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean, vars: SecretVars = SECRET_VARS): { credentials: Credentials, problems: ConfigError[] } {
   const values = {} as Record<SecretKey, string | undefined>
-  const origins = {} as Record<SecretKey, 'env' | 'file' | 'unset'>
+  const origins = {} as Record<SecretKey, SecretOrigin>
   const problems: ConfigError[] = []
   // The demo runs the top-level credentials only: a profile's message does not send the reader there.
   const demo = vars === SECRET_VARS ? ', or run `npm run demo` to try the proxy against the simulator' : ''
@@ -66,6 +66,16 @@ export function absence (env: NodeJS.ProcessEnv, name: string): string {
 
 function hide (target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: false, writable: false })
+}
+
+/** Whether NAME or NAME_FILE is set, without reading either: what the start-up line shows of a secret read later. */
+export function secretOrigin (env: NodeJS.ProcessEnv, name: string): SecretOrigin {
+  if (nonBlank(env[name])) return 'env'
+  return nonBlank(env[`${name}_FILE`]) ? 'file' : 'unset'
+}
+
+function nonBlank (value: string | undefined): boolean {
+  return value !== undefined && value.trim() !== ''
 }
 
 interface SecretValue { value: string, origin: 'env' | 'file' }

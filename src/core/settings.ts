@@ -181,6 +181,17 @@ export const SECRET_VARS = {
 export type SecretKey = keyof typeof SECRET_VARS
 
 /**
+ * The process's own secrets, each also as NAME_FILE: the Redis URL a fleet shares its token through (issue 14; it
+ * may carry a password). The start-up line and `check` show whether each is set, never its value.
+ */
+export const PROCESS_SECRET_VARS = { redisUrl: 'REDIS_URL' } as const
+
+export type ProcessSecretKey = keyof typeof PROCESS_SECRET_VARS
+
+/** Where a secret came from: NAME (`env`), NAME_FILE (`file`), or neither. */
+export type SecretOrigin = 'env' | 'file' | 'unset'
+
+/**
  * Profiles (issue 12): several business units in one proxy, each under `profiles.<name>` in the config file, with its
  * own port, credentials and token. The top-level settings are the profile named DEFAULT_PROFILE.
  */

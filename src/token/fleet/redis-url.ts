@@ -1,7 +1,8 @@
 import { ConfigError } from '../../core/errors.js'
 import { readSecret } from '../../core/secrets.js'
+import { PROCESS_SECRET_VARS } from '../../core/settings.js'
 
-export const REDIS_URL_VAR = 'REDIS_URL'
+const REDIS_URL_VAR = PROCESS_SECRET_VARS.redisUrl
 
 export interface RedisTarget {
   /** The URL as given: may carry a password, never logged. */
