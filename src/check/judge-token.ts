@@ -45,7 +45,7 @@ function causesFor (obs: Observation & { kind: 'answer' }, err: ProxyError, erro
   if (obs.status === 429 || obs.status >= 500) return serverFailingCauses(obs.status, obs.retryAfter)
   if (obs.status >= 300 && obs.status < 400) return redirectCauses(net.url, obs.location, net.urlVar)
   if (error !== undefined) return oauthErrorCauses(error, description, auth)
-  if (obs.status === 200 && bodyKind(obs.contentType, obs.text) === 'json' && err.code === 'token_invalid_response' && !/access_token/.test(err.message)) {
+  if (obs.status === 200 && bodyKind(obs.contentType, obs.text) === 'json' && err.code === 'token_invalid_response' && err.answerField !== 'access_token') {
     return [{ code: 'unusable_token_response', cause: err.message, fix: 'report this answer to NICE; the proxy cannot use it' }]
   }
   return wrongUrlCauses('not_a_token_endpoint', 'CXone\'s token endpoint', net.url, net.urlVar, net.names)

@@ -67,7 +67,7 @@ export function resolveProfile (input: ProfileInput, problems: ConfigError[]): P
   input.merged?.()
   const { credentials, problems: secretProblems } = readCredentials(input.env, input.allowMissingCredentials, input.vars)
   const named = input.name !== DEFAULT_PROFILE
-  problems.push(...secretProblems.map((p) => named ? new ConfigError(`profile "${input.name}": ${p.message}`, { code: p.code, cause: p.cause }) : p))
+  problems.push(...secretProblems.map((p) => named ? new ConfigError(`profile "${input.name}": ${p.message}`, { code: p.code, cause: p.cause, variable: p.variable }) : p))
   const settings = values as Settings
   if (settings.grantType === undefined) {
     settings.grantType = credentials.accessKeyId !== undefined ? 'password' : 'client_credentials'

@@ -35,7 +35,7 @@ export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean, 
     values[key] = secret?.value
     origins[key] = secret?.origin ?? 'unset'
   }
-  const failed = (name: string): boolean => problems.some((p) => p.message.includes(`${name}_FILE`) || p.message.startsWith(`both ${name} `))
+  const failed = (name: string): boolean => problems.some((p) => p.variable === name)
   const required: SecretKey[] = allowMissing ? [] : ['clientId', 'clientSecret']
   for (const key of required) {
     const name = vars[key]
@@ -87,7 +87,7 @@ export function readSecret (env: NodeJS.ProcessEnv, name: string): SecretValue |
   const hasDirect = direct !== undefined && direct.trim() !== ''
   const hasPath = path !== undefined && path.trim() !== ''
   if (hasDirect && hasPath) {
-    throw new ConfigError(`both ${name} and ${name}_FILE are set: keep one of them`, { code: 'config_conflicting_secret' })
+    throw new ConfigError(`both ${name} and ${name}_FILE are set: keep one of them`, { code: 'config_conflicting_secret', variable: name })
   }
   if (hasDirect) return { value: direct, origin: 'env' }
   if (!hasPath) return undefined
@@ -95,10 +95,10 @@ export function readSecret (env: NodeJS.ProcessEnv, name: string): SecretValue |
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new ConfigError(`${name}_FILE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and the file's permissions`, { cause: err, code: 'config_unreadable_secret' })
+    throw new ConfigError(`${name}_FILE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and the file's permissions`, { cause: err, code: 'config_unreadable_secret', variable: name })
   }
   const value = text.replace(/\r?\n$/, '')
-  if (value === '') throw new ConfigError(`${name}_FILE=${path} is empty: put the value in the file`, { code: 'config_unreadable_secret' })
+  if (value === '') throw new ConfigError(`${name}_FILE=${path} is empty: put the value in the file`, { code: 'config_unreadable_secret', variable: name })
   return { value, origin: 'file' }
 }
 
