@@ -9,11 +9,9 @@ import { readProfiles } from './profiles.js'
 import { checkFileValue, nonEmpty, parseValue } from './values.js'
 
 export type { Credentials } from './secrets.js'
-export { readSecret } from './secrets.js'
 export { collect, ConfigProblems } from './problems.js'
 export type { CacheRule, PaceRule, RouteRule, Settings } from './settings.js'
 export type { Profile, Source } from './profile.js'
-export { CACHE_TTL_MAX_MS } from './values.js'
 
 export interface Config {
   /** The default profile's (the top-level settings). */

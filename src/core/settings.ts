@@ -212,12 +212,6 @@ export const PROFILE_KEYS = keysWhere((spec) => spec.scope !== 'process')
  */
 export const PROFILE_OWN_KEYS = keysWhere((spec) => spec.scope === 'own')
 
-/**
- * A business unit's own endpoints: a profile takes them only from its own settings or its own discovery, never from
- * the top level or the environment, so one business unit's credentials are never sent to another's endpoints.
- */
-export const TENANT_KEYS = keysWhere((spec) => spec.scope === 'own' && spec.carriesToken === true)
-
 /** A profile's secrets: SECRET_VARS with the profile's name, upper-cased and `-` as `_`, in place of <NAME>. */
 export const PROFILE_SECRET_VARS = {
   clientId: 'CXONE_<NAME>_CLIENT_ID',

@@ -4,7 +4,7 @@
  * column decides; compose.ts carries the plan out.
  */
 import type { Config, Profile, Settings } from '../core/config.js'
-import { PROFILE_KEYS, SETTINGS, type SettingKey, type SettingReload, type SettingSpec } from '../core/settings.js'
+import { PROFILE_KEYS, SETTINGS, type LogLevel, type SettingKey, type SettingReload, type SettingSpec } from '../core/settings.js'
 
 const CREDENTIAL_KEYS = ['clientId', 'clientSecret', 'accessKeyId', 'accessKeySecret'] as const
 
@@ -29,7 +29,7 @@ export interface ReloadPlan {
   /** Names of the settings that changed but need a restart; left as they are. */
   readonly restartNeeded: string[]
   /** The log level to set, when it changed. */
-  readonly logLevel: Settings['logLevel'] | undefined
+  readonly logLevel: LogLevel | undefined
 }
 
 /** The plan from the profiles in force (`running`, the default first) to the configuration just read. */
@@ -40,7 +40,7 @@ export function planReload (running: readonly Profile[], next: Config): ReloadPl
   const shape = (ps: readonly Profile[]): string => ps.map((p) => `${p.name}:${p.settings.port}`).join(',')
   if (shape(next.profiles) !== shape(running)) restartNeeded.add('profiles')
   const profiles: ProfileReload[] = []
-  let logLevel: Settings['logLevel'] | undefined
+  let logLevel: LogLevel | undefined
   for (const [i, was] of running.entries()) {
     const np = next.profiles.find((x) => x.name === was.name)
     if (np === undefined) continue
