@@ -42,6 +42,8 @@ export interface SettingSpec {
   readonly derived?: true
   /** A credential or token travels to this URL: plain http off loopback is refused. */
   readonly carriesToken?: true
+  /** A valid value, for the hint of a message about a bad one. */
+  readonly example?: string
 }
 
 /** A route NICE paces (the "pace" setting): matching requests queue, `maxConcurrent` at once, `minIntervalMs` apart. */
@@ -81,11 +83,11 @@ export const DEFAULT_PACE = [
 ] as const
 
 export const SETTINGS = {
-  issuer: { env: 'CXONE_ISSUER', type: { kind: 'url' }, default: DEFAULT_ISSUER, scope: 'profile', reload: 'token', carriesToken: true },
-  tokenUrl: { env: 'CXONE_TOKEN_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'token', carriesToken: true },
-  apiUrl: { env: 'CXONE_API_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'token', carriesToken: true },
-  uiUrl: { env: 'CXONE_UI_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'token', carriesToken: true },
-  digitalUrl: { env: 'CXONE_DIGITAL_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'token', carriesToken: true },
+  issuer: { env: 'CXONE_ISSUER', type: { kind: 'url' }, default: DEFAULT_ISSUER, scope: 'profile', reload: 'token', carriesToken: true, example: DEFAULT_ISSUER },
+  tokenUrl: { env: 'CXONE_TOKEN_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'token', carriesToken: true, example: 'https://cxone.niceincontact.com/auth/token' },
+  apiUrl: { env: 'CXONE_API_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'token', carriesToken: true, example: 'https://api-na1.niceincontact.com' },
+  uiUrl: { env: 'CXONE_UI_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'token', carriesToken: true, example: 'https://na1.nice-incontact.com' },
+  digitalUrl: { env: 'CXONE_DIGITAL_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'token', carriesToken: true, example: 'https://api-de-na1.niceincontact.com' },
   upstreams: { env: null, type: { kind: 'upstreams' }, default: [], scope: 'profile', reload: 'routing' },
   grantType: { env: 'CXONE_GRANT_TYPE', type: { kind: 'enum', values: ['password', 'client_credentials'] }, default: undefined, scope: 'profile', reload: 'token', derived: true },
   clientAuth: { env: 'CXONE_CLIENT_AUTH', type: { kind: 'enum', values: ['client_secret_basic', 'client_secret_post'] }, default: 'client_secret_basic', scope: 'profile', reload: 'token' },
@@ -96,7 +98,7 @@ export const SETTINGS = {
   configErrorRetrySec: { env: 'CXONE_CONFIG_ERROR_RETRY_SEC', type: { kind: 'int', min: 1, max: 86_400 }, default: 300, scope: 'profile', reload: 'restart' },
   host: { env: 'PROXY_HOST', type: { kind: 'string' }, default: DEFAULT_HOST, scope: 'process', reload: 'restart' },
   port: { env: 'PROXY_PORT', type: { kind: 'int', min: 0, max: 65_535 }, default: DEFAULT_PORT, scope: 'own', reload: 'restart' },
-  publicUrl: { env: 'PROXY_PUBLIC_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'admission' },
+  publicUrl: { env: 'PROXY_PUBLIC_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'admission', example: 'http://127.0.0.1:8080' },
   adminHost: { env: 'PROXY_ADMIN_HOST', type: { kind: 'string' }, default: '0.0.0.0', scope: 'process', reload: 'restart' },
   adminPort: { env: 'PROXY_ADMIN_PORT', type: { kind: 'int', min: 0, max: 65_535 }, default: undefined, scope: 'process', reload: 'restart' },
   allowedHosts: { env: 'PROXY_ALLOWED_HOSTS', type: { kind: 'list' }, default: [], scope: 'profile', reload: 'admission' },

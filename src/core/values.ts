@@ -2,20 +2,11 @@ import { ConfigError } from './errors.js'
 import { isLoopbackHost, isSafeOrigin } from './net.js'
 import { collect, ConfigProblems } from './problems.js'
 import { isNamedUpstream, type UpstreamRoute } from './routing.js'
-import type { CacheRule, PaceRule, RouteRule, SettingKey, SettingSpec } from './settings.js'
+import { DEFAULT_ISSUER, type CacheRule, type PaceRule, type RouteRule, type SettingKey, type SettingSpec } from './settings.js'
 
 
 /** Parsing one setting's value, from the environment (a string) or the config file (JSON). */
 
-/** What a valid value looks like, for the "not a URL" hint of each URL setting. */
-export const URL_EXAMPLES: Partial<Record<SettingKey, string>> = {
-  issuer: 'https://cxone.niceincontact.com',
-  tokenUrl: 'https://cxone.niceincontact.com/auth/token',
-  apiUrl: 'https://api-na1.niceincontact.com',
-  uiUrl: 'https://na1.nice-incontact.com',
-  digitalUrl: 'https://api-de-na1.niceincontact.com',
-  publicUrl: 'http://127.0.0.1:8080'
-}
 
 export function nonEmpty (value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim()
@@ -27,7 +18,7 @@ export function parseValue (raw: string, spec: SettingSpec, key: SettingKey, nam
     case 'string':
       return raw
     case 'url':
-      return parseUrl(raw, name, URL_EXAMPLES[key] ?? 'https://cxone.niceincontact.com')
+      return parseUrl(raw, name, spec.example ?? DEFAULT_ISSUER)
     case 'enum':
       if (!type.values.includes(raw)) throw new ConfigError(`${name}="${raw}" is not valid: use one of ${type.values.join(', ')}`)
       return raw
