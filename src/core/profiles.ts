@@ -2,7 +2,7 @@ import { ConfigError } from './errors.js'
 import { collect } from './problems.js'
 import { checkKeys, profileVoice, resolveProfile, type Profile } from './profile.js'
 import { isNamedUpstream, type UpstreamRoute } from './routing.js'
-import { DEFAULT_PROFILE, PROFILE_KEYS, PROFILE_NAME, PROFILE_OWN_KEYS, PROFILES_KEY, secretVars, type SettingKey, type Settings } from './settings.js'
+import { DEFAULT_PROFILE, PROFILE_KEYS, PROFILE_NAME, PROFILE_OWN_KEYS, PROFILES_KEY, SETTINGS, secretVars, type SettingKey, type Settings } from './settings.js'
 import { checkFileValue } from './values.js'
 
 /**
@@ -98,9 +98,9 @@ function checkPorts (path: string, main: Readonly<Settings>, profiles: readonly 
     if (p.sources.port !== 'file' || port === 0) continue
     const where = `config file ${path}: profile "${p.name}": "port" ${port}`
     if (port === main.port) {
-      problems.push(new ConfigError(`${where} is the default profile's port (PROXY_PORT): give each profile a port of its own`, { code }))
+      problems.push(new ConfigError(`${where} is the default profile's port (${SETTINGS.port.env}): give each profile a port of its own`, { code }))
     } else if (port === main.adminPort) {
-      problems.push(new ConfigError(`${where} is the admin listener's (PROXY_ADMIN_PORT): give each profile a port of its own`, { code }))
+      problems.push(new ConfigError(`${where} is the admin listener's (${SETTINGS.adminPort.env}): give each profile a port of its own`, { code }))
     } else if (taken.has(port)) {
       problems.push(new ConfigError(`${where} is also profile "${taken.get(port) ?? ''}"'s: give each profile a port of its own`, { code }))
     } else {

@@ -2,7 +2,7 @@ import { ConfigError } from './errors.js'
 import { isLoopbackHost, isSafeOrigin } from './net.js'
 import { collect, ConfigProblems } from './problems.js'
 import { isNamedUpstream, type UpstreamRoute } from './routing.js'
-import { DEFAULT_ISSUER, type CacheRule, type PaceRule, type RouteRule, type SettingKey, type SettingSpec } from './settings.js'
+import { DEFAULT_ISSUER, SECRET_VARS, type CacheRule, type PaceRule, type RouteRule, type SettingKey, type SettingSpec } from './settings.js'
 
 
 /** Parsing one setting's value, from the environment (a string) or the config file (JSON). */
@@ -165,7 +165,7 @@ function parseUrl (raw: string, name: string, example: string): string {
     throw new ConfigError(`${name}="${raw}" must be an https:// URL`)
   }
   if (url.username !== '' || url.password !== '') {
-    throw new ConfigError(`${name} must not carry credentials in the URL: use CXONE_CLIENT_ID and CXONE_CLIENT_SECRET`)
+    throw new ConfigError(`${name} must not carry credentials in the URL: use ${SECRET_VARS.clientId} and ${SECRET_VARS.clientSecret}`)
   }
   return raw.replace(/\/+$/, '')
 }

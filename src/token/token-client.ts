@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { ProxyError } from '../core/errors.js'
+import { SECRET_VARS, SETTINGS } from '../core/settings.js'
 import type { FetchFn } from '../core/http-clients.js'
 import { describeNetworkError } from '../core/net-errors.js'
 
@@ -78,7 +79,7 @@ export async function sendTokenRequest (req: TokenRequest, fetchFn: FetchFn, tim
     text = await readTextCapped(res, MAX_AUTH_ANSWER_BYTES)
   } catch (err) {
     if (err instanceof AnswerTooLargeError) {
-      throw new ProxyError('token_invalid_response', `token endpoint ${req.url} answered ${res.status} with more than ${err.limit / 1024} KiB (a token answer is a few KB), so the answer was not read: check CXONE_ISSUER / CXONE_TOKEN_URL point at the token endpoint`, { cause: err })
+      throw new ProxyError('token_invalid_response', `token endpoint ${req.url} answered ${res.status} with more than ${err.limit / 1024} KiB (a token answer is a few KB), so the answer was not read: check ${SETTINGS.issuer.env} / ${SETTINGS.tokenUrl.env} point at the token endpoint`, { cause: err })
     }
     throw new ProxyError('token_unavailable', `token endpoint ${req.url} broke off its answer: ${describeNetworkError(err, timeoutMs)}`, { cause: err })
   }
@@ -120,16 +121,16 @@ export function parseTokenResponse (raw: RawResponse, receivedAt: number, sentAt
   const json = parseJson(raw.text)
   if (raw.status < 200 || raw.status >= 300) throw errorFromResponse(raw, json)
   if (json === undefined || typeof json !== 'object' || json === null) {
-    throw new ProxyError('token_invalid_response', `token endpoint answered ${raw.status} with ${describeBody(raw)} instead of a JSON token: check CXONE_ISSUER / CXONE_TOKEN_URL point at the token endpoint of your region`, { upstreamStatus: raw.status })
+    throw new ProxyError('token_invalid_response', `token endpoint answered ${raw.status} with ${describeBody(raw)} instead of a JSON token: check ${SETTINGS.issuer.env} / ${SETTINGS.tokenUrl.env} point at the token endpoint of your region`, { upstreamStatus: raw.status })
   }
   const body = json as Record<string, unknown>
   const accessToken = body.access_token
   if (typeof accessToken !== 'string' || accessToken === '') {
-    throw new ProxyError('token_invalid_response', 'token endpoint answered 200 without an access_token: check CXONE_TOKEN_URL points at the token endpoint', { upstreamStatus: raw.status, answerField: 'access_token' })
+    throw new ProxyError('token_invalid_response', `token endpoint answered 200 without an access_token: check ${SETTINGS.tokenUrl.env} points at the token endpoint`, { upstreamStatus: raw.status, answerField: 'access_token' })
   }
   const bad = firstNonB64TokenChar(accessToken)
   if (bad !== undefined) {
-    throw new ProxyError('token_invalid_response', `token endpoint sent an access_token (fingerprint ${fingerprint(accessToken)}) containing ${bad}, which a bearer token cannot carry (RFC 6750 §2.1 allows letters, digits, - . _ ~ + / and a trailing =): check CXONE_TOKEN_URL points at the token endpoint`, { upstreamStatus: raw.status, answerField: 'access_token' })
+    throw new ProxyError('token_invalid_response', `token endpoint sent an access_token (fingerprint ${fingerprint(accessToken)}) containing ${bad}, which a bearer token cannot carry (RFC 6750 §2.1 allows letters, digits, - . _ ~ + / and a trailing =): check ${SETTINGS.tokenUrl.env} points at the token endpoint`, { upstreamStatus: raw.status, answerField: 'access_token' })
   }
   const tokenType = typeof body.token_type === 'string' ? body.token_type : 'Bearer'
   if (tokenType.toLowerCase() !== 'bearer') {
@@ -172,7 +173,7 @@ function parseExpiresIn (value: unknown, status: number): number {
     throw new ProxyError('token_invalid_response', `token endpoint sent expires_in=${JSON.stringify(value)}, not a positive number of seconds`, facts)
   }
   if (n < MIN_EXPIRES_IN_SEC) {
-    throw new ProxyError('token_invalid_response', `token endpoint sent expires_in=${JSON.stringify(value)}: a token living under ${MIN_EXPIRES_IN_SEC} s cannot be used, so the endpoint is misconfigured; fix its token lifetime (CXone issues 3600 s tokens) or check CXONE_TOKEN_URL points at the token endpoint`, facts)
+    throw new ProxyError('token_invalid_response', `token endpoint sent expires_in=${JSON.stringify(value)}: a token living under ${MIN_EXPIRES_IN_SEC} s cannot be used, so the endpoint is misconfigured; fix its token lifetime (CXone issues 3600 s tokens) or check ${SETTINGS.tokenUrl.env} points at the token endpoint`, facts)
   }
   return n
 }
@@ -193,26 +194,26 @@ function errorFromResponse (raw: RawResponse, json: unknown): ProxyError {
     return new ProxyError('token_rejected', `token endpoint rejected the request: ${raw.status} ${detail}. ${remedyFor(error)}`, facts)
   }
   if (raw.status >= 300 && raw.status < 400) {
-    return new ProxyError('token_invalid_response', `token endpoint answered with a redirect (${raw.status}); redirects are not followed: set CXONE_TOKEN_URL to the final token endpoint`, { upstreamStatus: raw.status })
+    return new ProxyError('token_invalid_response', `token endpoint answered with a redirect (${raw.status}); redirects are not followed: set ${SETTINGS.tokenUrl.env} to the final token endpoint`, { upstreamStatus: raw.status })
   }
   if (error !== undefined) {
     return new ProxyError('token_rejected', `token endpoint rejected the request: ${raw.status} ${detail}`, facts)
   }
-  return new ProxyError('token_invalid_response', `token endpoint answered ${raw.status} with ${describeBody(raw)}: check CXONE_ISSUER / CXONE_TOKEN_URL`, facts)
+  return new ProxyError('token_invalid_response', `token endpoint answered ${raw.status} with ${describeBody(raw)}: check ${SETTINGS.issuer.env} / ${SETTINGS.tokenUrl.env}`, facts)
 }
 
 /** The likely fix for each OAuth error, most likely cause first. */
 export function remedyFor (oauthError: string): string {
   switch (oauthError) {
     case 'invalid_client':
-      return 'Check CXONE_CLIENT_ID and CXONE_CLIENT_SECRET, that the app registration is approved, and CXONE_CLIENT_AUTH / CXONE_BASIC_ENCODING (run `cxone-auth-proxy check --probe`)'
+      return `Check ${SECRET_VARS.clientId} and ${SECRET_VARS.clientSecret}, that the app registration is approved, and ${SETTINGS.clientAuth.env} / ${SETTINGS.basicEncoding.env} (run \`cxone-auth-proxy check --probe\`)`
     case 'invalid_grant':
-      return 'Check CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET: the access key may be wrong or revoked, or its user deactivated'
+      return `Check ${SECRET_VARS.accessKeyId} and ${SECRET_VARS.accessKeySecret}: the access key may be wrong or revoked, or its user deactivated`
     case 'unsupported_grant_type':
     case 'unauthorized_client':
-      return 'The app is not allowed this grant: set CXONE_GRANT_TYPE (password with an access key, or client_credentials)'
+      return `The app is not allowed this grant: set ${SETTINGS.grantType.env} (password with an access key, or client_credentials)`
     case 'invalid_scope':
-      return 'Remove CXONE_SCOPE or set a scope the app registration allows'
+      return `Remove ${SETTINGS.scope.env} or set a scope the app registration allows`
     default:
       return 'Check the token request with `cxone-auth-proxy check`'
   }
