@@ -163,7 +163,6 @@ function keysWhere (test: (spec: SettingSpec) => boolean): readonly SettingKey[]
   return Object.freeze(ROWS.filter(([, spec]) => test(spec)).map(([key]) => key))
 }
 
-
 /** Where the settings file is: `--config`, else this variable, else DEFAULT_CONFIG_FILE in the working folder. */
 export const CONFIG_FILE_VAR = 'PROXY_CONFIG'
 export const DEFAULT_CONFIG_FILE = 'proxy.config.json'
