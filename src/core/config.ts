@@ -9,7 +9,7 @@ import { readProfiles } from './profiles.js'
 import { checkFileValue, nonEmpty, parseValue } from './values.js'
 
 export type { Credentials } from './secrets.js'
-export { collect, ConfigProblems } from './problems.js'
+export { ConfigProblems } from './problems.js'
 export type { CacheRule, PaceRule, RouteRule, Settings } from './settings.js'
 export type { Profile, Source } from './profile.js'
 

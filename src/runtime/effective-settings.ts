@@ -28,7 +28,7 @@ export function effectiveProfiles (config: Config): EffectiveProfile[] {
  * One profile's settings with their sources, where its secrets came from and how many inbound keys it has. The
  * default lists every setting; another profile its own kind (PROFILE_KEYS), the process-wide ones being the default's.
  */
-export function profileSettings (profile: Profile): Record<string, unknown> {
+function profileSettings (profile: Profile): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   const keys = profile.name === DEFAULT_PROFILE ? Object.keys(SETTINGS) as SettingKey[] : PROFILE_KEYS
   for (const key of keys) {

@@ -247,7 +247,7 @@ export function fingerprint (token: string): string {
 }
 
 /** The JWT payload's claims, unverified: used only to route (tenantId), never to trust. */
-export function jwtClaims (token: string): Record<string, unknown> | undefined {
+function jwtClaims (token: string): Record<string, unknown> | undefined {
   const parts = token.split('.')
   if (parts.length !== 3 || parts[1] === undefined) return undefined
   try {

@@ -43,7 +43,7 @@ export function readRedisTarget (env: NodeJS.ProcessEnv): RedisTarget | undefine
 }
 
 /** `rediss://***:***@host:6380/0`: who and what is hidden, where is kept. */
-export function maskRedisUrl (url: URL): string {
+function maskRedisUrl (url: URL): string {
   const auth = url.username !== '' || url.password !== '' ? `${url.username !== '' ? '***' : ''}${url.password !== '' ? ':***' : ''}@` : ''
   return `${url.protocol}//${auth}${url.host}${url.pathname === '/' ? '' : url.pathname}`
 }
