@@ -4,9 +4,10 @@
  * column decides; compose.ts carries the plan out.
  */
 import type { Config, Profile, Settings } from '../core/config.js'
-import { PROFILE_KEYS, SETTINGS, type LogLevel, type SettingKey, type SettingReload, type SettingSpec } from '../core/settings.js'
+import { PROFILE_KEYS, SECRET_VARS, SETTINGS, type LogLevel, type SecretKey, type SettingKey, type SettingReload, type SettingSpec } from '../core/settings.js'
 
-const CREDENTIAL_KEYS = ['clientId', 'clientSecret', 'accessKeyId', 'accessKeySecret'] as const
+/** The secrets the token layer uses; the inbound keys (apiKeys) are admission's. */
+const CREDENTIAL_KEYS = (Object.keys(SECRET_VARS) as SecretKey[]).filter((k): k is Exclude<SecretKey, 'apiKeys'> => k !== 'apiKeys')
 
 /** One profile's part of a reload. */
 export interface ProfileReload {
