@@ -216,8 +216,10 @@ export interface ProxyErrorOptions {
   oauthError?: string
   /** The OAuth `error_description` (or the like) that came with it. */
   oauthDescription?: string
-  /** The HTTP status the upstream (the token endpoint) answered with, when it answered. */
-  upstreamStatus?: number
+  /** The innermost network or library code of a failure to reach the API (ECONNREFUSED, UND_ERR_…). */
+  networkCode?: string | undefined
+  /** The status the upstream (CXone's API, or its token endpoint) answered with, when it answered. */
+  upstreamStatus?: number | undefined
   /** The field of the upstream's answer at fault (`access_token`, `token_type`, `expires_in`), when one is. */
   answerField?: string
 }
@@ -230,6 +232,7 @@ export class ProxyError extends Error {
   readonly retryAfterSec: number | undefined
   readonly oauthError: string | undefined
   readonly oauthDescription: string | undefined
+  readonly networkCode: string | undefined
   readonly upstreamStatus: number | undefined
   readonly answerField: string | undefined
 
@@ -242,6 +245,7 @@ export class ProxyError extends Error {
     this.retryAfterSec = options.retryAfterSec
     this.oauthError = options.oauthError
     this.oauthDescription = options.oauthDescription
+    this.networkCode = options.networkCode
     this.upstreamStatus = options.upstreamStatus
     this.answerField = options.answerField
   }
@@ -254,6 +258,7 @@ export class ProxyError extends Error {
       proxyStatus: this.proxyStatus,
       oauthError: this.oauthError,
       oauthDescription: this.oauthDescription,
+      networkCode: this.networkCode,
       upstreamStatus: this.upstreamStatus,
       answerField: this.answerField
     })

@@ -37,8 +37,8 @@ const UPSTREAM_KEEP_ALIVE_THRESHOLD_MS = 2_000
 const UPSTREAM_MAX_HEADER_BYTES = 64 * 1024
 
 /**
- * The upstream connection pool. Every option is set explicitly: TLS is verified (reply-from's own
- * default turns verification off), keep-alive is bounded, and timeouts leave room for 60 s long polls.
+ * The upstream connection pool. Every option is set explicitly: TLS is verified, keep-alive is bounded, and
+ * timeouts leave room for 60 s long polls.
  */
 export function createDispatcher (s: Pick<Settings, 'upstreamConnections' | 'upstreamTimeoutMs' | 'connectTimeoutMs'>, env: NodeJS.ProcessEnv): Dispatcher {
   const options = {

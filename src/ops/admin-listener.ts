@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Logger } from 'pino'
-import { sendError, toProxyError, type AnswerHooks } from '../core/answer.js'
+import { sendError, toProxyError, type AnswerHooks } from '../core/error-reply.js'
 import { ProxyError } from '../core/errors.js'
 import type { AnsweredRequest } from './observability.js'
 

@@ -8,15 +8,15 @@
  *   5. inbound key  X-Proxy-Key when PROXY_API_KEYS are set
  *   6. route        PROXY_READ_ONLY and the "routes" allow-list, on the path a server could act on
  *   7. body limit   a declared Content-Length over PROXY_MAX_BODY_BYTES (chunked bodies: body.ts)
- *   8. concurrency  the upstream gate (gate.ts), once the body has arrived
  *
- * Steps 1–7 are pure functions of the request head and the compiled rules; each throws a ProxyError.
+ * Once the body has arrived, the forwarding pipeline (pipeline.ts) takes over. Steps 1–7 are pure functions of the request head and the compiled rules; each throws a ProxyError.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import type { RouteRule, Settings } from '../core/config.js'
+import type { Settings } from '../core/config.js'
 import { ProxyError } from '../core/errors.js'
 import { isLoopbackHost } from '../core/net.js'
+import { compileRoute, pathOf, serverView } from '../core/paths.js'
 
 /** What admission reads of a request: plain data, so each step can be tested with a table. */
 export interface RequestHead {
@@ -54,7 +54,6 @@ const ENCODED_SLASH = /%(?:2f|5c)/i
 const BAD_PERCENT = /%(?![0-9a-f]{2})/i
 /** Headers that ask a server to act on another method or URL than the one admission judged. */
 const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url']
-const NORMALISE_ROUNDS = 3
 const MAX_PORT = 65_535
 export const CORS_EXPOSED = 'x-request-id, proxy-status, retry-after'
 
@@ -186,36 +185,6 @@ export function checkBodyLimit (contentLength: string | undefined, rules: Admiss
   }
 }
 
-/**
- * The path as a lenient server might resolve it: percent-decoded (repeatedly, so %252e is seen as "."),
- * NFKC-folded (full-width "．" is "."), `;params` dropped, empty segments removed. Undefined when that view
- * climbs with a dot segment: such a path can never match a rule.
- */
-export function serverView (path: string): string | undefined {
-  let p = path
-  for (let i = 0; i < NORMALISE_ROUNDS && p.includes('%'); i++) {
-    try {
-      p = decodeURIComponent(p)
-    } catch {
-      break
-    }
-  }
-  p = p.normalize('NFKC')
-  const segments = p.split('/').map((s) => s.split(';', 1)[0] as string).filter((s) => s !== '')
-  if (segments.some((s) => s === '.' || s === '..' || s.includes('\\'))) return undefined
-  return `/${segments.join('/')}`
-}
-
-/** `*` is one path segment, `**` any rest: "GET /inContactAPI/services/*\/skills/**". */
-export function compileRoute (rule: RouteRule): (method: string, path: string) => boolean {
-  const source = rule.pattern.split('/').map((seg) => {
-    if (seg === '**') return '.*'
-    return seg.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')
-  }).join('/')
-  const re = new RegExp(`^${source.replace(/\/\.\*$/, '(?:/.*)?')}$`)
-  return (method, path) => (rule.method === '*' || rule.method === method) && re.test(path)
-}
-
 export function compileRules (s: Settings, apiKeys: readonly string[]): AdmissionRules {
   const publicUrl = s.publicUrl === undefined ? undefined : new URL(s.publicUrl)
   return {
@@ -237,12 +206,6 @@ export function compileRules (s: Settings, apiKeys: readonly string[]): Admissio
 /** The proxy's own origin for rewritten links: PROXY_PUBLIC_URL, or the Host the caller used. */
 export function publicOriginOf (rules: AdmissionRules, host: string | undefined): string {
   return rules.publicOrigin ?? `http://${host ?? ''}`
-}
-
-/** The path without the query, for logs and route matching. */
-export function pathOf (rawUrl: string): string {
-  const q = rawUrl.indexOf('?')
-  return q < 0 ? rawUrl : rawUrl.slice(0, q)
 }
 
 function digest (key: string): Buffer {

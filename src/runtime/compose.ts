@@ -15,7 +15,7 @@ import { quitRoute } from '../ops/quit.js'
 import { statusProfile, statusRoutes, type StatusOptions } from '../ops/status.js'
 import { compileRules } from '../proxy/admission.js'
 import { createProxyListener } from '../proxy/listener.js'
-import { MicroCache } from '../proxy/micro-cache.js'
+import { MicroCache } from '../quota/micro-cache.js'
 import type { Discovery, TenantHosts } from '../token/discovery.js'
 import { createTokenLayer, type TokenLayer } from '../token/token-layer.js'
 import type { TokenProvider } from '../token/token-provider.js'
@@ -178,6 +178,7 @@ function profileBuilder (parts: ProcessParts, pages: OwnPages): (p: Profile, isD
         dispatcher,
         gate,
         bodies,
+        clock,
         upstreamTimeoutMs: ps.upstreamTimeoutMs,
         onUpstream401: () => { metrics.upstream401(p.name) },
         onReplay: () => { metrics.replay(p.name) },
@@ -234,7 +235,7 @@ function cacheFor (parts: ProcessParts, name: string, ps: Readonly<Settings>): M
   const cache = new MicroCache({
     rules: ps.cache,
     maxBytes: parts.s.cacheMaxBytes,
-    now: parts.clock.now,
+    clock: parts.clock,
     events: { hit: () => { metrics.cacheLookup('hit', name) }, miss: () => { metrics.cacheLookup('miss', name) }, evicted: () => { metrics.cacheEvicted(name) } }
   })
   metrics.watchCache(() => cache.bytes)

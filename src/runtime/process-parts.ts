@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
-import type { AnswerHooks } from '../core/answer.js'
+import type { AnswerHooks } from '../core/error-reply.js'
 import { systemClock, type Clock } from '../core/clock.js'
 import type { Config, Settings } from '../core/config.js'
 import { createDispatcher, createTokenFetch, type FetchFn } from '../core/http-clients.js'
@@ -69,7 +69,7 @@ export function createProcessParts (config: Config, deps: AppDeps, tokens: () =>
     dispatcher: deps.dispatcher ?? createDispatcher(s, env),
     // Process-wide: the upstream places (no more in flight than there are connections: undici would queue the rest
     // with no bound on the wait) and the request bodies held, whatever the profile.
-    gate: new UpstreamGate({ maxConcurrent: Math.min(s.maxConcurrentUpstream, s.upstreamConnections), queueTimeoutMs: s.queueTimeoutMs, maxQueued: MAX_QUEUED }),
+    gate: new UpstreamGate({ maxConcurrent: Math.min(s.maxConcurrentUpstream, s.upstreamConnections), queueTimeoutMs: s.queueTimeoutMs, maxQueued: MAX_QUEUED, clock }),
     bodies: new BodyBuffer({ maxBytes: s.maxBodyBytes, maxBufferedBytes: s.maxBufferedBytes, timeoutMs: s.bodyTimeoutMs }),
     observability,
     metrics,

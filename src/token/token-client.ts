@@ -3,6 +3,7 @@ import { ProxyError } from '../core/errors.js'
 import { SECRET_VARS, SETTINGS } from '../core/settings.js'
 import type { FetchFn } from '../core/http-clients.js'
 import { describeNetworkError } from '../core/net-errors.js'
+import { retryAfterSeconds } from '../core/retry-after.js'
 
 export type { FetchFn } from '../core/http-clients.js'
 import type { BasicEncoding, ClientAuthMethod, GrantType } from '../core/settings.js'
@@ -119,7 +120,7 @@ const CONFIG_ERRORS = new Set(['invalid_client', 'invalid_grant', 'unauthorized_
  */
 export function parseTokenResponse (raw: RawResponse, receivedAt: number, sentAt = receivedAt): TokenSet {
   const json = parseJson(raw.text)
-  if (raw.status < 200 || raw.status >= 300) throw errorFromResponse(raw, json)
+  if (raw.status < 200 || raw.status >= 300) throw errorFromResponse(raw, json, receivedAt)
   if (json === undefined || typeof json !== 'object' || json === null) {
     throw new ProxyError('token_invalid_response', `token endpoint answered ${raw.status} with ${describeBody(raw)} instead of a JSON token: check ${SETTINGS.issuer.env} / ${SETTINGS.tokenUrl.env} point at the token endpoint of your region`, { upstreamStatus: raw.status })
   }
@@ -178,7 +179,7 @@ function parseExpiresIn (value: unknown, status: number): number {
   return n
 }
 
-function errorFromResponse (raw: RawResponse, json: unknown): ProxyError {
+function errorFromResponse (raw: RawResponse, json: unknown, receivedAt: number): ProxyError {
   const body = typeof json === 'object' && json !== null ? json as Record<string, unknown> : {}
   const error = typeof body.error === 'string' ? body.error : undefined
   const description = [body.error_description, body.errorDescription, body.message].find((d) => typeof d === 'string') as string | undefined
@@ -186,7 +187,7 @@ function errorFromResponse (raw: RawResponse, json: unknown): ProxyError {
   const facts = { oauthError: error, oauthDescription: description, upstreamStatus: raw.status }
   if (raw.status === 429 || raw.status >= 500) {
     return new ProxyError('token_unavailable', `token endpoint answered ${raw.status} ${detail}`, {
-      retryAfterSec: parseRetryAfter(raw.retryAfter),
+      retryAfterSec: retryAfterSeconds(raw.retryAfter, receivedAt),
       ...facts
     })
   }
@@ -217,14 +218,6 @@ export function remedyFor (oauthError: string): string {
     default:
       return 'Check the token request with `cxone-auth-proxy check`'
   }
-}
-
-/** Retry-After as seconds: delta-seconds or an HTTP date. */
-export function parseRetryAfter (value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined
-  if (/^\d+$/.test(value.trim())) return Number(value.trim())
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000))
 }
 
 function parseJson (text: string): unknown {
