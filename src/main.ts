@@ -11,6 +11,16 @@ import type { RunningProxy } from './runtime/server.js'
 // Node 20 has no such cache, and nothing happens. The CLI is imported after, so that it is compiled through it.
 const cache = (module as { enableCompileCache?: () => unknown }).enableCompileCache
 cache?.()
+
+// SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code execution for any local process): a listener, from the
+// first moment, keeps Node from doing so; the line is logged once the proxy's logger exists.
+let usr1: { warn: (obj: object, msg: string) => void } | undefined
+let usr1Early = false
+const onUsr1 = (): void => {
+  if (usr1 === undefined) usr1Early = true
+  else usr1.warn({ signal: 'SIGUSR1' }, 'SIGUSR1 received: the inspector stays closed (start node with --inspect to debug); ignoring')
+}
+if (process.platform !== 'win32') process.on('SIGUSR1', onUsr1)
 const { runCli, REPEAT_SIGNAL_WINDOW_MS, PARENT_POLL_MS } = await import('./runtime/cli.js')
 
 const code = await runCli(process.argv.slice(2), {
@@ -29,9 +39,8 @@ function drainThenExit (running: RunningProxy, reason: string): void {
 /**
  * A running proxy's process. SIGTERM/SIGINT drain and exit 0; a second one during the drain (after
  * REPEAT_SIGNAL_WINDOW_MS) stops at once (waiting callers get 503 shutting_down) and exits 128 + the signal's number,
- * as a shell reports a kill. SIGHUP reloads the configuration and the secret files. SIGUSR1 would open Node's
- * inspector on 127.0.0.1:9229 (code execution for any local process): a listener keeps Node from doing so.
- * POST /_proxy/quitquitquit is the same drain as SIGTERM.
+ * as a shell reports a kill. SIGHUP reloads the configuration and the secret files; SIGUSR1 is logged and ignored
+ * (above). POST /_proxy/quitquitquit is the same drain as SIGTERM.
  */
 function keep (running: RunningProxy): void {
   const log = running.proxy.logger
@@ -55,9 +64,8 @@ function keep (running: RunningProxy): void {
   process.on('SIGHUP', () => {
     running.reload('SIGHUP').catch((err: unknown) => { log.warn({ err }, 'reload after SIGHUP failed') })
   })
-  if (process.platform !== 'win32') {
-    process.on('SIGUSR1', () => { log.warn({ signal: 'SIGUSR1' }, 'SIGUSR1 received: the inspector stays closed (start node with --inspect to debug); ignoring') })
-  }
+  usr1 = log
+  if (usr1Early) onUsr1()
   void running.quitRequested.then((reason) => { drainThenExit(running, reason) })
   // Under `npm start` / `npm run demo` the proxy is a grandchild of npm (npm → sh -c → node), and a SIGTERM to npm
   // alone does not reach it (issue 16): so stop as on SIGTERM once the parent goes away (process.ppid changes).
