@@ -12,22 +12,13 @@ import type { RunningProxy } from './runtime/server.js'
 const cache = (module as { enableCompileCache?: () => unknown }).enableCompileCache
 cache?.()
 
-// SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code execution for any local process): a listener, from the
-// first moment, keeps Node from doing so; the line is logged once the proxy's logger exists.
-let usr1: { warn: (obj: object, msg: string) => void } | undefined
-let usr1Early = false
-const onUsr1 = (): void => {
-  if (usr1 === undefined) usr1Early = true
-  else usr1.warn({ signal: 'SIGUSR1' }, 'SIGUSR1 received: the inspector stays closed (start node with --inspect to debug); ignoring')
-}
-if (process.platform !== 'win32') process.on('SIGUSR1', onUsr1)
 const { runCli, REPEAT_SIGNAL_WINDOW_MS, PARENT_POLL_MS } = await import('./runtime/cli.js')
 
 const code = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: (line) => { process.stdout.write(`${line}\n`) },
   stderr: (line) => { process.stderr.write(`${line}\n`) },
-  keep
+  serving
 })
 if (code !== undefined) process.exitCode = code
 
@@ -37,12 +28,35 @@ function drainThenExit (running: RunningProxy, reason: string): void {
 }
 
 /**
- * A running proxy's process. SIGTERM/SIGINT drain and exit 0; a second one during the drain (after
- * REPEAT_SIGNAL_WINDOW_MS) stops at once (waiting callers get 503 shutting_down) and exits 128 + the signal's number,
- * as a shell reports a kill. SIGHUP reloads the configuration and the secret files; SIGUSR1 is logged and ignored
- * (above). POST /_proxy/quitquitquit is the same drain as SIGTERM.
+ * A server's process. The signal listeners are installed before anything listens: a signal sent once the start-up
+ * line was logged but before they existed killed the proxy without a drain (SIGTERM) or opened Node's inspector on
+ * 127.0.0.1:9229, code execution for any local process (SIGUSR1) (issue 25). Such an early signal is acted on once
+ * the proxy runs; a second stop signal before then (a start-up that hangs) stops at once.
  */
-function keep (running: RunningProxy): void {
+function serving (): (running: RunningProxy) => void {
+  let handle: ((signal: NodeJS.Signals) => void) | undefined
+  const early: NodeJS.Signals[] = []
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', ...(process.platform === 'win32' ? [] : ['SIGUSR1' as const])]
+  const before = (signal: NodeJS.Signals): void => {
+    if ((signal === 'SIGTERM' || signal === 'SIGINT') && early.some((s) => s === 'SIGTERM' || s === 'SIGINT')) process.exit(128 + (constants.signals[signal] ?? 0))
+    early.push(signal)
+  }
+  for (const signal of signals) process.on(signal, () => { if (handle === undefined) before(signal); else handle(signal) })
+  return (running) => {
+    handle = signalHandler(running)
+    for (const signal of early.splice(0)) handle(signal)
+    void running.quitRequested.then((reason) => { drainThenExit(running, reason) })
+    if (process.env.npm_lifecycle_event !== undefined) exitWithParent(running)
+  }
+}
+
+/**
+ * SIGTERM/SIGINT drain and exit 0; a second one during the drain (after REPEAT_SIGNAL_WINDOW_MS) stops at once
+ * (waiting callers get 503 shutting_down) and exits 128 + the signal's number, as a shell reports a kill. SIGHUP
+ * reloads the configuration and the secret files; SIGUSR1 is logged and ignored. POST /_proxy/quitquitquit is the
+ * same drain as SIGTERM.
+ */
+function signalHandler (running: RunningProxy): (signal: NodeJS.Signals) => void {
   const log = running.proxy.logger
   let drainingSince: number | undefined
   let stopping = false
@@ -59,23 +73,27 @@ function keep (running: RunningProxy): void {
     log.warn({ signal, exitCode: code }, `${signal} received during the drain: stopping now`)
     running.stopNow(signal).finally(() => process.exit(code))
   }
-  process.on('SIGTERM', onStop)
-  process.on('SIGINT', onStop)
-  process.on('SIGHUP', () => {
-    running.reload('SIGHUP').catch((err: unknown) => { log.warn({ err }, 'reload after SIGHUP failed') })
-  })
-  usr1 = log
-  if (usr1Early) onUsr1()
-  void running.quitRequested.then((reason) => { drainThenExit(running, reason) })
-  // Under `npm start` / `npm run demo` the proxy is a grandchild of npm (npm → sh -c → node), and a SIGTERM to npm
-  // alone does not reach it (issue 16): so stop as on SIGTERM once the parent goes away (process.ppid changes).
-  if (process.env.npm_lifecycle_event !== undefined) {
-    const parent = process.ppid
-    const timer = setInterval(() => {
-      if (process.ppid === parent) return
-      clearInterval(timer)
-      drainThenExit(running, 'parent exited')
-    }, PARENT_POLL_MS)
-    timer.unref()
+  return (signal) => {
+    if (signal === 'SIGHUP') {
+      running.reload('SIGHUP').catch((err: unknown) => { log.warn({ err }, 'reload after SIGHUP failed') })
+    } else if (signal === 'SIGUSR1') {
+      log.warn({ signal: 'SIGUSR1' }, 'SIGUSR1 received: the inspector stays closed (start node with --inspect to debug); ignoring')
+    } else {
+      onStop(signal)
+    }
   }
+}
+
+/**
+ * Under `npm start` / `npm run demo` the proxy is a grandchild of npm (npm → sh -c → node), and a SIGTERM to npm
+ * alone does not reach it (issue 16): so stop as on SIGTERM once the parent goes away (process.ppid changes).
+ */
+function exitWithParent (running: RunningProxy): void {
+  const parent = process.ppid
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(timer)
+    drainThenExit(running, 'parent exited')
+  }, PARENT_POLL_MS)
+  timer.unref()
 }

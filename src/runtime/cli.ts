@@ -51,14 +51,15 @@ export interface CliIO {
   stdout: (line: string) => void
   stderr: (line: string) => void
   /**
-   * Takes a proxy that keeps running (main.ts: its signals and exit code), called as soon as it listens, so that no
-   * signal finds it without a handler.
+   * Called before a server command builds anything (main.ts: it installs the signal handlers then, so that a signal
+   * right after the start-up line neither opens the inspector nor skips the drain, issue 25); the function it returns
+   * takes the proxy once it runs: the process (signals, exit codes) is main.ts's.
    */
-  keep: (running: RunningProxy) => void
+  serving: () => (running: RunningProxy) => void
 }
 
 /**
- * Runs a command; resolves to an exit code, or to undefined while a server keeps running (handed to `io.keep`): the
+ * Runs a command; resolves to an exit code, or to undefined while a server keeps running (handed to `io.serving`'s function): the
  * process (signals, exit codes) is main.ts's, never this module's.
  */
 export async function runCli (argv: string[], io: CliIO): Promise<number | undefined> {
@@ -101,6 +102,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
       const { runShutdown, runStatus } = await import('./client-commands.js')
       return await (command === 'shutdown' ? runShutdown : runStatus)({ env: io.env, configPath: values.config, port: values.port, json: values.json === true, out: io.stdout, err: io.stderr })
     }
+    const keep = io.serving()
     let running: RunningProxy
     if (command === 'demo') {
       const { runDemo } = await import('./demo.js')
@@ -109,7 +111,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
       const load = (): ReturnType<typeof loadConfig> => loadConfig({ env: io.env, configPath: values.config })
       running = await startProxy(load(), { env: io.env }, { load, env: io.env, configPath: values.config })
     }
-    io.keep(running)
+    keep(running)
     return undefined
   } catch (err) {
     if (err instanceof ConfigError) {
