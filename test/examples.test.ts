@@ -4,8 +4,8 @@ import { basename, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
 import { loadConfig } from '../src/core/config.js'
-import { CONFIG_FILE_VAR, OUTBOUND_VARS, PROFILE_NAME, SECRET_VARS, SETTINGS, secretVars } from '../src/core/settings.js'
-import { REDIS_URL_VAR } from '../src/token/fleet/redis-url.js'
+import { CONFIG_FILE_VAR, OUTBOUND_VARS, PROFILE_NAME, SECRET_VARS, SETTINGS, secretVars, PROCESS_SECRET_VARS } from '../src/core/settings.js'
+const REDIS_URL_VAR = PROCESS_SECRET_VARS.redisUrl
 import { DEMO_CREDENTIALS } from '../src/simulator/simulator.js'
 
 /**

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/core/config.js'
-import { ERRORS } from '../src/core/errors.js'
-import { CONFIG_FILE_VAR, OUTBOUND_VARS, PROFILE_SECRET_VARS, SECRET_VARS, SETTINGS, type SettingKey } from '../src/core/settings.js'
-import { REDIS_URL_VAR } from '../src/token/fleet/redis-url.js'
+import { CONFIG_ERRORS, ERRORS } from '../src/core/errors.js'
+import { CONFIG_FILE_VAR, OUTBOUND_VARS, PROFILE_SECRET_VARS, SECRET_VARS, SETTINGS, type SettingKey, PROCESS_SECRET_VARS } from '../src/core/settings.js'
+const REDIS_URL_VAR = PROCESS_SECRET_VARS.redisUrl
 
 const readme = readFileSync('README.md', 'utf8')
 const configuration = readFileSync('docs/configuration.md', 'utf8')
@@ -59,6 +59,14 @@ describe('docs/errors.md documents', () => {
     const [status, , proxyStatus] = cells(row as string)
     expect(status).toBe(String(spec.status))
     expect(proxyStatus?.split(', ')[0]).toBe(`\`${spec.proxyStatus}\``)
+  })
+})
+
+describe('docs/errors.md documents the configuration errors', () => {
+  it.each(Object.entries(CONFIG_ERRORS))('code %s with its remedy', (code, spec) => {
+    const row = errors.split('\n').find((line) => line.startsWith(`| \`${code}\` |`))
+    expect(row, `no configuration error row for ${code}`).toBeDefined()
+    expect(cells(row as string)[2]?.toLowerCase()).toBe(`${spec.remedy}.`.toLowerCase())
   })
 })
 

@@ -1,6 +1,6 @@
 import { remedyFor } from '../token/token-client.js'
 import { classifyNetworkError, describeNetworkError } from '../core/net-errors.js'
-import { DEFAULT_PROFILE, secretVars, settingName } from '../core/settings.js'
+import { DEFAULT_PROFILE, secretVars, settingName, type BasicEncoding, type ClientAuthMethod, type GrantType } from '../core/settings.js'
 import type { Cause, CauseCode } from './report.js'
 import { misplacedCauses, whitespaceCauses, type CredentialValues } from './shapes.js'
 
@@ -32,9 +32,9 @@ export function checkNames (profile: string): CheckNames {
 export const DEFAULT_NAMES: CheckNames = Object.freeze(checkNames(DEFAULT_PROFILE))
 
 export interface AuthContext {
-  clientAuth: 'client_secret_basic' | 'client_secret_post'
-  basicEncoding: 'rfc6749' | 'raw'
-  grantType: 'password' | 'client_credentials'
+  clientAuth: ClientAuthMethod
+  basicEncoding: BasicEncoding
+  grantType: GrantType
   /** The id or secret encodes differently under rfc6749 and raw Basic. */
   encodingsDiffer: boolean
   /** token_endpoint_auth_methods_supported from discovery, when known. */

@@ -1,6 +1,6 @@
 import type { ConfigError, ConfigErrorCode } from '../core/errors.js'
 import type { Config, Profile, Source } from '../core/config.js'
-import { DEFAULT_PROFILE, settingName, type SecretKey, type SettingKey } from '../core/settings.js'
+import { DEFAULT_PROFILE, PROCESS_SECRET_VARS, settingName, type ProcessSecretKey, type SecretKey, type SettingKey } from '../core/settings.js'
 import { absence, demoCommand } from '../core/secrets.js'
 import { basicEncodingsDiffer } from '../token/client-auth.js'
 import { maskSecret, shortenId } from './mask.js'
@@ -32,6 +32,13 @@ export function judgeConfig (config: Config, env: NodeJS.ProcessEnv, profile: Pr
     const value = c[key] as string | undefined
     const from = origin === 'file' ? `${name}_FILE (${env[`${name}_FILE`] ?? ''})` : origin
     variables[name] = { from, value: value === undefined || origin === 'unset' ? null : SECRETS.has(key) ? maskSecret(value) : shortenId(value) }
+  }
+  // The process's own secrets (REDIS_URL): whether set, never the value (it may carry a password).
+  if (profile.name === DEFAULT_PROFILE) {
+    for (const [key, name] of Object.entries(PROCESS_SECRET_VARS) as Array<[ProcessSecretKey, string]>) {
+      const origin = config.processSecrets[key]
+      if (origin !== 'unset') variables[name] = { from: origin === 'file' ? `${name}_FILE (${env[`${name}_FILE`] ?? ''})` : origin, value: '(set)' }
+    }
   }
   for (const key of TOKEN_SETTINGS) {
     const name = settingName(profile.name, key)

@@ -47,7 +47,7 @@ function causesFor (obs: Observation & { kind: 'answer' }, err: ProxyError, auth
   const wrongPath = wrongTokenPath(net.url)
   const refusal = tokenEndpointError(obs)
   if (wrongPath === undefined && refusal?.error !== undefined) return oauthErrorCauses(refusal.error, refusal.description, auth)
-  if (wrongPath === undefined && obs.status === 200 && bodyKind(obs.contentType, obs.text) === 'json' && err.code === 'token_invalid_response' && !/access_token/.test(err.message)) {
+  if (wrongPath === undefined && obs.status === 200 && bodyKind(obs.contentType, obs.text) === 'json' && err.code === 'token_invalid_response' && err.answerField !== 'access_token') {
     return [{ code: 'unusable_token_response', cause: err.message, fix: 'report this answer to NICE; the proxy cannot use it' }]
   }
   return wrongUrlCauses('not_a_token_endpoint', 'CXone\'s token endpoint', net.url, net.urlVar, net.names, wrongPath)

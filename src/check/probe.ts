@@ -1,3 +1,4 @@
+import type { BasicEncoding, ClientAuthMethod } from '../core/settings.js'
 import { buildTokenRequest, type FetchFn, type TokenRequestParams } from '../token/token-client.js'
 import { answerLine, attemptOutcome } from './answer.js'
 import { DEFAULT_NAMES, invalidClientCauses, type AuthContext, type CheckNames } from './causes.js'
@@ -10,8 +11,8 @@ import { label, type AttemptOutcome, type Diagnosis, type ProbeAttempt, type Pro
  */
 
 export interface Variant {
-  clientAuth: 'client_secret_basic' | 'client_secret_post'
-  basicEncoding: 'rfc6749' | 'raw' | null
+  clientAuth: ClientAuthMethod
+  basicEncoding: BasicEncoding | null
 }
 
 export const VARIANTS: readonly Variant[] = [

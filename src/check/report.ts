@@ -2,6 +2,7 @@
  * The shape of a `check` run: steps in order, warnings, the diagnosis of a failure and the probe's
  * findings. Plain data (never a secret), so it prints as text or as `--json` alike.
  */
+import type { BasicEncoding, ClientAuthMethod } from '../core/settings.js'
 
 export type StepName = 'configuration' | 'issuer discovery' | 'token request' | 'token response' | 'API discovery' | 'API call' | 'routing' | 'local auth'
 export type StepStatus = 'ok' | 'fail' | 'skip' | 'info'
@@ -102,8 +103,8 @@ export type AttemptOutcome =
   | 'not_sent'
 
 export interface ProbeAttempt {
-  readonly clientAuth: 'client_secret_basic' | 'client_secret_post'
-  readonly basicEncoding: 'rfc6749' | 'raw' | null
+  readonly clientAuth: ClientAuthMethod
+  readonly basicEncoding: BasicEncoding | null
   readonly configured: boolean
   readonly outcome: AttemptOutcome
   /** `401 invalid_client`, or why it was not sent. */

@@ -222,10 +222,14 @@ export interface ProxyErrorOptions {
   proxyStatus?: string
   /** OAuth `error` value from the token endpoint, when there was one. */
   oauthError?: string
+  /** The OAuth `error_description` (or the like) that came with it. */
+  oauthDescription?: string
   /** The innermost network or library code of a failure to reach the API (ECONNREFUSED, UND_ERR_…). */
   networkCode?: string | undefined
-  /** The status CXone had answered when its response broke off. */
+  /** The status the upstream (CXone's API, or its token endpoint) answered with, when it answered. */
   upstreamStatus?: number | undefined
+  /** The field of the upstream's answer at fault (`access_token`, `token_type`, `expires_in`), when one is. */
+  answerField?: string
 }
 
 /** An error the proxy reports to its caller: a stable code, a message that names the fix. */
@@ -235,8 +239,10 @@ export class ProxyError extends Error {
   readonly proxyStatus: string
   readonly retryAfterSec: number | undefined
   readonly oauthError: string | undefined
+  readonly oauthDescription: string | undefined
   readonly networkCode: string | undefined
   readonly upstreamStatus: number | undefined
+  readonly answerField: string | undefined
 
   constructor (code: ErrorCode, message: string, options: ProxyErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
@@ -246,8 +252,10 @@ export class ProxyError extends Error {
     this.proxyStatus = options.proxyStatus ?? ERRORS[code].proxyStatus
     this.retryAfterSec = options.retryAfterSec
     this.oauthError = options.oauthError
+    this.oauthDescription = options.oauthDescription
     this.networkCode = options.networkCode
     this.upstreamStatus = options.upstreamStatus
+    this.answerField = options.answerField
   }
 
   /** The same error with a different Retry-After (the provider's remaining backoff). */
@@ -257,34 +265,49 @@ export class ProxyError extends Error {
       retryAfterSec,
       proxyStatus: this.proxyStatus,
       oauthError: this.oauthError,
+      oauthDescription: this.oauthDescription,
       networkCode: this.networkCode,
-      upstreamStatus: this.upstreamStatus
+      upstreamStatus: this.upstreamStatus,
+      answerField: this.answerField
     })
   }
 }
 
 /**
- * Stable codes for configuration mistakes, so `check` and scripts branch on a code, never on a message's words.
+ * The table of configuration mistakes found at start-up (exit 2), with stable codes so `check` and scripts branch
+ * on a code, never on a message's words. Each message names the variable, file or field; the remedy is the general fix.
  */
-export type ConfigErrorCode =
-  | 'config_invalid_value'
-  | 'config_missing_secret'
-  | 'config_conflicting_secret'
-  | 'config_unreadable_secret'
-  | 'config_file_unreadable'
-  | 'config_file_invalid'
-  | 'config_unknown_setting'
-  | 'config_unsafe'
-  | 'config_port_conflict'
-  | 'listen_failed'
+export const CONFIG_ERRORS = {
+  config_invalid_value: { remedy: 'give the setting the message names a value of its kind: docs/configuration.md lists each type and range' },
+  config_missing_secret: { remedy: 'set the secret the message names, or its NAME_FILE form, in the environment' },
+  config_conflicting_secret: { remedy: 'set a secret once: NAME or NAME_FILE, not both' },
+  config_unreadable_secret: { remedy: 'make the NAME_FILE the message names readable by the proxy and not empty' },
+  config_file_unreadable: { remedy: 'fix the config file\'s path (--config or PROXY_CONFIG), or unset it to use the defaults' },
+  config_file_invalid: { remedy: 'make the config file a JSON object of settings, like the committed proxy.config.json' },
+  config_unknown_setting: { remedy: 'remove or rename the key the message names: a secret goes in the environment, a process-wide setting at the top level' },
+  config_unsafe: { remedy: 'use https:// off loopback, and set inbound keys (PROXY_API_KEYS) before listening off loopback' },
+  config_port_conflict: { remedy: 'give the default profile, the admin listener and each profile a port of its own' },
+  listen_failed: { remedy: 'choose a free port and an address of this machine (PROXY_PORT, PROXY_HOST, PROXY_ADMIN_PORT, PROXY_ADMIN_HOST)' }
+} as const satisfies Record<string, { readonly remedy: string }>
+
+export type ConfigErrorCode = keyof typeof CONFIG_ERRORS
+
+export interface ConfigErrorOptions {
+  cause?: unknown
+  code?: ConfigErrorCode
+  /** The environment variable the mistake is about, when it is one (a secret's NAME). */
+  variable?: string
+}
 
 /** A user's configuration mistake found at start-up: one line, no stack trace. */
 export class ConfigError extends Error {
   readonly code: ConfigErrorCode
-  constructor (message: string, options: { cause?: unknown, code?: ConfigErrorCode } = {}) {
+  readonly variable: string | undefined
+  constructor (message: string, options: ConfigErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'ConfigError'
     this.code = options.code ?? 'config_invalid_value'
+    this.variable = options.variable
   }
 }
 

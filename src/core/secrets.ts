@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ConfigError } from './errors.js'
-import { SECRET_VARS, type SecretKey, type SecretVars } from './settings.js'
+import { SECRET_VARS, type SecretKey, type SecretOrigin, type SecretVars } from './settings.js'
 
 /** Secret values: properties are non-enumerable so a logged or serialised object never shows them. */
 export interface Credentials {
@@ -11,7 +11,7 @@ export interface Credentials {
   readonly accessKeySecret: string | undefined
   readonly apiKeys: readonly string[]
   /** Where each secret came from: `env`, `file` (NAME_FILE) or absent. */
-  readonly origins: Readonly<Record<SecretKey, 'env' | 'file' | 'unset'>>
+  readonly origins: Readonly<Record<SecretKey, SecretOrigin>>
 }
 
 /** How to start the demo: `npm run demo` in a clone, `cxone-auth-proxy demo` in an installed copy (under node_modules). */
@@ -24,7 +24,7 @@ export function demoCommand (moduleUrl: string = import.meta.url): string {
  * `vars` names the variables: SECRET_VARS, or a profile's (settings.ts `secretVars`). */
 export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean, vars: SecretVars = SECRET_VARS): { credentials: Credentials, problems: ConfigError[] } {
   const values = {} as Record<SecretKey, string | undefined>
-  const origins = {} as Record<SecretKey, 'env' | 'file' | 'unset'>
+  const origins = {} as Record<SecretKey, SecretOrigin>
   const problems: ConfigError[] = []
   // The demo runs the top-level credentials only: a profile's message does not send the reader there.
   const demo = vars === SECRET_VARS ? `, or run ${demoCommand()} to try the proxy against the simulator` : ''
@@ -41,7 +41,7 @@ export function readCredentials (env: NodeJS.ProcessEnv, allowMissing: boolean, 
     values[key] = secret?.value
     origins[key] = secret?.origin ?? 'unset'
   }
-  const failed = (name: string): boolean => problems.some((p) => p.message.includes(`${name}_FILE`) || p.message.startsWith(`both ${name} `))
+  const failed = (name: string): boolean => problems.some((p) => p.variable === name)
   const required: SecretKey[] = allowMissing ? [] : ['clientId', 'clientSecret']
   for (const key of required) {
     const name = vars[key]
@@ -74,6 +74,16 @@ function hide (target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: false, writable: false })
 }
 
+/** Whether NAME or NAME_FILE is set, without reading either: what the start-up line shows of a secret read later. */
+export function secretOrigin (env: NodeJS.ProcessEnv, name: string): SecretOrigin {
+  if (nonBlank(env[name])) return 'env'
+  return nonBlank(env[`${name}_FILE`]) ? 'file' : 'unset'
+}
+
+function nonBlank (value: string | undefined): boolean {
+  return value !== undefined && value.trim() !== ''
+}
+
 interface SecretValue { value: string, origin: 'env' | 'file' }
 
 /** NAME or NAME_FILE (a path; one trailing newline trimmed); both set is an error naming both. */
@@ -83,7 +93,7 @@ export function readSecret (env: NodeJS.ProcessEnv, name: string): SecretValue |
   const hasDirect = direct !== undefined && direct.trim() !== ''
   const hasPath = path !== undefined && path.trim() !== ''
   if (hasDirect && hasPath) {
-    throw new ConfigError(`both ${name} and ${name}_FILE are set: keep one of them`, { code: 'config_conflicting_secret' })
+    throw new ConfigError(`both ${name} and ${name}_FILE are set: keep one of them`, { code: 'config_conflicting_secret', variable: name })
   }
   if (hasDirect) return { value: direct, origin: 'env' }
   if (!hasPath) return undefined
@@ -91,10 +101,10 @@ export function readSecret (env: NodeJS.ProcessEnv, name: string): SecretValue |
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new ConfigError(`${name}_FILE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and the file's permissions`, { cause: err, code: 'config_unreadable_secret' })
+    throw new ConfigError(`${name}_FILE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and the file's permissions`, { cause: err, code: 'config_unreadable_secret', variable: name })
   }
   const value = text.replace(/\r?\n$/, '')
-  if (value === '') throw new ConfigError(`${name}_FILE=${path} is empty: put the value in the file`, { code: 'config_unreadable_secret' })
+  if (value === '') throw new ConfigError(`${name}_FILE=${path} is empty: put the value in the file`, { code: 'config_unreadable_secret', variable: name })
   return { value, origin: 'file' }
 }
 

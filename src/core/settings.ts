@@ -1,7 +1,10 @@
 /**
- * Every non-secret setting: its key in proxy.config.json, the environment variable that overrides it,
- * its type and its default. The table in docs/configuration.md is this table (test/readme.test.ts checks it).
+ * Every non-secret setting: its key in proxy.config.json, the environment variable that overrides it, its type, its
+ * default, its scope and what a reload does with a change. The table in docs/configuration.md is this table
+ * (test/readme.test.ts checks it). `Settings`, every list of keys and the enum types below are derived from it, so a
+ * new setting is one row here, its consumer and its line in the docs.
  */
+import type { UpstreamRoute } from './routing.js'
 
 export type SettingType =
   | { kind: 'string' }
@@ -14,13 +17,55 @@ export type SettingType =
   | { kind: 'routes' }
   | { kind: 'upstreams' }
   | { kind: 'pace' }
-
   | { kind: 'cache' }
+
+/**
+ * Who a setting belongs to (issue 12): `process`, one value for every profile, set at the top level only (the
+ * default's); `profile`, a profile may set it and otherwise inherits the file's top-level value; `own`, a profile
+ * may set it and never inherits it (its tenant's endpoints, its own listener).
+ */
+export type SettingScope = 'process' | 'profile' | 'own'
+
+/**
+ * What a reload does when the value changes: rebuild the token layer (`token`), the admission rules (`admission`),
+ * the routing table (`routing`), set the log level (`logger`), or nothing until a restart (`restart`).
+ */
+export type SettingReload = 'token' | 'admission' | 'routing' | 'logger' | 'restart'
 
 export interface SettingSpec {
   readonly env: string | null
   readonly type: SettingType
   readonly default: unknown
+  readonly scope: SettingScope
+  readonly reload: SettingReload
+  /** Unset, it is derived at load (the grant type, from the credentials): never undefined in `Settings`. */
+  readonly derived?: true
+  /** A credential or token travels to this URL: plain http off loopback is refused. */
+  readonly carriesToken?: true
+  /** A valid value, for the hint of a message about a bad one. */
+  readonly example?: string
+}
+
+/** A route NICE paces (the "pace" setting): matching requests queue, `maxConcurrent` at once, `minIntervalMs` apart. */
+export interface PaceRule {
+  readonly route: string
+  readonly method: string
+  readonly pattern: string
+  readonly maxConcurrent: number
+  readonly minIntervalMs: number
+}
+
+/** A micro-cache rule (the "cache" setting): 200 answers of a matching read are kept `ttlMs`. */
+export interface CacheRule {
+  readonly method: 'GET' | 'HEAD'
+  readonly pattern: string
+  readonly ttlMs: number
+}
+
+/** An allowed route (the "routes" setting). */
+export interface RouteRule {
+  readonly method: string
+  readonly pattern: string
 }
 
 const MIB = 1024 * 1024
@@ -38,55 +83,87 @@ export const DEFAULT_PACE = [
 ] as const
 
 export const SETTINGS = {
-  issuer: { env: 'CXONE_ISSUER', type: { kind: 'url' }, default: DEFAULT_ISSUER },
-  tokenUrl: { env: 'CXONE_TOKEN_URL', type: { kind: 'url' }, default: undefined },
-  apiUrl: { env: 'CXONE_API_URL', type: { kind: 'url' }, default: undefined },
-  uiUrl: { env: 'CXONE_UI_URL', type: { kind: 'url' }, default: undefined },
-  digitalUrl: { env: 'CXONE_DIGITAL_URL', type: { kind: 'url' }, default: undefined },
-  upstreams: { env: null, type: { kind: 'upstreams' }, default: [] },
-  grantType: { env: 'CXONE_GRANT_TYPE', type: { kind: 'enum', values: ['password', 'client_credentials'] }, default: undefined },
-  clientAuth: { env: 'CXONE_CLIENT_AUTH', type: { kind: 'enum', values: ['client_secret_basic', 'client_secret_post'] }, default: 'client_secret_basic' },
-  basicEncoding: { env: 'CXONE_BASIC_ENCODING', type: { kind: 'enum', values: ['rfc6749', 'raw'] }, default: 'rfc6749' },
-  scope: { env: 'CXONE_SCOPE', type: { kind: 'string' }, default: undefined },
-  refreshAhead: { env: 'CXONE_REFRESH_AHEAD', type: { kind: 'ratio', min: 0.1, max: 0.95 }, default: 0.8 },
-  tokenTimeoutMs: { env: 'CXONE_TOKEN_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 120_000 }, default: 10_000 },
-  configErrorRetrySec: { env: 'CXONE_CONFIG_ERROR_RETRY_SEC', type: { kind: 'int', min: 1, max: 86_400 }, default: 300 },
-  host: { env: 'PROXY_HOST', type: { kind: 'string' }, default: DEFAULT_HOST },
-  port: { env: 'PROXY_PORT', type: { kind: 'int', min: 0, max: 65_535 }, default: DEFAULT_PORT },
-  publicUrl: { env: 'PROXY_PUBLIC_URL', type: { kind: 'url' }, default: undefined },
-  adminHost: { env: 'PROXY_ADMIN_HOST', type: { kind: 'string' }, default: '0.0.0.0' },
-  adminPort: { env: 'PROXY_ADMIN_PORT', type: { kind: 'int', min: 0, max: 65_535 }, default: undefined },
-  allowedHosts: { env: 'PROXY_ALLOWED_HOSTS', type: { kind: 'list' }, default: [] },
-  corsOrigins: { env: 'PROXY_CORS_ORIGINS', type: { kind: 'list' }, default: [] },
-  allowUnauthenticated: { env: 'PROXY_ALLOW_UNAUTHENTICATED', type: { kind: 'bool' }, default: false },
-  readOnly: { env: 'PROXY_READ_ONLY', type: { kind: 'bool' }, default: false },
-  // issue 23: the local auth endpoints (src/proxy/local-auth.ts) on this profile's listener.
-  localAuth: { env: 'PROXY_LOCAL_AUTH', type: { kind: 'bool' }, default: false },
-  routes: { env: null, type: { kind: 'routes' }, default: [] },
-  pace: { env: null, type: { kind: 'pace' }, default: DEFAULT_PACE },
-  paceMaxWaitMs: { env: 'PROXY_PACE_MAX_WAIT_MS', type: { kind: 'int', min: 0, max: 600_000 }, default: 60_000 },
-
-  coalesce: { env: 'PROXY_COALESCE', type: { kind: 'bool' }, default: true },
-  cache: { env: null, type: { kind: 'cache' }, default: [] },
-  cacheMaxBytes: { env: 'PROXY_CACHE_MAX_BYTES', type: { kind: 'int', min: 0, max: 16 * 1024 * MIB }, default: 64 * MIB },
-  maxBodyBytes: { env: 'PROXY_MAX_BODY_BYTES', type: { kind: 'int', min: 0, max: 1024 * MIB }, default: 10 * MIB },
-  maxHeaderBytes: { env: 'PROXY_MAX_HEADER_BYTES', type: { kind: 'int', min: 1024, max: 1 * MIB }, default: 16 * 1024 },
-  maxHeaderCount: { env: 'PROXY_MAX_HEADER_COUNT', type: { kind: 'int', min: 16, max: 1000 }, default: 100 },
-  bodyTimeoutMs: { env: 'PROXY_BODY_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 3_600_000 }, default: 30_000 },
-  maxBufferedBytes: { env: 'PROXY_MAX_BUFFERED_BYTES', type: { kind: 'int', min: 0, max: 16 * 1024 * MIB }, default: 128 * MIB },
-  headersTimeoutMs: { env: 'PROXY_HEADERS_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 600_000 }, default: 10_000 },
-  upstreamTimeoutMs: { env: 'PROXY_UPSTREAM_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 3_600_000 }, default: 120_000 },
-  connectTimeoutMs: { env: 'PROXY_CONNECT_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 120_000 }, default: 10_000 },
-  keepAliveTimeoutMs: { env: 'PROXY_KEEP_ALIVE_TIMEOUT_MS', type: { kind: 'int', min: 1000, max: 3_600_000 }, default: 75_000 },
-  upstreamConnections: { env: 'PROXY_UPSTREAM_CONNECTIONS', type: { kind: 'int', min: 1, max: 100_000 }, default: 512 },
-  maxConcurrentUpstream: { env: 'PROXY_MAX_CONCURRENT_UPSTREAM', type: { kind: 'int', min: 1, max: 100_000 }, default: 512 },
-  queueTimeoutMs: { env: 'PROXY_QUEUE_TIMEOUT_MS', type: { kind: 'int', min: 0, max: 60_000 }, default: 2_000 },
-  redisCommandTimeoutMs: { env: 'PROXY_REDIS_COMMAND_TIMEOUT_MS', type: { kind: 'int', min: 5, max: 10_000 }, default: 50 },
-  shutdownGraceMs: { env: 'PROXY_SHUTDOWN_GRACE_MS', type: { kind: 'int', min: 0, max: 600_000 }, default: 30_000 },
-  logLevel: { env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info' }
+  issuer: { env: 'CXONE_ISSUER', type: { kind: 'url' }, default: DEFAULT_ISSUER, scope: 'profile', reload: 'token', carriesToken: true, example: DEFAULT_ISSUER },
+  tokenUrl: { env: 'CXONE_TOKEN_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'token', carriesToken: true, example: 'https://cxone.niceincontact.com/auth/token' },
+  apiUrl: { env: 'CXONE_API_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'token', carriesToken: true, example: 'https://api-na1.niceincontact.com' },
+  uiUrl: { env: 'CXONE_UI_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'token', carriesToken: true, example: 'https://na1.nice-incontact.com' },
+  digitalUrl: { env: 'CXONE_DIGITAL_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'token', carriesToken: true, example: 'https://api-de-na1.niceincontact.com' },
+  upstreams: { env: null, type: { kind: 'upstreams' }, default: [], scope: 'profile', reload: 'routing' },
+  grantType: { env: 'CXONE_GRANT_TYPE', type: { kind: 'enum', values: ['password', 'client_credentials'] }, default: undefined, scope: 'profile', reload: 'token', derived: true },
+  clientAuth: { env: 'CXONE_CLIENT_AUTH', type: { kind: 'enum', values: ['client_secret_basic', 'client_secret_post'] }, default: 'client_secret_basic', scope: 'profile', reload: 'token' },
+  basicEncoding: { env: 'CXONE_BASIC_ENCODING', type: { kind: 'enum', values: ['rfc6749', 'raw'] }, default: 'rfc6749', scope: 'profile', reload: 'token' },
+  scope: { env: 'CXONE_SCOPE', type: { kind: 'string' }, default: undefined, scope: 'profile', reload: 'token' },
+  refreshAhead: { env: 'CXONE_REFRESH_AHEAD', type: { kind: 'ratio', min: 0.1, max: 0.95 }, default: 0.8, scope: 'profile', reload: 'restart' },
+  tokenTimeoutMs: { env: 'CXONE_TOKEN_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 120_000 }, default: 10_000, scope: 'profile', reload: 'token' },
+  configErrorRetrySec: { env: 'CXONE_CONFIG_ERROR_RETRY_SEC', type: { kind: 'int', min: 1, max: 86_400 }, default: 300, scope: 'profile', reload: 'restart' },
+  host: { env: 'PROXY_HOST', type: { kind: 'string' }, default: DEFAULT_HOST, scope: 'process', reload: 'restart' },
+  port: { env: 'PROXY_PORT', type: { kind: 'int', min: 0, max: 65_535 }, default: DEFAULT_PORT, scope: 'own', reload: 'restart' },
+  publicUrl: { env: 'PROXY_PUBLIC_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'admission', example: 'http://127.0.0.1:8080' },
+  adminHost: { env: 'PROXY_ADMIN_HOST', type: { kind: 'string' }, default: '0.0.0.0', scope: 'process', reload: 'restart' },
+  adminPort: { env: 'PROXY_ADMIN_PORT', type: { kind: 'int', min: 0, max: 65_535 }, default: undefined, scope: 'process', reload: 'restart' },
+  allowedHosts: { env: 'PROXY_ALLOWED_HOSTS', type: { kind: 'list' }, default: [], scope: 'profile', reload: 'admission' },
+  corsOrigins: { env: 'PROXY_CORS_ORIGINS', type: { kind: 'list' }, default: [], scope: 'profile', reload: 'admission' },
+  allowUnauthenticated: { env: 'PROXY_ALLOW_UNAUTHENTICATED', type: { kind: 'bool' }, default: false, scope: 'profile', reload: 'restart' },
+  readOnly: { env: 'PROXY_READ_ONLY', type: { kind: 'bool' }, default: false, scope: 'profile', reload: 'admission' },
+  // issue 23: the local auth endpoints (src/proxy/local-auth.ts) and placeholder tokens on this profile's listener.
+  localAuth: { env: 'PROXY_LOCAL_AUTH', type: { kind: 'bool' }, default: false, scope: 'profile', reload: 'restart' },
+  routes: { env: null, type: { kind: 'routes' }, default: [], scope: 'profile', reload: 'admission' },
+  pace: { env: null, type: { kind: 'pace' }, default: DEFAULT_PACE, scope: 'profile', reload: 'restart' },
+  paceMaxWaitMs: { env: 'PROXY_PACE_MAX_WAIT_MS', type: { kind: 'int', min: 0, max: 600_000 }, default: 60_000, scope: 'process', reload: 'restart' },
+  coalesce: { env: 'PROXY_COALESCE', type: { kind: 'bool' }, default: true, scope: 'profile', reload: 'restart' },
+  cache: { env: null, type: { kind: 'cache' }, default: [], scope: 'profile', reload: 'restart' },
+  cacheMaxBytes: { env: 'PROXY_CACHE_MAX_BYTES', type: { kind: 'int', min: 0, max: 16 * 1024 * MIB }, default: 64 * MIB, scope: 'process', reload: 'restart' },
+  maxBodyBytes: { env: 'PROXY_MAX_BODY_BYTES', type: { kind: 'int', min: 0, max: 1024 * MIB }, default: 10 * MIB, scope: 'profile', reload: 'restart' },
+  maxHeaderBytes: { env: 'PROXY_MAX_HEADER_BYTES', type: { kind: 'int', min: 1024, max: 1 * MIB }, default: 16 * 1024, scope: 'process', reload: 'restart' },
+  maxHeaderCount: { env: 'PROXY_MAX_HEADER_COUNT', type: { kind: 'int', min: 16, max: 1000 }, default: 100, scope: 'process', reload: 'restart' },
+  bodyTimeoutMs: { env: 'PROXY_BODY_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 3_600_000 }, default: 30_000, scope: 'process', reload: 'restart' },
+  maxBufferedBytes: { env: 'PROXY_MAX_BUFFERED_BYTES', type: { kind: 'int', min: 0, max: 16 * 1024 * MIB }, default: 128 * MIB, scope: 'process', reload: 'restart' },
+  headersTimeoutMs: { env: 'PROXY_HEADERS_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 600_000 }, default: 10_000, scope: 'process', reload: 'restart' },
+  upstreamTimeoutMs: { env: 'PROXY_UPSTREAM_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 3_600_000 }, default: 120_000, scope: 'profile', reload: 'restart' },
+  connectTimeoutMs: { env: 'PROXY_CONNECT_TIMEOUT_MS', type: { kind: 'int', min: 100, max: 120_000 }, default: 10_000, scope: 'process', reload: 'restart' },
+  keepAliveTimeoutMs: { env: 'PROXY_KEEP_ALIVE_TIMEOUT_MS', type: { kind: 'int', min: 1000, max: 3_600_000 }, default: 75_000, scope: 'process', reload: 'restart' },
+  upstreamConnections: { env: 'PROXY_UPSTREAM_CONNECTIONS', type: { kind: 'int', min: 1, max: 100_000 }, default: 512, scope: 'process', reload: 'restart' },
+  maxConcurrentUpstream: { env: 'PROXY_MAX_CONCURRENT_UPSTREAM', type: { kind: 'int', min: 1, max: 100_000 }, default: 512, scope: 'process', reload: 'restart' },
+  queueTimeoutMs: { env: 'PROXY_QUEUE_TIMEOUT_MS', type: { kind: 'int', min: 0, max: 60_000 }, default: 2_000, scope: 'process', reload: 'restart' },
+  redisCommandTimeoutMs: { env: 'PROXY_REDIS_COMMAND_TIMEOUT_MS', type: { kind: 'int', min: 5, max: 10_000 }, default: 50, scope: 'process', reload: 'restart' },
+  shutdownGraceMs: { env: 'PROXY_SHUTDOWN_GRACE_MS', type: { kind: 'int', min: 0, max: 600_000 }, default: 30_000, scope: 'process', reload: 'restart' },
+  logLevel: { env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', scope: 'process', reload: 'logger' }
 } as const satisfies Record<string, SettingSpec>
 
 export type SettingKey = keyof typeof SETTINGS
+
+/** The value a setting's type holds. */
+type ValueOf<T extends SettingType> =
+  T extends { kind: 'string' | 'url' } ? string
+    : T extends { kind: 'enum', values: ReadonlyArray<infer V> } ? V
+      : T extends { kind: 'int' | 'ratio' } ? number
+        : T extends { kind: 'bool' } ? boolean
+          : T extends { kind: 'list' } ? readonly string[]
+            : T extends { kind: 'routes' } ? readonly RouteRule[]
+              : T extends { kind: 'upstreams' } ? readonly UpstreamRoute[]
+                : T extends { kind: 'pace' } ? readonly PaceRule[]
+                  : T extends { kind: 'cache' } ? readonly CacheRule[]
+                    : never
+
+/** A row's value in `Settings`: undefined when it has no default and is not derived. */
+type SettingValue<S extends SettingSpec> = S extends { derived: true }
+  ? ValueOf<S['type']>
+  : S extends { default: undefined } ? ValueOf<S['type']> | undefined : ValueOf<S['type']>
+
+/** Every setting's value, as loaded: the table's mapped type. */
+export type Settings = { [K in SettingKey]: SettingValue<typeof SETTINGS[K]> }
+
+export type GrantType = typeof SETTINGS.grantType.type.values[number]
+export type ClientAuthMethod = typeof SETTINGS.clientAuth.type.values[number]
+export type BasicEncoding = typeof SETTINGS.basicEncoding.type.values[number]
+export type LogLevel = typeof SETTINGS.logLevel.type.values[number]
+
+const ROWS = Object.entries(SETTINGS) as Array<[SettingKey, SettingSpec]>
+
+/** The keys of the rows that pass `test`, in the table's order. */
+function keysWhere (test: (spec: SettingSpec) => boolean): readonly SettingKey[] {
+  return Object.freeze(ROWS.filter(([, spec]) => test(spec)).map(([key]) => key))
+}
 
 /** Where the settings file is: `--config`, else this variable, else DEFAULT_CONFIG_FILE in the working folder. */
 export const CONFIG_FILE_VAR = 'PROXY_CONFIG'
@@ -107,6 +184,17 @@ export const SECRET_VARS = {
 export type SecretKey = keyof typeof SECRET_VARS
 
 /**
+ * The process's own secrets, each also as NAME_FILE: the Redis URL a fleet shares its token through (issue 14; it
+ * may carry a password). The start-up line and `check` show whether each is set, never its value.
+ */
+export const PROCESS_SECRET_VARS = { redisUrl: 'REDIS_URL' } as const
+
+export type ProcessSecretKey = keyof typeof PROCESS_SECRET_VARS
+
+/** Where a secret came from: NAME (`env`), NAME_FILE (`file`), or neither. */
+export type SecretOrigin = 'env' | 'file' | 'unset'
+
+/**
  * Profiles (issue 12): several business units in one proxy, each under `profiles.<name>` in the config file, with its
  * own port, credentials and token. The top-level settings are the profile named DEFAULT_PROFILE.
  */
@@ -115,25 +203,17 @@ export const DEFAULT_PROFILE = 'default'
 export const PROFILES_KEY = 'profiles'
 export const PROFILE_NAME = /^[a-z0-9-]{1,32}$/
 
-/**
- * A business unit's own endpoints: a profile takes them only from its own settings or its own discovery, never from
- * the top level or the environment, so one business unit's credentials are never sent to another's endpoints. Each is
- * also a profile key, and plain http off loopback is refused for each (CREDENTIAL_URL_KEYS in values.ts).
- */
-export const TENANT_KEYS: readonly SettingKey[] = ['tokenUrl', 'apiUrl', 'uiUrl', 'digitalUrl']
+/** The URLs a credential or token travels to: plain http is allowed only to loopback test servers. */
+export const CREDENTIAL_URL_KEYS = keysWhere((spec) => spec.carriesToken === true)
 
 /** The settings a profile may set; every other one is process-wide and set at the top level only. */
-export const PROFILE_KEYS: readonly SettingKey[] = [
-  'port', 'issuer', ...TENANT_KEYS, 'grantType', 'clientAuth', 'basicEncoding', 'scope', 'refreshAhead',
-  'tokenTimeoutMs', 'configErrorRetrySec', 'publicUrl', 'allowedHosts', 'corsOrigins', 'allowUnauthenticated',
-  'readOnly', 'localAuth', 'routes', 'maxBodyBytes', 'upstreamTimeoutMs', 'upstreams', 'pace', 'coalesce', 'cache'
-]
+export const PROFILE_KEYS = keysWhere((spec) => spec.scope !== 'process')
 
 /**
  * What a profile never inherits: its tenant's endpoints, and its own listener (a port of its own; the default's
  * public URL would rewrite links to the default's listener, and so to another business unit).
  */
-export const PROFILE_OWN_KEYS: readonly SettingKey[] = [...TENANT_KEYS, 'port', 'publicUrl']
+export const PROFILE_OWN_KEYS = keysWhere((spec) => spec.scope === 'own')
 
 /** A profile's secrets: SECRET_VARS with the profile's name, upper-cased and `-` as `_`, in place of <NAME>. */
 export const PROFILE_SECRET_VARS = {

@@ -2,40 +2,11 @@ import { ConfigError } from './errors.js'
 import { isLoopbackHost, isSafeOrigin } from './net.js'
 import { collect, ConfigProblems } from './problems.js'
 import { isNamedUpstream, type UpstreamRoute } from './routing.js'
-import { TENANT_KEYS, type SettingKey, type SettingSpec } from './settings.js'
+import { DEFAULT_ISSUER, SECRET_VARS, type CacheRule, type PaceRule, type RouteRule, type SettingKey, type SettingSpec } from './settings.js'
+
 
 /** Parsing one setting's value, from the environment (a string) or the config file (JSON). */
 
-/** A route NICE paces (the "pace" setting): matching requests queue, `maxConcurrent` at once, `minIntervalMs` apart. */
-export interface PaceRule {
-  readonly route: string
-  readonly method: string
-  readonly pattern: string
-  readonly maxConcurrent: number
-  readonly minIntervalMs: number
-}
-
-/** A micro-cache rule (the "cache" setting): 200 answers of a matching read are kept `ttlMs`. */
-export interface CacheRule {
-  readonly method: 'GET' | 'HEAD'
-  readonly pattern: string
-  readonly ttlMs: number
-}
-
-export interface RouteRule {
-  readonly method: string
-  readonly pattern: string
-}
-
-/** What a valid value looks like, for the "not a URL" hint of each URL setting. */
-export const URL_EXAMPLES: Partial<Record<SettingKey, string>> = {
-  issuer: 'https://cxone.niceincontact.com',
-  tokenUrl: 'https://cxone.niceincontact.com/auth/token',
-  apiUrl: 'https://api-na1.niceincontact.com',
-  uiUrl: 'https://na1.nice-incontact.com',
-  digitalUrl: 'https://api-de-na1.niceincontact.com',
-  publicUrl: 'http://127.0.0.1:8080'
-}
 
 export function nonEmpty (value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim()
@@ -47,7 +18,7 @@ export function parseValue (raw: string, spec: SettingSpec, key: SettingKey, nam
     case 'string':
       return raw
     case 'url':
-      return parseUrl(raw, name, URL_EXAMPLES[key] ?? 'https://cxone.niceincontact.com')
+      return parseUrl(raw, name, spec.example ?? DEFAULT_ISSUER)
     case 'enum':
       if (!type.values.includes(raw)) throw new ConfigError(`${name}="${raw}" is not valid: use one of ${type.values.join(', ')}`)
       return raw
@@ -194,13 +165,10 @@ function parseUrl (raw: string, name: string, example: string): string {
     throw new ConfigError(`${name}="${raw}" must be an https:// URL`)
   }
   if (url.username !== '' || url.password !== '') {
-    throw new ConfigError(`${name} must not carry credentials in the URL: use CXONE_CLIENT_ID and CXONE_CLIENT_SECRET`)
+    throw new ConfigError(`${name} must not carry credentials in the URL: use ${SECRET_VARS.clientId} and ${SECRET_VARS.clientSecret}`)
   }
   return raw.replace(/\/+$/, '')
 }
-
-/** The URLs a credential or token travels to: plain http is allowed only to loopback test servers. */
-export const CREDENTIAL_URL_KEYS: readonly SettingKey[] = ['issuer', ...TENANT_KEYS]
 
 export function plainHttpOffLoopback (value: unknown): boolean {
   if (typeof value !== 'string') return false

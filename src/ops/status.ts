@@ -62,7 +62,7 @@ export interface StatusReport {
 const iso = (ms: number | undefined): string | null => ms === undefined ? null : new Date(ms).toISOString()
 
 /** The status page's data: pure reads of the token layer and the activity log, no secret anywhere. */
-export function statusReport (opts: StatusOptions): StatusReport {
+function statusReport (opts: StatusOptions): StatusReport {
   const now = opts.now()
   return {
     service: 'cxone-auth-proxy',

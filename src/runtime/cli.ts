@@ -1,12 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { constants } from 'node:os'
 import { parseArgs } from 'node:util'
-import type { Logger } from 'pino'
 import { loadConfig } from '../core/config.js'
 import { SETTINGS } from '../core/settings.js'
 import { ConfigError } from '../core/errors.js'
 import { startProxy, type RunningProxy } from './server.js'
-import { exitOnQuit } from './quit.js'
 
 export const USAGE = `Usage: cxone-auth-proxy [command] [options]
 
@@ -40,91 +37,31 @@ export function version (): string {
   return pkg.version
 }
 
-export interface CliIO {
-  env: NodeJS.ProcessEnv
-  stdout: (line: string) => void
-  stderr: (line: string) => void
-}
-
 /**
  * A stop signal this soon after the first is the same request delivered twice: Ctrl-C under `npm start` reaches
  * node from the terminal and again from npm, which forwards SIGINT to its child.
  */
 export const REPEAT_SIGNAL_WINDOW_MS = 1_000
 
-/**
- * Signal handling for a running proxy. SIGTERM/SIGINT drain and exit 0; a second one during the drain (after
- * REPEAT_SIGNAL_WINDOW_MS) stops at once (waiting callers get 503 shutting_down) and exits 128 + the signal's number, as a shell reports a kill.
- * SIGHUP reloads the configuration and the secret files. SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code
- * execution for any local process): a listener keeps Node from doing so.
- *
- * The listeners are installed before anything listens and `attach` hands them the running proxy: a signal sent once
- * the start-up line was logged but before the handlers existed killed the proxy without a drain (SIGTERM) or opened
- * the inspector (SIGUSR1) (issue 25, a test that failed under load). Such an early signal is acted on at `attach`.
- */
-export function guardSignals (): { attach: (running: Pick<RunningProxy, 'shutdown' | 'stopNow' | 'reload'>, log: Pick<Logger, 'info' | 'warn'>) => void } {
-  let handle: ((signal: NodeJS.Signals) => void) | undefined
-  const early: NodeJS.Signals[] = []
-  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', ...(process.platform === 'win32' ? [] : ['SIGUSR1' as const])]
-  const before = (signal: NodeJS.Signals): void => {
-    // A second stop signal before the proxy is up (a start-up that hangs) stops at once.
-    if ((signal === 'SIGTERM' || signal === 'SIGINT') && early.some((s) => s === 'SIGTERM' || s === 'SIGINT')) process.exit(128 + (constants.signals[signal] ?? 0))
-    early.push(signal)
-  }
-  for (const signal of signals) process.on(signal, () => { if (handle === undefined) before(signal); else handle(signal) })
-  return {
-    attach: (running, log) => {
-      handle = signalHandler(running, log)
-      for (const signal of early.splice(0)) handle(signal)
-    }
-  }
-}
+/** How often a proxy started by npm looks whether its parent is gone (main.ts). */
+export const PARENT_POLL_MS = 1000
 
-function signalHandler (running: Pick<RunningProxy, 'shutdown' | 'stopNow' | 'reload'>, log: Pick<Logger, 'info' | 'warn'>): (signal: NodeJS.Signals) => void {
-  let drainingSince: number | undefined
-  let stopping = false
-  const onStop = (signal: NodeJS.Signals): void => {
-    if (drainingSince === undefined) {
-      drainingSince = performance.now()
-      running.shutdown(signal).then(() => process.exit(0), () => process.exit(1))
-      return
-    }
-    if (performance.now() - drainingSince < REPEAT_SIGNAL_WINDOW_MS) return
-    const code = 128 + (constants.signals[signal] ?? 0)
-    if (stopping) process.exit(code)
-    stopping = true
-    log.warn({ signal, exitCode: code }, `${signal} received during the drain: stopping now`)
-    running.stopNow(signal).finally(() => process.exit(code))
-  }
-  return (signal) => {
-    if (signal === 'SIGHUP') {
-      running.reload('SIGHUP').catch((err: unknown) => { log.warn({ err }, 'reload after SIGHUP failed') })
-    } else if (signal === 'SIGUSR1') {
-      log.warn({ signal: 'SIGUSR1' }, 'SIGUSR1 received: the inspector stays closed (start node with --inspect to debug); ignoring')
-    } else {
-      onStop(signal)
-    }
-  }
+export interface CliIO {
+  env: NodeJS.ProcessEnv
+  stdout: (line: string) => void
+  stderr: (line: string) => void
+  /**
+   * Called before a server command builds anything (main.ts: it installs the signal handlers then, so that a signal
+   * right after the start-up line neither opens the inspector nor skips the drain, issue 25); the function it returns
+   * takes the proxy once it runs: the process (signals, exit codes) is main.ts's.
+   */
+  serving: () => (running: RunningProxy) => void
 }
 
 /**
- * Under `npm start` / `npm run demo` the proxy is a grandchild of npm (npm → sh -c → node), and a SIGTERM to npm
- * alone does not reach it (issue 16): it would keep listening, orphaned. So when started by npm, stop as on SIGTERM
- * once the parent goes away (the process is re-parented, so `process.ppid` changes).
+ * Runs a command; resolves to an exit code, or to undefined while a server keeps running (handed to `io.serving`'s function): the
+ * process (signals, exit codes) is main.ts's, never this module's.
  */
-export function exitWithParent (stop: (reason: string) => Promise<void>, intervalMs = PARENT_POLL_MS): void {
-  const parent = process.ppid
-  const timer = setInterval(() => {
-    if (process.ppid === parent) return
-    clearInterval(timer)
-    stop('parent exited').then(() => process.exit(0), () => process.exit(1))
-  }, intervalMs)
-  timer.unref()
-}
-
-const PARENT_POLL_MS = 1000
-
-/** Runs a command; resolves to an exit code, or to undefined while a server keeps running. */
 export async function runCli (argv: string[], io: CliIO): Promise<number | undefined> {
   let parsed
   try {
@@ -165,7 +102,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
       const { runShutdown, runStatus } = await import('./client-commands.js')
       return await (command === 'shutdown' ? runShutdown : runStatus)({ env: io.env, configPath: values.config, port: values.port, json: values.json === true, out: io.stdout, err: io.stderr })
     }
-    const signals = guardSignals()
+    const keep = io.serving()
     let running: RunningProxy
     if (command === 'demo') {
       const { runDemo } = await import('./demo.js')
@@ -174,9 +111,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
       const load = (): ReturnType<typeof loadConfig> => loadConfig({ env: io.env, configPath: values.config })
       running = await startProxy(load(), { env: io.env }, { load, env: io.env, configPath: values.config })
     }
-    signals.attach(running, running.proxy.logger)
-    if (io.env.npm_lifecycle_event !== undefined) exitWithParent(running.shutdown)
-    exitOnQuit(running.quitRequested, running.shutdown)
+    keep(running)
     return undefined
   } catch (err) {
     if (err instanceof ConfigError) {

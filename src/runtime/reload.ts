@@ -8,6 +8,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { Logger } from 'pino'
+import { systemClock, type Clock } from '../core/clock.js'
 import { ConfigError } from '../core/errors.js'
 import type { Config } from '../core/config.js'
 import { CONFIG_FILE_VAR, DEFAULT_CONFIG_FILE, PROFILE_SECRET_VARS, SECRET_VARS } from '../core/settings.js'
@@ -32,6 +33,8 @@ export interface ReloaderOptions {
   env: NodeJS.ProcessEnv
   configPath: string | undefined
   cwd?: string
+  /** Times the debounce (default: the system clock). */
+  clock?: Clock
 }
 
 /** A profile's secret file variable: a name of PROFILE_SECRET_VARS with the profile in place of <NAME>, then _FILE. */
@@ -89,14 +92,14 @@ export async function startReloader (o: ReloaderOptions): Promise<Reloader> {
     await running
   }
 
-  let timer: NodeJS.Timeout | undefined
+  const clock = o.clock ?? systemClock
+  let timer: unknown
   const onEvent = (): void => {
-    if (timer !== undefined) clearTimeout(timer)
-    timer = setTimeout(() => {
+    if (timer !== undefined) clock.clearTimeout(timer)
+    timer = clock.setTimeout(() => {
       timer = undefined
       reload('file changed', false).catch((err: unknown) => { o.logger.error({ err }, 'configuration reload failed') })
     }, RELOAD_DEBOUNCE_MS)
-    timer.unref()
   }
   const watchers: FSWatcher[] = []
   for (const dir of new Set(files.map((f) => dirname(f)))) {
@@ -111,7 +114,7 @@ export async function startReloader (o: ReloaderOptions): Promise<Reloader> {
   return {
     reload: async (reason) => { await reload(reason, true) },
     close: () => {
-      if (timer !== undefined) clearTimeout(timer)
+      if (timer !== undefined) clock.clearTimeout(timer)
       for (const w of watchers) w.close()
     }
   }

@@ -8,6 +8,8 @@ import { FASTIFY_LISTEN_TEXT } from '../core/log.js'
 import { answerOpenResponses, trackOpenResponses } from './unanswered.js'
 import { effectiveProfiles, effectiveSettings } from './effective-settings.js'
 import type { RouteView } from '../token/upstreams.js'
+import { systemClock } from '../core/clock.js'
+import { SETTINGS } from '../core/settings.js'
 
 export { effectiveSettings }
 
@@ -40,7 +42,7 @@ async function listen (app: FastifyInstance, host: string, port: number, name: s
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE') throw new ConfigError(`${name}=${port} is already in use on ${host}: stop the other process or choose another port with ${name}`, { cause: err, code: 'listen_failed' })
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new ConfigError(`cannot listen on ${host}: it is not an address of this machine; fix ${name === 'PROXY_ADMIN_PORT' ? 'PROXY_ADMIN_HOST' : 'PROXY_HOST'}`, { cause: err, code: 'listen_failed' })
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new ConfigError(`cannot listen on ${host}: it is not an address of this machine; fix ${name === SETTINGS.adminPort.env ? SETTINGS.adminHost.env : SETTINGS.host.env}`, { cause: err, code: 'listen_failed' })
     if (code === 'EACCES') throw new ConfigError(`${name}=${port} needs privileges on this machine: choose a port above 1023`, { cause: err, code: 'listen_failed' })
     throw err
   }
@@ -58,22 +60,23 @@ function describeRoute (r: RouteView): string {
 /** Builds the proxy, listens, starts the token's first fetch in the background. */
 export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom?: ReloadSource): Promise<RunningProxy> {
   const proxy = await buildApp(config, deps)
+  const clock = deps.clock ?? systemClock
   const s = config.settings
   const urls: Record<string, string> = {}
   let adminUrl: string | undefined
   try {
     // Every profile listens on the default's host, each on its own port.
     for (const [i, p] of proxy.profiles.entries()) {
-      urls[p.name] = await listen(p.app, s.host, p.port, i === 0 ? 'PROXY_PORT' : `the "port" of profile "${p.name}"`)
+      urls[p.name] = await listen(p.app, s.host, p.port, i === 0 ? SETTINGS.port.env : `the "port" of profile "${p.name}"`)
     }
-    if (proxy.admin !== undefined && s.adminPort !== undefined) adminUrl = await listen(proxy.admin, s.adminHost, s.adminPort, 'PROXY_ADMIN_PORT')
+    if (proxy.admin !== undefined && s.adminPort !== undefined) adminUrl = await listen(proxy.admin, s.adminHost, s.adminPort, SETTINGS.adminPort.env)
   } catch (err) {
     await proxy.close()
     throw err
   }
   const reloader = reloadFrom === undefined
     ? undefined
-    : await startReloader({ proxy, metrics: proxy.metrics, logger: proxy.logger, load: reloadFrom.load, env: reloadFrom.env, configPath: reloadFrom.configPath })
+    : await startReloader({ proxy, metrics: proxy.metrics, logger: proxy.logger, load: reloadFrom.load, env: reloadFrom.env, configPath: reloadFrom.configPath, clock })
   const url = urls[proxy.profiles[0]?.name ?? 'default'] as string
   proxy.start()
   const apiOrigin = s.apiUrl === undefined ? 'discovered from the token (cxone-configuration)' : new URL(s.apiUrl).origin
@@ -102,13 +105,12 @@ export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom
     closing ??= (async () => {
       reloader?.close()
       proxy.logger.info({ reason, graceMs: s.shutdownGraceMs }, 'shutting down: no new requests, finishing those in flight')
-      const force = setTimeout(() => {
+      const force = clock.setTimeout(() => {
         proxy.logger.warn({ graceMs: s.shutdownGraceMs }, 'grace period over: closing the connections still open')
-        void cut(`the proxy is shutting down and its grace period (PROXY_SHUTDOWN_GRACE_MS=${s.shutdownGraceMs}) ended`)
+        void cut(`the proxy is shutting down and its grace period (${SETTINGS.shutdownGraceMs.env}=${s.shutdownGraceMs}) ended`)
       }, s.shutdownGraceMs)
-      force.unref()
       await proxy.close()
-      clearTimeout(force)
+      clock.clearTimeout(force)
       proxy.logger.info('stopped')
       proxy.logger.flush()
     })()

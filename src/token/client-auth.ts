@@ -2,8 +2,7 @@
  * OAuth client authentication (RFC 6749 §2.3.1): HTTP Basic or credentials in the form body.
  */
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post'
-export type BasicEncoding = 'rfc6749' | 'raw'
+import type { BasicEncoding } from '../core/settings.js'
 
 /**
  * application/x-www-form-urlencoded encoding of one value (RFC 6749 Appendix B):

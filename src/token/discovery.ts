@@ -4,8 +4,7 @@ import { isSafeOrigin } from '../core/net.js'
 import type { FetchFn } from '../core/http-clients.js'
 import { describeNetworkError } from '../core/net-errors.js'
 import { NAMED_UPSTREAMS, UPSTREAM_SETTINGS, type NamedUpstream, type SettingNamer } from '../core/routing.js'
-import { DEFAULT_PROFILE, settingName } from '../core/settings.js'
-import { URL_EXAMPLES } from '../core/values.js'
+import { DEFAULT_PROFILE, SETTINGS, settingName } from '../core/settings.js'
 import { AnswerTooLargeError, MAX_AUTH_ANSWER_BYTES, readTextCapped } from './capped-body.js'
 
 export interface DiscoveryOptions {
@@ -36,7 +35,7 @@ const API_ORIGIN_TTL_MS = 60 * 60 * 1000
 const defaultName: SettingNamer = (key) => settingName(DEFAULT_PROFILE, key)
 
 /** An example of each upstream's origin, for the fixes in messages: the settings' own examples. */
-const exampleOf = (name: NamedUpstream): string => URL_EXAMPLES[UPSTREAM_SETTINGS[name]] ?? ''
+const exampleOf = (name: NamedUpstream): string => SETTINGS[UPSTREAM_SETTINGS[name]].example
 /** What `cxone-configuration` names each upstream by (digital is built from two fields). */
 const UPSTREAM_FIELDS: Readonly<Record<NamedUpstream, string>> = { api: 'api_endpoint', ui: 'ui_endpoint', digital: 'area and domain' }
 const MAX_TENANTS = 64

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto'
 import { ProxyError } from '../core/errors.js'
+import { SECRET_VARS, SETTINGS } from '../core/settings.js'
 import type { FetchFn } from '../core/http-clients.js'
 import { describeNetworkError } from '../core/net-errors.js'
 import { retryAfterSeconds } from '../core/retry-after.js'
 
 export type { FetchFn } from '../core/http-clients.js'
-import { basicAuthorization, type BasicEncoding, type ClientAuthMethod } from './client-auth.js'
+import type { BasicEncoding, ClientAuthMethod, GrantType } from '../core/settings.js'
+import { basicAuthorization } from './client-auth.js'
 import { AnswerTooLargeError, MAX_AUTH_ANSWER_BYTES, readTextCapped } from './capped-body.js'
 
-export type GrantType = 'password' | 'client_credentials'
 
 export interface TokenRequestParams {
   tokenUrl: string
@@ -79,7 +80,7 @@ export async function sendTokenRequest (req: TokenRequest, fetchFn: FetchFn, tim
     text = await readTextCapped(res, MAX_AUTH_ANSWER_BYTES)
   } catch (err) {
     if (err instanceof AnswerTooLargeError) {
-      throw new ProxyError('token_invalid_response', `token endpoint ${req.url} answered ${res.status} with more than ${err.limit / 1024} KiB (a token answer is a few KB), so the answer was not read: check CXONE_ISSUER / CXONE_TOKEN_URL point at the token endpoint`, { cause: err })
+      throw new ProxyError('token_invalid_response', `token endpoint ${req.url} answered ${res.status} with more than ${err.limit / 1024} KiB (a token answer is a few KB), so the answer was not read: check ${SETTINGS.issuer.env} / ${SETTINGS.tokenUrl.env} point at the token endpoint`, { cause: err })
     }
     throw new ProxyError('token_unavailable', `token endpoint ${req.url} broke off its answer: ${describeNetworkError(err, timeoutMs)}`, { cause: err })
   }
@@ -121,22 +122,22 @@ export function parseTokenResponse (raw: RawResponse, receivedAt: number, sentAt
   const json = parseJson(raw.text)
   if (raw.status < 200 || raw.status >= 300) throw errorFromResponse(raw, json, receivedAt)
   if (json === undefined || typeof json !== 'object' || json === null) {
-    throw new ProxyError('token_invalid_response', `token endpoint answered ${raw.status} with ${describeBody(raw)} instead of a JSON token: check CXONE_ISSUER / CXONE_TOKEN_URL point at the token endpoint of your region`)
+    throw new ProxyError('token_invalid_response', `token endpoint answered ${raw.status} with ${describeBody(raw)} instead of a JSON token: check ${SETTINGS.issuer.env} / ${SETTINGS.tokenUrl.env} point at the token endpoint of your region`, { upstreamStatus: raw.status })
   }
   const body = json as Record<string, unknown>
   const accessToken = body.access_token
   if (typeof accessToken !== 'string' || accessToken === '') {
-    throw new ProxyError('token_invalid_response', 'token endpoint answered 200 without an access_token: check CXONE_TOKEN_URL points at the token endpoint')
+    throw new ProxyError('token_invalid_response', `token endpoint answered 200 without an access_token: check ${SETTINGS.tokenUrl.env} points at the token endpoint`, { upstreamStatus: raw.status, answerField: 'access_token' })
   }
   const bad = firstNonB64TokenChar(accessToken)
   if (bad !== undefined) {
-    throw new ProxyError('token_invalid_response', `token endpoint sent an access_token (fingerprint ${fingerprint(accessToken)}) containing ${bad}, which a bearer token cannot carry (RFC 6750 §2.1 allows letters, digits, - . _ ~ + / and a trailing =): check CXONE_TOKEN_URL points at the token endpoint`)
+    throw new ProxyError('token_invalid_response', `token endpoint sent an access_token (fingerprint ${fingerprint(accessToken)}) containing ${bad}, which a bearer token cannot carry (RFC 6750 §2.1 allows letters, digits, - . _ ~ + / and a trailing =): check ${SETTINGS.tokenUrl.env} points at the token endpoint`, { upstreamStatus: raw.status, answerField: 'access_token' })
   }
   const tokenType = typeof body.token_type === 'string' ? body.token_type : 'Bearer'
   if (tokenType.toLowerCase() !== 'bearer') {
-    throw new ProxyError('token_invalid_response', `token endpoint issued a "${tokenType}" token; only Bearer tokens are supported`)
+    throw new ProxyError('token_invalid_response', `token endpoint issued a "${tokenType}" token; only Bearer tokens are supported`, { upstreamStatus: raw.status, answerField: 'token_type' })
   }
-  const lifetimeSec = parseExpiresIn(body.expires_in)
+  const lifetimeSec = parseExpiresIn(body.expires_in, raw.status)
   const tenantId = jwtClaims(accessToken)?.tenantId
   const set = {
     tokenType: 'Bearer',
@@ -165,14 +166,15 @@ function firstNonB64TokenChar (token: string): string | undefined {
 
 const CHAR_NAMES: Record<string, string> = { '\r': 'CR', '\n': 'LF', '\0': 'NUL', '\t': 'TAB', ' ': 'space', '\u2028': 'line separator', '\u2029': 'paragraph separator', '=': 'an = before the end' }
 
-function parseExpiresIn (value: unknown): number {
+function parseExpiresIn (value: unknown, status: number): number {
+  const facts = { upstreamStatus: status, answerField: 'expires_in' }
   if (value === undefined || value === null) return DEFAULT_EXPIRES_IN_SEC
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN
   if (!Number.isFinite(n) || n <= 0) {
-    throw new ProxyError('token_invalid_response', `token endpoint sent expires_in=${JSON.stringify(value)}, not a positive number of seconds`)
+    throw new ProxyError('token_invalid_response', `token endpoint sent expires_in=${JSON.stringify(value)}, not a positive number of seconds`, facts)
   }
   if (n < MIN_EXPIRES_IN_SEC) {
-    throw new ProxyError('token_invalid_response', `token endpoint sent expires_in=${JSON.stringify(value)}: a token living under ${MIN_EXPIRES_IN_SEC} s cannot be used, so the endpoint is misconfigured; fix its token lifetime (CXone issues 3600 s tokens) or check CXONE_TOKEN_URL points at the token endpoint`)
+    throw new ProxyError('token_invalid_response', `token endpoint sent expires_in=${JSON.stringify(value)}: a token living under ${MIN_EXPIRES_IN_SEC} s cannot be used, so the endpoint is misconfigured; fix its token lifetime (CXone issues 3600 s tokens) or check ${SETTINGS.tokenUrl.env} points at the token endpoint`, facts)
   }
   return n
 }
@@ -182,36 +184,37 @@ function errorFromResponse (raw: RawResponse, json: unknown, receivedAt: number)
   const error = typeof body.error === 'string' ? body.error : undefined
   const description = [body.error_description, body.errorDescription, body.message].find((d) => typeof d === 'string') as string | undefined
   const detail = error !== undefined ? `${error}${description !== undefined ? ` (${description})` : ''}` : describeBody(raw)
+  const facts = { oauthError: error, oauthDescription: description, upstreamStatus: raw.status }
   if (raw.status === 429 || raw.status >= 500) {
     return new ProxyError('token_unavailable', `token endpoint answered ${raw.status} ${detail}`, {
       retryAfterSec: retryAfterSeconds(raw.retryAfter, receivedAt),
-      oauthError: error
+      ...facts
     })
   }
   if (error !== undefined && CONFIG_ERRORS.has(error)) {
-    return new ProxyError('token_rejected', `token endpoint rejected the request: ${raw.status} ${detail}. ${remedyFor(error)}`, { oauthError: error })
+    return new ProxyError('token_rejected', `token endpoint rejected the request: ${raw.status} ${detail}. ${remedyFor(error)}`, facts)
   }
   if (raw.status >= 300 && raw.status < 400) {
-    return new ProxyError('token_invalid_response', `token endpoint answered with a redirect (${raw.status}); redirects are not followed: set CXONE_TOKEN_URL to the final token endpoint`)
+    return new ProxyError('token_invalid_response', `token endpoint answered with a redirect (${raw.status}); redirects are not followed: set ${SETTINGS.tokenUrl.env} to the final token endpoint`, { upstreamStatus: raw.status })
   }
   if (error !== undefined) {
-    return new ProxyError('token_rejected', `token endpoint rejected the request: ${raw.status} ${detail}`, { oauthError: error })
+    return new ProxyError('token_rejected', `token endpoint rejected the request: ${raw.status} ${detail}`, facts)
   }
-  return new ProxyError('token_invalid_response', `token endpoint answered ${raw.status} with ${describeBody(raw)}: check CXONE_ISSUER / CXONE_TOKEN_URL`)
+  return new ProxyError('token_invalid_response', `token endpoint answered ${raw.status} with ${describeBody(raw)}: check ${SETTINGS.issuer.env} / ${SETTINGS.tokenUrl.env}`, facts)
 }
 
 /** The likely fix for each OAuth error, most likely cause first. */
 export function remedyFor (oauthError: string): string {
   switch (oauthError) {
     case 'invalid_client':
-      return 'Check CXONE_CLIENT_ID and CXONE_CLIENT_SECRET, that the app registration is approved, and CXONE_CLIENT_AUTH / CXONE_BASIC_ENCODING (run `cxone-auth-proxy check --probe`)'
+      return `Check ${SECRET_VARS.clientId} and ${SECRET_VARS.clientSecret}, that the app registration is approved, and ${SETTINGS.clientAuth.env} / ${SETTINGS.basicEncoding.env} (run \`cxone-auth-proxy check --probe\`)`
     case 'invalid_grant':
-      return 'Check CXONE_ACCESS_KEY_ID and CXONE_ACCESS_KEY_SECRET: the access key may be wrong or revoked, or its user deactivated'
+      return `Check ${SECRET_VARS.accessKeyId} and ${SECRET_VARS.accessKeySecret}: the access key may be wrong or revoked, or its user deactivated`
     case 'unsupported_grant_type':
     case 'unauthorized_client':
-      return 'The app is not allowed this grant: set CXONE_GRANT_TYPE (password with an access key, or client_credentials)'
+      return `The app is not allowed this grant: set ${SETTINGS.grantType.env} (password with an access key, or client_credentials)`
     case 'invalid_scope':
-      return 'Remove CXONE_SCOPE or set a scope the app registration allows'
+      return `Remove ${SETTINGS.scope.env} or set a scope the app registration allows`
     default:
       return 'Check the token request with `cxone-auth-proxy check`'
   }

@@ -65,7 +65,7 @@ export async function createTokenLayer (s: Settings, credentials: Credentials, d
     ? undefined
     : { fleet: await import('./fleet/fleet.js'), target: redisTarget, observer: deps.fleetObserver() }
   const fleetWith = (settings: Settings, c: Credentials, obtain: () => Promise<TokenSet>): Fleet | undefined => kit?.fleet.startFleet({
-    target: kit.target, settings, credentials: c, tokenEndpoint: async () => await discovery.tokenEndpoint(), obtain, now: deps.clock.now, log: logger, observer: kit.observer
+    target: kit.target, settings, credentials: c, tokenEndpoint: async () => await discovery.tokenEndpoint(), obtain, clock: deps.clock, log: logger, observer: kit.observer
   })
   let held = credentials
   const firstObtain = obtainWith(s, credentials)

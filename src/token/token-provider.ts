@@ -3,7 +3,7 @@ import { ProxyError } from '../core/errors.js'
 import type { TokenSet } from './token-client.js'
 import type { Clock } from '../core/clock.js'
 
-export { systemClock, type Clock } from '../core/clock.js'
+export type { Clock } from '../core/clock.js'
 
 export type TokenOutcome = 'success' | 'rejected' | 'invalid_response' | 'unavailable' | 'discovery_failed'
 

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { TokenSet } from '../token-client.js'
 import { usableUntil } from '../token-provider.js'
 import type { FleetKeys } from './fleet-keys.js'
 import { RedisUnavailable, type FleetObserver, type RedisLink } from './redis-link.js'
 import { openToken, sealToken } from './sealed-token.js'
+import type { Clock } from '../../core/clock.js'
 
 /** Between two looks at Redis while another replica holds the lock. */
 export const LOCK_POLL_MS = 50
@@ -23,7 +23,8 @@ export interface FleetTokenOptions {
   keys: () => Promise<FleetKeys>
   /** One real token request (discovery + request + judgement), as without a fleet. */
   obtain: () => Promise<TokenSet>
-  now: () => number
+  /** Wall time for the token's freshness, and the timer of the lock's polling. */
+  clock: Clock
   refreshAhead: number
   /** How long a replica may hold the fleet's lock: the token request's timeout plus a margin. */
   lockTtlMs: number
@@ -86,7 +87,7 @@ export class FleetToken {
   }
 
   async #viaFleet (keys: FleetKeys): Promise<TokenSet> {
-    const startedAt = this.#o.now()
+    const startedAt = this.#o.clock.now()
     const giveUpAt = startedAt + this.#o.lockTtlMs + 2 * LOCK_POLL_MS
     let waited = false
     for (;;) {
@@ -100,7 +101,7 @@ export class FleetToken {
       if (locked === 'OK') {
         if (waited) {
           this.#o.observer.lockTakeover()
-          this.#o.log.warn({ waitedMs: Math.round(this.#o.now() - startedAt) }, 'the fleet lock was released without a new token: this replica asks the token endpoint')
+          this.#o.log.warn({ waitedMs: Math.round(this.#o.clock.now() - startedAt) }, 'the fleet lock was released without a new token: this replica asks the token endpoint')
         }
         return await this.#fetchHoldingLock(keys, owner)
       }
@@ -108,11 +109,11 @@ export class FleetToken {
         waited = true
         this.#o.observer.lockWait()
       }
-      if (this.#o.now() >= giveUpAt) {
+      if (this.#o.clock.now() >= giveUpAt) {
         this.#o.log.warn({ waitedMs: this.#o.lockTtlMs }, 'no token from the fleet within the lock\'s lifetime: this replica asks the token endpoint')
         return await this.#local()
       }
-      await sleep(LOCK_POLL_MS)
+      await new Promise<void>((resolve) => { this.#o.clock.setTimeout(resolve, LOCK_POLL_MS) })
     }
   }
 
@@ -143,7 +144,7 @@ export class FleetToken {
       return undefined
     }
     if (t.fingerprint === this.#held?.fingerprint || this.#rejected.includes(t.fingerprint)) return undefined
-    if (this.#o.now() >= this.#freshUntil(t)) return undefined
+    if (this.#o.clock.now() >= this.#freshUntil(t)) return undefined
     this.#stored.set(t, { keys, value })
     this.#fromFleet.add(t)
     this.#held = t
@@ -152,7 +153,7 @@ export class FleetToken {
   }
 
   async #store (keys: FleetKeys, t: TokenSet): Promise<void> {
-    const ttl = Math.floor(usableUntil(t) - this.#o.now())
+    const ttl = Math.floor(usableUntil(t) - this.#o.clock.now())
     if (ttl <= 0) return
     const value = sealToken(t, keys.encryptionKey, keys.tokenKey)
     await this.#o.link.run('write', async (c) => await c.set(keys.tokenKey, value, { expiration: { type: 'PX', value: ttl } }))

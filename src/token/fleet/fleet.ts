@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { Clock } from '../../core/clock.js'
 import type { Credentials, Settings } from '../../core/config.js'
 import type { TokenSet } from '../token-client.js'
 import { deriveFleetKeys, type FleetKeys } from './fleet-keys.js'
@@ -16,7 +17,7 @@ export interface FleetOptions {
   tokenEndpoint: () => Promise<string>
   /** One plain token request, as without a fleet. */
   obtain: () => Promise<TokenSet>
-  now: () => number
+  clock: Clock
   log: Pick<Logger, 'info' | 'warn' | 'debug'>
   observer: FleetObserver
 }
@@ -33,7 +34,7 @@ export interface Fleet {
 
 /** Shares one token per credential across every replica that reaches the same Redis (issue 14). */
 export function startFleet (o: FleetOptions): Fleet {
-  const link = new RedisLink({ target: o.target, commandTimeoutMs: o.settings.redisCommandTimeoutMs, log: o.log, observer: o.observer })
+  const link = new RedisLink({ target: o.target, commandTimeoutMs: o.settings.redisCommandTimeoutMs, clock: o.clock, log: o.log, observer: o.observer })
   const keysByUrl = new Map<string, FleetKeys>()
   const keys = async (): Promise<FleetKeys> => {
     const tokenUrl = await o.tokenEndpoint()
@@ -49,7 +50,7 @@ export function startFleet (o: FleetOptions): Fleet {
     link,
     keys,
     obtain: o.obtain,
-    now: o.now,
+    clock: o.clock,
     refreshAhead: o.settings.refreshAhead,
     lockTtlMs: o.settings.tokenTimeoutMs + LOCK_MARGIN_MS,
     log: o.log,

@@ -1,6 +1,8 @@
 import { createClient, type RedisClientType } from '@redis/client'
 import type { Logger } from 'pino'
 import type { RedisTarget } from './redis-url.js'
+import type { Clock } from '../../core/clock.js'
+import { SETTINGS } from '../../core/settings.js'
 
 /** What the fleet reports; `src/ops/fleet-metrics.ts` turns it into Prometheus metrics. */
 export interface FleetObserver {
@@ -34,6 +36,8 @@ export interface RedisLinkOptions {
   target: RedisTarget
   /** Per command: past it the command counts as failed and the request goes on without Redis. */
   commandTimeoutMs: number
+  /** Times the first connection's wait and each command's deadline. */
+  clock: Clock
   log: Pick<Logger, 'info' | 'warn' | 'debug'>
   observer: FleetObserver
   random?: () => number
@@ -87,11 +91,11 @@ export class RedisLink {
       // A connection timeout on a busy machine is retried within the wait; a refusal ends it at once.
       const onError = (err: NodeJS.ErrnoException): void => { if (err.code !== undefined && NOT_THERE.has(err.code)) done() }
       const done = (): void => {
-        clearTimeout(timer)
+        this.#o.clock.clearTimeout(timer)
         this.#client.off('error', onError).off('ready', done)
         resolve()
       }
-      const timer = setTimeout(done, FIRST_CONNECT_WAIT_MS)
+      const timer = this.#o.clock.setTimeout(done, FIRST_CONNECT_WAIT_MS)
       this.#client.on('error', onError).on('ready', done)
     })
   }
@@ -100,9 +104,9 @@ export class RedisLink {
   async run<T> (operation: RedisOperation, command: (client: RedisClient) => Promise<T>): Promise<T> {
     if (!this.#client.isReady) throw new RedisUnavailable('Redis is not connected')
     const pending = command(this.#client)
-    let timer: NodeJS.Timeout | undefined
+    let timer: unknown
     const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => { reject(new RedisUnavailable(`no answer within ${this.#o.commandTimeoutMs} ms (PROXY_REDIS_COMMAND_TIMEOUT_MS)`)) }, this.#o.commandTimeoutMs)
+      timer = this.#o.clock.setTimeout(() => { reject(new RedisUnavailable(`no answer within ${this.#o.commandTimeoutMs} ms (${SETTINGS.redisCommandTimeoutMs.env})`)) }, this.#o.commandTimeoutMs)
     })
     try {
       const result = await Promise.race([pending, deadline])
@@ -114,7 +118,7 @@ export class RedisLink {
       this.#down(operation, err as Error)
       throw err instanceof RedisUnavailable ? err : new RedisUnavailable((err as Error).message, { cause: err })
     } finally {
-      clearTimeout(timer)
+      this.#o.clock.clearTimeout(timer)
     }
   }
 

@@ -1,7 +1,8 @@
 import { ConfigError } from '../../core/errors.js'
 import { readSecret } from '../../core/secrets.js'
+import { PROCESS_SECRET_VARS } from '../../core/settings.js'
 
-export const REDIS_URL_VAR = 'REDIS_URL'
+const REDIS_URL_VAR = PROCESS_SECRET_VARS.redisUrl
 
 export interface RedisTarget {
   /** The URL as given: may carry a password, never logged. */
@@ -42,7 +43,7 @@ export function readRedisTarget (env: NodeJS.ProcessEnv): RedisTarget | undefine
 }
 
 /** `rediss://***:***@host:6380/0`: who and what is hidden, where is kept. */
-export function maskRedisUrl (url: URL): string {
+function maskRedisUrl (url: URL): string {
   const auth = url.username !== '' || url.password !== '' ? `${url.username !== '' ? '***' : ''}${url.password !== '' ? ':***' : ''}@` : ''
   return `${url.protocol}//${auth}${url.host}${url.pathname === '/' ? '' : url.pathname}`
 }
