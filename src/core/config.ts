@@ -6,6 +6,7 @@ import { readCredentials, type Credentials } from './secrets.js'
 import { isLoopbackHost } from './net.js'
 import { collect, ConfigProblems } from './problems.js'
 import { readProfiles } from './profiles.js'
+import { callersOf, CALLERS_KEY, type CallerSet } from './callers.js'
 import type { UpstreamRoute } from './routing.js'
 import { checkFileValue, CREDENTIAL_URL_KEYS, nonEmpty, parseValue, plainHttpOffLoopback, type CacheRule, type PaceRule, type RouteRule } from './values.js'
 
@@ -64,6 +65,8 @@ export interface Settings {
   queueTimeoutMs: number
   redisCommandTimeoutMs: number
   shutdownGraceMs: number
+  callerKeysDir: string | undefined
+  callersEnforce: boolean
   logLevel: string
 }
 
@@ -78,6 +81,8 @@ export interface Profile {
   readonly sources: Readonly<Record<SettingKey, Source>>
   /** The environment variables its secrets come from (SECRET_VARS for the default). */
   readonly secretVars: SecretVars
+  /** Its named callers (issue 22, core/callers.ts); undefined when it names none: it behaves as before callers. */
+  readonly callers?: CallerSet | undefined
 }
 
 export interface Config {
@@ -155,7 +160,8 @@ export function loadConfig (opts: LoadOptions): Config {
     sources.grantType = 'derived'
   }
   validateCombination(settings, credentials, sources, opts.allowMissingCredentials === true, problems)
-  const main: Profile = Object.freeze({ name: DEFAULT_PROFILE, settings: Object.freeze(settings), credentials, sources: Object.freeze(sources), secretVars: SECRET_VARS })
+  const base = { name: DEFAULT_PROFILE, settings: Object.freeze(settings), credentials, sources: Object.freeze(sources), secretVars: SECRET_VARS }
+  const main: Profile = Object.freeze({ ...base, callers: callersOf(base, file.data?.[CALLERS_KEY], `config file ${file.path}`, env, problems) })
   const rawProfiles = opts.profiles ?? file.data?.profiles
   const others = rawProfiles === undefined
     ? []
@@ -196,7 +202,7 @@ function readConfigFile (path: string, required: boolean, via: string): FileResu
 
 function checkKeys (path: string, record: Record<string, unknown>, problems: ConfigError[]): void {
   for (const key of Object.keys(record)) {
-    if (key === '$comment' || key.startsWith('//') || key in SETTINGS || key === PROFILES_KEY) continue
+    if (key === '$comment' || key.startsWith('//') || key in SETTINGS || key === PROFILES_KEY || key === CALLERS_KEY) continue
     const secret = Object.entries(SECRET_VARS).find(([k]) => k === key)
     problems.push(new ConfigError(secret !== undefined
       ? `config file ${path}: "${key}" is a secret and is not read from files: set ${secret[1]} or ${secret[1]}_FILE in the environment instead, and remove it from the file`

@@ -1,4 +1,5 @@
 import type { Profile, Settings, Source } from './config.js'
+import { callersOf, CALLERS_KEY } from './callers.js'
 import { ConfigError } from './errors.js'
 import { isLoopbackHost } from './net.js'
 import { collect } from './problems.js'
@@ -85,7 +86,8 @@ function readProfile (name: string, body: Record<string, unknown>, where: string
     settings.grantType = credentials.accessKeyId !== undefined ? 'password' : 'client_credentials'
     sources.grantType = 'derived'
   }
-  const profile: Profile = Object.freeze({ name, settings: Object.freeze(settings), credentials, sources: Object.freeze(sources), secretVars: vars })
+  const base = { name, settings: Object.freeze(settings), credentials, sources: Object.freeze(sources), secretVars: vars }
+  const profile: Profile = Object.freeze({ ...base, callers: callersOf(base, body[CALLERS_KEY], where, input.env, problems) })
   checkCombination(profile, where, main, input.allowMissingCredentials, problems)
   return profile
 }
@@ -104,7 +106,7 @@ function inheritable (key: SettingKey, value: unknown): unknown {
 
 function checkProfileKeys (body: Record<string, unknown>, where: string, vars: SecretVars, problems: ConfigError[]): void {
   for (const key of Object.keys(body)) {
-    if (key === '$comment' || key.startsWith('//') || PROFILE_KEYS.includes(key as SettingKey)) continue
+    if (key === '$comment' || key.startsWith('//') || key === CALLERS_KEY || PROFILE_KEYS.includes(key as SettingKey)) continue
     const code = 'config_unknown_setting'
     if (Object.hasOwn(SECRET_VARS, key)) {
       const name = vars[key as SecretKey]

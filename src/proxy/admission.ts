@@ -14,9 +14,12 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import type { RouteRule, Settings } from '../core/config.js'
+import type { Settings } from '../core/config.js'
 import { ProxyError } from '../core/errors.js'
 import { isLoopbackHost } from '../core/net.js'
+import { compileRoute, OVERRIDE_HEADERS, READ_METHODS, serverView } from '../core/route-match.js'
+
+export { compileRoute, serverView } from '../core/route-match.js'
 
 /** What admission reads of a request: plain data, so each step can be tested with a table. */
 export interface RequestHead {
@@ -47,14 +50,10 @@ export interface Admitted {
 }
 
 const OPEN_PATHS = new Set(['/_proxy/healthz', '/_proxy/readyz'])
-const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 const HOST_HEADER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i
 const ENCODED_SLASH = /%(?:2f|5c)/i
 const BAD_PERCENT = /%(?![0-9a-f]{2})/i
-/** Headers that ask a server to act on another method or URL than the one admission judged. */
-const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url']
-const NORMALISE_ROUNDS = 3
 const MAX_PORT = 65_535
 export const CORS_EXPOSED = 'x-request-id, proxy-status, retry-after'
 
@@ -184,36 +183,6 @@ export function checkBodyLimit (contentLength: string | undefined, rules: Admiss
   if (contentLength !== undefined && Number(contentLength) > rules.maxBodyBytes) {
     throw new ProxyError('payload_too_large', `the request body is larger than ${rules.maxBodyBytes} bytes (PROXY_MAX_BODY_BYTES)`)
   }
-}
-
-/**
- * The path as a lenient server might resolve it: percent-decoded (repeatedly, so %252e is seen as "."),
- * NFKC-folded (full-width "．" is "."), `;params` dropped, empty segments removed. Undefined when that view
- * climbs with a dot segment: such a path can never match a rule.
- */
-export function serverView (path: string): string | undefined {
-  let p = path
-  for (let i = 0; i < NORMALISE_ROUNDS && p.includes('%'); i++) {
-    try {
-      p = decodeURIComponent(p)
-    } catch {
-      break
-    }
-  }
-  p = p.normalize('NFKC')
-  const segments = p.split('/').map((s) => s.split(';', 1)[0] as string).filter((s) => s !== '')
-  if (segments.some((s) => s === '.' || s === '..' || s.includes('\\'))) return undefined
-  return `/${segments.join('/')}`
-}
-
-/** `*` is one path segment, `**` any rest: "GET /inContactAPI/services/*\/skills/**". */
-export function compileRoute (rule: RouteRule): (method: string, path: string) => boolean {
-  const source = rule.pattern.split('/').map((seg) => {
-    if (seg === '**') return '.*'
-    return seg.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')
-  }).join('/')
-  const re = new RegExp(`^${source.replace(/\/\.\*$/, '(?:/.*)?')}$`)
-  return (method, path) => (rule.method === '*' || rule.method === method) && re.test(path)
 }
 
 export function compileRules (s: Settings, apiKeys: readonly string[]): AdmissionRules {
