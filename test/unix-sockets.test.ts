@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Fastify from 'fastify'
 import { Agent, request } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { unixBaseUrl, unixSocketOf } from '../src/core/unix-sockets.js'
@@ -158,6 +159,27 @@ describe('a Unix socket listener', () => {
     await old.close()
     expect(statSync(path).isSocket()).toBe(true)
     await successor.close()
+    expect(existsSync(path)).toBe(false)
+  })
+})
+
+describe('a Fastify app served on an extra socket', () => {
+  it('answers over the socket through its own server, hooks and all, each request tagged with the socket', async () => {
+    const app = Fastify()
+    app.addHook('onRequest', async (request, reply) => { reply.header('x-arrived-on', unixSocketOf(request.raw.socket) ?? 'tcp') })
+    app.get('/inContactAPI/services/v31.0/skills/activity', async () => ({ skillActivity: [] }))
+    await app.ready()
+    const path = socketPath()
+    const l = await listenUnix({ path, mode: 0o600, target: app.server, owner: 'profile "default"' })
+    try {
+      const curl = await runProcess('curl', ['-sS', '-i', '--unix-socket', path, 'http://localhost/inContactAPI/services/v31.0/skills/activity'])
+      expect(curl.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
+      expect(curl.stdout).toContain(`x-arrived-on: ${path}\r\n`)
+      expect(curl.stdout.endsWith('{"skillActivity":[]}')).toBe(true)
+    } finally {
+      await app.close()
+      await l.close()
+    }
     expect(existsSync(path)).toBe(false)
   })
 })
