@@ -3,7 +3,7 @@
  * findings. Plain data (never a secret), so it prints as text or as `--json` alike.
  */
 
-export type StepName = 'configuration' | 'issuer discovery' | 'token request' | 'token response' | 'API discovery' | 'API call' | 'routing'
+export type StepName = 'configuration' | 'issuer discovery' | 'token request' | 'token response' | 'API discovery' | 'API call' | 'routing' | 'callers'
 export type StepStatus = 'ok' | 'fail' | 'skip' | 'info'
 
 export type Detail = string | number | boolean | null | Detail[] | { [key: string]: Detail }
