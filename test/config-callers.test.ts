@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigProblems, findProfile, loadConfig, type Config } from '../src/core/config.js'
-import { keyFingerprint } from '../src/core/caller-keys.js'
+import { callerKeyFiles, keyFingerprint } from '../src/core/caller-keys.js'
 import { patternCovers } from '../src/core/caller-rules.js'
 import type { CallerSet } from '../src/core/callers.js'
 import { ConfigError } from '../src/core/errors.js'
@@ -206,5 +206,21 @@ describe('a caller rule wider than its profile\'s', () => {
       ['/a/*x', '/a/yx', true], ['/a/*x', '/a/y*', false]
     ]
     for (const [outer, inner, covered] of cases) expect([outer, inner, patternCovers(outer, inner)]).toEqual([outer, inner, covered])
+  })
+})
+
+describe('the files a reload must read for caller keys', () => {
+  it('are every caller _KEY_FILE and each file of PROXY_CALLER_KEYS_DIR, and a replaced key file changes the keys', () => {
+    const keys = join(dir, 'keys-reload')
+    mkdirSync(keys)
+    writeFileSync(join(keys, 'wallboard'), KEY_A)
+    writeFileSync(join(keys, '.tmp'), 'x')
+    const job = file(KEY_B)
+    const env = { PROXY_CALLER_JOB_KEY_FILE: job, PROXY_BU_TWO_CALLER_AGENT_KEY_FILE: job, PROXY_API_KEYS_FILE: '/not/a/caller', PROXY_CALLER_KEYS_DIR: keys }
+    expect(callerKeyFiles(env)).toEqual([job, job, join(keys, 'wallboard')])
+    const data = { callers: { wallboard: {} } }
+    expect(callersOf(load(data, { PROXY_CALLER_KEYS_DIR: keys })).byName.get('wallboard')?.fingerprints).toEqual([keyFingerprint(KEY_A)])
+    writeFileSync(join(keys, 'wallboard'), `${KEY_A}-rotated\n`)
+    expect(callersOf(load(data, { PROXY_CALLER_KEYS_DIR: keys })).byName.get('wallboard')?.fingerprints).toEqual([keyFingerprint(`${KEY_A}-rotated`)])
   })
 })

@@ -124,8 +124,22 @@ export function keysDir (dir: string | undefined, cwd = process.cwd()): { dir: s
   return { dir: path, names: new Set(listKeysDir(path)) }
 }
 
+const CALLER_KEY_FILE_VAR = /^PROXY_(?:[A-Z0-9_]+_)?CALLER_[A-Z0-9_]+_KEY_FILE$/
+
 /**
- * Hook for src/runtime/reload.ts: the caller key files a reload must watch (every PROXY_…CALLER_…_KEY_FILE; the keys
- * folder itself is a folder to watch, as the Secret volumes already are).
+ * Hook for src/runtime/reload.ts: the caller key files a reload reads (every PROXY_…CALLER_…_KEY_FILE, and each file in
+ * PROXY_CALLER_KEYS_DIR now), so a key rotated by replacing its file is applied at once. A file added to the folder
+ * later is seen only if the reloader lists the folder again on its change events (it watches folders already).
  */
-export const CALLER_KEY_FILE_VAR = /^PROXY_(?:[A-Z0-9_]+_)?CALLER_[A-Z0-9_]+_KEY_FILE$/
+export function callerKeyFiles (env: NodeJS.ProcessEnv, cwd = process.cwd()): string[] {
+  const named = Object.keys(env).filter((k) => CALLER_KEY_FILE_VAR.test(k)).sort()
+    .map((k) => env[k]).filter((p): p is string => p !== undefined && p.trim() !== '').map((p) => resolve(cwd, p))
+  const dir = env[CALLER_KEYS_DIR_VAR]
+  if (dir === undefined || dir.trim() === '') return named
+  const path = resolve(cwd, dir)
+  let inDir: string[] = []
+  try {
+    inDir = listKeysDir(path).map((n) => join(path, n))
+  } catch { /* the load names an unreadable folder */ }
+  return [...named, ...inDir]
+}
