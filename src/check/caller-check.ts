@@ -17,7 +17,7 @@ export function runCallerCheck (profile: Profile, caller: string, route: string 
   const j = judgeCallerRoute(profile, caller, route ?? 'GET /')
   out.step(j.step)
   const report: Report = { ok: j.exitCode !== EXIT_FAILED, exitCode: j.exitCode, steps: [j.step], warnings: [], diagnosis: j.diagnosis, probe: undefined }
-  out.tail(report)
+  // The step is the verdict: no token call was made, so the walk's result line would say what did not happen.
   out.document(report)
   return j.exitCode
 }

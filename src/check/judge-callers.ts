@@ -90,13 +90,13 @@ export function judgeCallerRoute (profile: Profile, name: string, route: string)
     caller: describe(caller)
   }
   if (refusedByProfile !== undefined) {
-    return refusal(shown, name, `403 forbidden_route: ${refusedByProfile}; a caller can never exceed its profile`, why)
+    return refusal(shown, name, '403 forbidden_route', `the profile refuses it: ${refusedByProfile}; a caller can never exceed its profile`, why)
   }
   const policy = indexCallers(set, s).policies.get(name)
   const decision = policy === undefined ? { ok: true as const } : authorise(policy, method, path)
   if (!decision.ok) {
     const shadow = decision.enforce ? '' : ' (shadow mode: the call would be forwarded, and the refusal logged and counted)'
-    return refusal(shown, name, `403 caller_forbidden${shadow}: ${decision.error.message}`, why)
+    return refusal(shown, name, `403 caller_forbidden${shadow}`, decision.error.message, why)
   }
   const matched = [
     ...(caller.routes.length > 0 ? [`${callerField(caller, 'routes')} "${describeRule(firstMatch(caller.routes, method, view))}"`] : []),
@@ -111,10 +111,10 @@ function describeRule (r: RouteRule | undefined): string {
   return r === undefined ? '' : `${r.method} ${r.pattern}`
 }
 
-function refusal (shown: string, name: string, answer: string, why: Record<string, Detail>): { step: Step, diagnosis: Diagnosis, exitCode: number } {
+function refusal (shown: string, name: string, answer: string, reason: string, why: Record<string, Detail>): { step: Step, diagnosis: Diagnosis, exitCode: number } {
   return {
-    step: step('callers', 'fail', `caller "${name}" may not call ${shown}: ${answer}`, { route: shown, ...why }),
-    diagnosis: { problem: `caller "${name}" would be answered ${answer}`, causes: [] },
+    step: step('callers', 'fail', `caller "${name}" may not call ${shown}: ${answer}`, { route: shown, reason, ...why }),
+    diagnosis: { problem: `caller "${name}" would be answered ${answer}: ${reason}`, causes: [] },
     exitCode: EXIT_FAILED
   }
 }
