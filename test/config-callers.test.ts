@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -222,5 +222,15 @@ describe('the files a reload must read for caller keys', () => {
     expect(callersOf(load(data, { PROXY_CALLER_KEYS_DIR: keys })).byName.get('wallboard')?.fingerprints).toEqual([keyFingerprint(KEY_A)])
     writeFileSync(join(keys, 'wallboard'), `${KEY_A}-rotated\n`)
     expect(callersOf(load(data, { PROXY_CALLER_KEYS_DIR: keys })).byName.get('wallboard')?.fingerprints).toEqual([keyFingerprint(`${KEY_A}-rotated`)])
+  })
+})
+
+describe('the example of docs/callers.md', () => {
+  it('loads, its rules within the profile\'s', () => {
+    const doc = readFileSync('docs/callers.md', 'utf8')
+    const json = /```json\n([\s\S]*?)```/.exec(doc)?.[1] as string
+    const set = callersOf(load(JSON.parse(json), { PROXY_CALLER_EXPORT_JOB_KEY: KEY_B, PROXY_CALLER_AGENT_KEY: 'agent-key-0123456789abcdef' }))
+    expect(set.callers.map((c) => [c.name, c.keyOrigin ?? c.socket])).toEqual([['wallboard', '/run/cxone/wallboard.sock'], ['export-job', 'PROXY_CALLER_EXPORT_JOB_KEY'], ['agent', 'PROXY_CALLER_AGENT_KEY']])
+    expect(set.notes).toEqual([])
   })
 })
