@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import { callerKeyVar } from './caller-keys.js'
 import { PRESETS } from './caller-presets.js'
 import type { Caller, CallerSet } from './callers.js'
 import { ProxyError } from './errors.js'
@@ -146,7 +145,3 @@ export function authorise (p: CallerPolicy, method: string, path: string, header
   return ALLOWED
 }
 
-/** How the caller's key is named to an operator (for messages that must not show it). */
-export function keyHint (c: Caller): string {
-  return c.keyOrigin ?? `${callerKeyVar(c.profile, c.name)} (unset)`
-}

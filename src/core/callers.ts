@@ -1,5 +1,5 @@
-import { isAbsolute } from 'node:path'
 import { API_KEYS_CALLER, callerKeyFile, callerKeyVar, CALLER_KEYS_DIR_VAR, keyFingerprint, keysDir, readCallerKeys, SHORT_KEY_CHARS, type KeySources } from './caller-keys.js'
+import { DEFAULT_SOCKET_MODE, type CallerRate, readMode, readRate, readSocket, wholeNumber } from './caller-fields.js'
 import { isPreset, PRESETS, type PresetName } from './caller-presets.js'
 import { widerRules } from './caller-rules.js'
 import { ConfigError } from './errors.js'
@@ -14,19 +14,12 @@ import { checkFileValue, type RouteRule } from './values.js'
  * anything it can claim for free; its policy can only narrow its profile's.
  */
 
+export { DEFAULT_SOCKET_MODE, MAX_SOCKET_PATH_BYTES, type CallerRate } from './caller-fields.js'
+
 /** The config file's key holding a profile's callers. */
 export const CALLERS_KEY = 'callers'
 export const CALLER_NAME = /^[a-z0-9-]{1,32}$/
-export const DEFAULT_SOCKET_MODE = 0o600
-/** Linux's sun_path holds 108 bytes, its NUL included. */
-export const MAX_SOCKET_PATH_BYTES = 107
 
-export interface CallerRate {
-  /** Upstream calls a second, refilled continuously. */
-  readonly perSecond: number
-  /** Calls the bucket holds at most: how many may go at once after a quiet spell. */
-  readonly burst: number
-}
 
 export interface Caller {
   readonly name: string
@@ -85,7 +78,6 @@ export interface CallersInput {
 }
 
 const FIELDS = ['readOnly', 'routes', 'preset', 'rate', 'maxConcurrent', 'enforce', 'socket', 'socketMode', 'loopback'] as const
-const RATE_EXAMPLE = '{ "perSecond": 2, "burst": 5 }'
 /** The policy of the caller made for PROXY_API_KEYS when the file does not name it: its profile's, unnarrowed. */
 const IMPLICIT = Object.freeze({})
 
@@ -186,40 +178,6 @@ function readCaller (name: string, body: unknown, at: string, input: CallersInpu
   }
   Object.defineProperty(caller, 'keys', { value: Object.freeze([...keys.keys]), enumerable: false })
   return Object.freeze(caller) as Caller
-}
-
-function readRate (value: unknown, at: string): CallerRate | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${at}: "rate" must be an object like ${RATE_EXAMPLE}`)
-  const r = value as Record<string, unknown>
-  const unknown = Object.keys(r).filter((k) => k !== 'perSecond' && k !== 'burst')
-  if (unknown.length > 0) throw new ConfigError(`${at}: "rate" has an unknown field "${unknown[0] as string}": a rate has "perSecond" and "burst", like ${RATE_EXAMPLE}`)
-  const perSecond = r.perSecond
-  if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond < 0.001 || perSecond > 10_000) {
-    throw new ConfigError(`${at}: "rate.perSecond" must be a number of upstream calls a second from 0.001 to 10000 (0.5: one call every 2 s), not ${JSON.stringify(perSecond) ?? 'missing'}`)
-  }
-  const burst = r.burst === undefined ? Math.max(1, Math.ceil(perSecond)) : wholeNumber(r.burst, `${at}: "rate.burst"`, 1, 10_000)
-  return Object.freeze({ perSecond, burst })
-}
-
-function wholeNumber (value: unknown, at: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new ConfigError(`${at} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`)
-  return value
-}
-
-function readSocket (value: unknown, at: string): string | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string' || !isAbsolute(value)) throw new ConfigError(`${at}: "socket" must be an absolute path, like "/run/cxone/wallboard.sock"`)
-  if (Buffer.byteLength(value) > MAX_SOCKET_PATH_BYTES) throw new ConfigError(`${at}: "socket" ${value} is longer than ${MAX_SOCKET_PATH_BYTES} bytes, more than a Unix socket's address holds: use a shorter path`)
-  return value
-}
-
-/** An octal string ("0660"); other users' write bit is refused, as it would let every user of the machine in. */
-export function readMode (value: unknown, at: string, caller: string): number {
-  if (typeof value !== 'string' || !/^0?[0-7]{3}$/.test(value)) throw new ConfigError(`${at}: "socketMode" must be an octal string like "0600" or "0660", not ${JSON.stringify(value)}`)
-  const mode = parseInt(value, 8)
-  if ((mode & 0o002) !== 0) throw new ConfigError(`${at}: "socketMode" ${value} lets every user of this machine connect as caller "${caller}": use "0600", or "0660" and the socket folder's group`, { code: 'config_unsafe' })
-  return mode
 }
 
 /** A key or a socket that two callers share, or two loopback callers: each would make who called what unknowable. */

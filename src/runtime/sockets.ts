@@ -12,7 +12,7 @@ import { lstat, mkdtemp, chmod, rename, rm, stat, unlink } from 'node:fs/promise
 import type { Server as HttpServer } from 'node:http'
 import { connect, createServer, type Server } from 'node:net'
 import { basename, dirname, join } from 'node:path'
-import { MAX_SOCKET_PATH_BYTES } from '../core/callers.js'
+import { MAX_SOCKET_PATH_BYTES } from '../core/caller-fields.js'
 import { ConfigError } from '../core/errors.js'
 import { tagUnixSocket } from '../core/unix-sockets.js'
 
