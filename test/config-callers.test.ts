@@ -164,6 +164,15 @@ describe('a mistake in callers', () => {
     ])
   })
 
+  it('an empty "callers", which would refuse every call (unless PROXY_API_KEYS make the caller api-keys)', () => {
+    const path = join(dir, 'empty.json')
+    writeFileSync(path, JSON.stringify({ callers: {} }))
+    expect(problems(() => loadConfig({ env: creds, configPath: path }))).toEqual([
+      { code: 'config_invalid_value', message: `config file ${path}: "callers" names no caller, so every call would be refused: name one, like {"wallboard": {"preset": "reporting"}}, or remove "callers"` }
+    ])
+    expect(callersOf(loadConfig({ env: { ...creds, PROXY_API_KEYS: 'legacy-0123456789abcdef' }, configPath: path })).callers.map((c) => c.name)).toEqual(['api-keys'])
+  })
+
   it('in a named profile names the profile too, and its own key variable', () => {
     const path = join(dir, 'profile.json')
     writeFileSync(path, JSON.stringify({ profiles: { 'bu-two': { port: 8081, callers: { agent: {} } } } }))

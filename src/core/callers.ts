@@ -120,6 +120,7 @@ export function readCallers (input: CallersInput, problems: ConfigError[]): Call
     const caller = collect(problems, () => readCaller(name, body, at, input, sources))
     if (caller !== undefined) callers.push(caller)
   }
+  if (entries.length === 0) problems.push(new ConfigError(`${where}: "${CALLERS_KEY}" names no caller, so every call would be refused: name one, like {"wallboard": {"preset": "reporting"}}, or remove "${CALLERS_KEY}"`))
   problems.push(...crossChecks(callers, where))
   const notes = callers.flatMap((c) => [
     ...widerRules(c, input).map((w) => `caller "${c.name}": ${w}`),
