@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 /**
- * The layers of src/, top to bottom: runtime → (check | ops | proxy) → token → core. A folder may import
+ * The layers of src/, top to bottom: runtime → (check | ops | proxy) → quota → token → core. A folder may import
  * its own layer's files and the layers below it, never one above it or a peer. The simulator stands alone.
  */
 const LAYERS = {
@@ -10,9 +10,10 @@ const LAYERS = {
   check: ['runtime', 'ops', 'proxy', 'simulator'],
   ops: ['runtime', 'check', 'proxy', 'simulator'],
   proxy: ['runtime', 'check', 'ops', 'simulator'],
-  token: ['runtime', 'check', 'ops', 'proxy', 'simulator'],
-  core: ['runtime', 'check', 'ops', 'proxy', 'token', 'simulator'],
-  simulator: ['runtime', 'check', 'ops', 'proxy', 'token', 'core']
+  quota: ['runtime', 'check', 'ops', 'proxy', 'simulator'],
+  token: ['runtime', 'check', 'ops', 'proxy', 'quota', 'simulator'],
+  core: ['runtime', 'check', 'ops', 'proxy', 'quota', 'token', 'simulator'],
+  simulator: ['runtime', 'check', 'ops', 'proxy', 'quota', 'token', 'core']
 }
 const layerRules = Object.entries(LAYERS).map(([layer, above]) => ({
   files: [`src/${layer}/**/*.ts`],

@@ -171,17 +171,10 @@ export function pollingTable (rows, o) {
   )
 }
 
-export async function main (args) {
-  const o = options(args)
-  const log = (line) => { console.log(line) }
+/** The three modes against one slow upstream: the rows of pollingTable and the targets. */
+export async function runPolling (o, log, servers) {
   const tmp = mkdtempSync(join(tmpdir(), 'cxone-polling-'))
-  const servers = []
-  const cleanup = installCleanup(async () => {
-    for (const s of servers.reverse()) await s.stop().catch(() => {})
-    rmSync(tmp, { recursive: true, force: true })
-  })
   try {
-    const loadBefore = loadavg()
     const upstream = await startSlowUpstream(o.upstreamMs)
     servers.push(upstream)
     const tokens = await startTokenSource()
@@ -193,14 +186,28 @@ export async function main (args) {
       rows.push(r)
       log(`  ${LABELS[mode]}: ${r.upstreamCalls} upstream calls for ${r.polls} polls (${r.failures} failed), p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`)
     }
-    const off = rows[0]
-    const on = rows[1]
-    const cached = rows[2]
+    const [off, on, cached] = rows
     const targets = [
       { target: 'coalescing alone cuts upstream calls ≥ 5×', met: off.callsPer1000 / on.callsPer1000 >= 5, value: `${(off.callsPer1000 / on.callsPer1000).toFixed(1)}×` },
       { target: 'coalescing: p99 no worse than without it', met: on.p99 <= off.p99, value: `${on.p99.toFixed(1)} ms against ${off.p99.toFixed(1)} ms` },
-      { target: `with the cache: ≤ 1 upstream call per second per URL`, met: cached.upstreamCalls <= o.duration, value: `${(cached.upstreamCalls / o.duration).toFixed(2)} per second` }
+      { target: 'with the cache: ≤ 1 upstream call per second per URL', met: cached.upstreamCalls <= o.duration, value: `${(cached.upstreamCalls / o.duration).toFixed(2)} per second` }
     ]
+    return { rows, targets }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+export async function main (args) {
+  const o = options(args)
+  const log = (line) => { console.log(line) }
+  const servers = []
+  const cleanup = installCleanup(async () => {
+    for (const s of servers.reverse()) await s.stop().catch(() => {})
+  })
+  try {
+    const loadBefore = loadavg()
+    const { rows, targets } = await runPolling(o, log, servers)
     const result = { date: new Date().toISOString(), machine: machine(), loadAverage: { before: loadBefore, after: loadavg() }, settings: { ...o, path: PATH, bodyBytes: BODY.length }, rows, targets }
     mkdirSync(RESULTS, { recursive: true })
     const file = join(RESULTS, `polling-${result.date.replace(/[:.]/g, '-')}.json`)

@@ -8,10 +8,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { API_PATH } from './upstream.mjs'
+import { options as pollingOptions, pollingTable, runPolling } from './polling.mjs'
 import { IDLE_SETTLE_MS, idleMemory, runRounds, verify } from './lib/measure.mjs'
 import { machine } from './lib/procstat.mjs'
 import { installCleanup, interrupted } from './lib/procs.mjs'
-import { METRICS, RATIOS, allRatios, pairedRps, summarise, table, targets } from './lib/report.mjs'
+import { METRICS, RATIOS, allRatios, paired, pairedRps, summarise, table, targets } from './lib/report.mjs'
 import { startupTable, timeToReady } from './lib/startup.mjs'
 import { startNginx, startProxy, startReference, startTokenSource, startUpstream } from './lib/targets.mjs'
 import { ensureTools, version } from './lib/tools.mjs'
@@ -22,7 +23,8 @@ const HELP = `Usage: npm run bench [-- options]   (or node bench/run.mjs after n
   --duration S          seconds per saturation run, wrk -t2 -c50 (BENCH_DURATION, default 8)
   --latency-duration S  seconds per one-connection run, wrk -t1 -c1 (BENCH_LATENCY_DURATION, default 5)
   --warmup S            seconds of unrecorded load per configuration first (BENCH_WARMUP, default 3)
-  --starts N            proxy starts timed to ready, 0 to skip (BENCH_STARTS, default 5)
+  --starts N            proxy starts timed to ready, 0 to skip (BENCH_STARTS, default 7)
+  --polling S           seconds per mode of the coalescing scenario after the rounds, 0 to skip (BENCH_POLLING, default 10)
   --proxy-log FILE      where the proxy's info log goes (BENCH_PROXY_LOG, default /dev/null)
   --no-nginx            skip the nginx column
   --scenario polling    instead: 50 clients polling one URL through the proxy with coalescing off, on, and on with a
@@ -48,6 +50,7 @@ function options () {
       'latency-duration': { type: 'string' },
       warmup: { type: 'string' },
       starts: { type: 'string' },
+      polling: { type: 'string' },
       'proxy-log': { type: 'string' },
       'no-nginx': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
@@ -65,7 +68,8 @@ function options () {
     duration: int('duration', 'BENCH_DURATION', 8, 1, 600),
     latencyDuration: int('latency-duration', 'BENCH_LATENCY_DURATION', 5, 1, 600),
     warmup: int('warmup', 'BENCH_WARMUP', 3, 0, 600),
-    starts: int('starts', 'BENCH_STARTS', 5, 0, 50),
+    starts: int('starts', 'BENCH_STARTS', 7, 0, 50),
+    polling: int('polling', 'BENCH_POLLING', 10, 0, 600),
     proxyLog: values['proxy-log'] ?? process.env.BENCH_PROXY_LOG ?? '/dev/null',
     nginx: values['no-nginx'] !== true
   }
@@ -122,8 +126,11 @@ function print (result, columns, file, log) {
   log(`it is read once, ${IDLE_SETTLE_MS / 1000} s after every server has started and before any request.\n`)
   log(table(result.summary, columns))
   const paired = Object.entries(result.pairedRps).map(([k, v]) => `${RATIOS.find((r) => r.key === k).label} ${v.map((x) => `${x.toFixed(2)}×`).join(', ')}`)
-  log(`\nreq/s ratios round by round (the table's are ratios of medians): ${paired.join('; ')}\n`)
+  log(`\nreq/s ratios round by round (the table's are ratios of medians): ${paired.join('; ')}`)
+  const cpu = Object.entries(result.summary.pairedCpu).map(([k, v]) => `${RATIOS.find((r) => r.key === k).label} ${v.map((x) => `${x.toFixed(2)}×`).join(', ')}`)
+  log(`CPU µs per request ratios round by round: ${cpu.join('; ')}\n`)
   if (result.startup !== null) { log(startupTable(result.startup)); log('') }
+  if (result.polling !== null) { log(`coalescing scenario, ${result.polling.settings.clients} pollers of one URL, ${result.polling.settings.duration} s per mode:`); log(pollingTable(result.polling.rows, result.polling.settings)); log('') }
   for (const t of result.targets) log(`${t.met === true ? 'MET   ' : t.met === false ? 'MISSED' : 'n/a   '} ${t.target}: ${t.value}`)
   log(`\nthe proxy's /_proxy/metrics counted ${result.proxyRequestsCounted} api:skills requests (metrics on)`)
   log(`results: ${file}`)
@@ -170,9 +177,15 @@ async function main () {
     log(`${o.rounds} rounds × ${columns.map((t) => t.label).join(', ')}; ${total} s of load, about ${(total / 60).toFixed(1)} min`)
     const { rounds, load } = await runRounds(columns, o, tools.wrk, log)
 
+    let polling = null
+    if (o.polling > 0) {
+      const po = pollingOptions(['--duration', String(o.polling)])
+      polling = { settings: po, ...await runPolling(po, log, servers) }
+    }
     const summary = {}
     for (const t of columns) summary[t.key] = summarise(rounds[t.key], idle[t.key])
     summary.ratios = allRatios(summary)
+    summary.pairedCpu = paired(rounds, 'cpuUsPerReq')
     const result = {
       date: new Date().toISOString(),
       machine: { ...machine(), nginx: nginxVersion, wrk: version(tools.wrk, ['-v']) },
@@ -192,7 +205,8 @@ async function main () {
       summary,
       pairedRps: pairedRps(rounds),
       startup,
-      targets: targets(summary, startup ?? undefined),
+      polling,
+      targets: [...targets(summary, startup ?? undefined), ...(polling?.targets ?? [])],
       proxyRequestsCounted: await countedByProxy(proxy)
     }
     mkdirSync(RESULTS, { recursive: true })

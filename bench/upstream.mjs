@@ -2,7 +2,7 @@
 // ~2 KB JSON body shaped like CXone's skills/activity. Run as a child process; prints {"port":N} once listening.
 import { createServer } from 'node:http'
 import { pathToFileURL } from 'node:url'
-import { skillActivity } from '../dist/simulator/realtime.js'
+import { skillActivity } from './lib/simulator.mjs'
 
 export const API_PATH = '/inContactAPI/services/v31.0/skills/activity'
 /** Same bytes, not JSON: the proxy streams it without looking (isolates the JSON/link-rewrite path). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { admit, compileRoute, checkBodyLimit, checkHeaders, checkHost, checkKey, checkOrigin, checkRoute, checkTarget, compileRules, serverView, type AdmissionRules, type RequestHead } from '../src/proxy/admission.js'
+import { admit, checkBodyLimit, checkHeaders, checkHost, checkKey, checkOrigin, checkRoute, checkTarget, compileRules, type AdmissionRules, type RequestHead } from '../src/proxy/admission.js'
+import { compileRoute, serverView } from '../src/core/paths.js'
 import { loadConfig } from '../src/core/config.js'
 import { ProxyError } from '../src/core/errors.js'
 

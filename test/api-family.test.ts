@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { apiFamily } from '../src/proxy/family.js'
-import { retryAfterSeconds } from '../src/proxy/shield.js'
+import { apiFamily } from '../src/quota/family.js'
+import { retryAfterSeconds } from '../src/core/retry-after.js'
 
 describe('the API family a 429 is about', () => {
   it.each([

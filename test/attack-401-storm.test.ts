@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { API, startApiStack, type Stack } from './helpers/harness.js'
 import type { Upstream } from './helpers/upstream.js'
-import { REFRESH_ON_401_BURST } from '../src/proxy/forward.js'
+import { REFRESH_ON_401_BURST } from '../src/proxy/send.js'
 
 // Issue 17 #4: 401s on many distinct paths (a missing permission, paths carrying ids) must not cost a token each,
 // and a real revocation is still noticed at its first 401.

@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { API, startApiStack, type Stack } from './helpers/harness.js'
 import type { Handler, Upstream } from './helpers/upstream.js'
+import { ManualClock } from './helpers/manual-clock.js'
 
 // Issue 17 #1: slow uploaders and long-polls must not starve plain callers; a caller waiting for a place upstream
 // gets an answer in bounded time; a cold-start burst is served, not refused.
@@ -36,11 +37,15 @@ function trickle (url: string): void {
   socket.on('close', () => { clearInterval(timer) })
 }
 
-async function timed (url: string): Promise<{ status: number, ms: number, code?: string }> {
-  const started = performance.now()
-  const r = await fetch(url, { signal: AbortSignal.timeout(10_000) })
+/** A call's status, code and duration; on `clock` when given, which `whileWaiting` moves once the call waits. */
+async function timed (url: string, clock?: ManualClock, whileWaiting?: () => Promise<void>): Promise<{ status: number, ms: number, code?: string }> {
+  const now = clock?.monotonic ?? (() => performance.now())
+  const started = now()
+  const call = fetch(url, { signal: AbortSignal.timeout(10_000) })
+  await whileWaiting?.()
+  const r = await call
   const text = await r.text()
-  return { status: r.status, ms: performance.now() - started, code: r.status === 200 ? undefined : (JSON.parse(text) as { error: { code: string } }).error.code }
+  return { status: r.status, ms: now() - started, code: r.status === 200 ? undefined : (JSON.parse(text) as { error: { code: string } }).error.code }
 }
 
 describe('attack: slow callers beside plain ones', () => {
@@ -61,10 +66,17 @@ describe('attack: slow callers beside plain ones', () => {
   }, 30_000)
 
   it('with every place upstream held by long-polls, a plain call gets too_busy within the queue wait, not an endless wait', async () => {
-    stack = await startApiStack(api(8_000), { PROXY_UPSTREAM_CONNECTIONS: '4', PROXY_QUEUE_TIMEOUT_MS: '500' })
+    // The queue's wait runs on a clock the test moves: the call waits exactly as long as the clock is moved.
+    const clock = new ManualClock(Date.now())
+    stack = await startApiStack(api(8_000), { PROXY_UPSTREAM_CONNECTIONS: '4', PROXY_QUEUE_TIMEOUT_MS: '500' }, { clock })
     const polls = Array.from({ length: 4 }, async (_v, i) => await fetch(`${stack?.url ?? ''}${API}/agent-sessions/${i}/get-next-event`).catch(() => undefined))
     await new Promise((resolve) => setTimeout(resolve, 300))
-    const r = await timed(`${stack.url}${API}/skills/activity`)
+    const timers = clock.pendingTimers
+    const r = await timed(`${stack.url}${API}/skills/activity`, clock, async () => {
+      // Queued for a place once its wait's timer is set; then the clock moves past PROXY_QUEUE_TIMEOUT_MS.
+      while (clock.pendingTimers === timers) await new Promise((resolve) => setTimeout(resolve, 5))
+      await clock.advance(500)
+    })
     expect(r).toMatchObject({ status: 503, code: 'too_busy' })
     expect(r.ms).toBeGreaterThanOrEqual(450)
     expect(r.ms).toBeLessThan(2_000)

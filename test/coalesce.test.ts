@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { shareKey } from '../src/proxy/coalesce.js'
+import { shareKey } from '../src/quota/coalesce.js'
 import { API, startApiStack, startStack, type Stack } from './helpers/harness.js'
 import { startUpstream, type Handler, type Upstream } from './helpers/upstream.js'
 import { metricsText, sample } from './helpers/metrics.js'

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/core/config.js'
-import { compileRoute } from '../src/proxy/admission.js'
+import { compileRoute } from '../src/core/paths.js'
 
 const creds = { CXONE_CLIENT_ID: 'id', CXONE_CLIENT_SECRET: 'secret' }
 const dir = mkdtempSync(join(tmpdir(), 'cxone-pace-'))

@@ -2,25 +2,27 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CxoneSimulator } from '../src/simulator/simulator.js'
 import { simulatorEnv, startStack } from './helpers/harness.js'
 import { startRedis, type RedisServer } from './helpers/redis-server.js'
 
-/** Runs the built CLI with a module hook that notes every module resolved from @redis/client. */
+/**
+ * Runs the built CLI with a preload that notes every module required by a name or path with "redis" in it: the
+ * bundle keeps @redis/client apart, in dist/redis.cjs, required only in fleet mode.
+ */
 async function modulesLoaded (env: NodeJS.ProcessEnv): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'fleet-off-'))
-  const log = join(dir, 'resolved.txt')
-  writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs'
-export async function resolve (specifier, context, next) {
-  const result = await next(specifier, context)
-  if (result.url.includes('@redis/client')) appendFileSync(${JSON.stringify(log)}, result.url + '\\n')
-  return result
+  const log = join(dir, 'required.txt')
+  writeFileSync(join(dir, 'hook.cjs'), `const Module = require('node:module')
+const { appendFileSync } = require('node:fs')
+const load = Module._load
+Module._load = function (request, ...rest) {
+  if (request.includes('redis')) appendFileSync(${JSON.stringify(log)}, request + '\\n')
+  return load.call(this, request, ...rest)
 }
 `)
-  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module'\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)})\n`)
-  const child = spawn(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, 'dist/main.js', 'start'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--require', join(dir, 'hook.cjs'), 'dist/main.js', 'start'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (d: Buffer) => { out += d.toString() })
   child.stderr.on('data', (d: Buffer) => { out += d.toString() })

@@ -5,14 +5,22 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApiStack, type Stack } from './helpers/harness.js'
 import type { Upstream } from './helpers/upstream.js'
+import { ManualClock } from './helpers/manual-clock.js'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+const until = async (ready: () => boolean): Promise<void> => { while (!ready()) await sleep(5) }
 const INTERVAL_MS = 400
 /**
- * Starts are measured where they land, at the API, which runs in this process: on a busy machine an arrival can be
- * noticed late, which shortens the gap measured after it. Without pacing the gaps are a few milliseconds.
+ * Starts are measured where they land, at the API, which runs in this process, on the proxy's clock: the test moves
+ * it, so the lanes' intervals and waits pass only when it does. Without pacing the gaps are a few milliseconds.
  */
 const JITTER_MS = 100
+const clock = new ManualClock(Date.now())
+/** Moves the clock by `ms` once `more` timers were set since `from` (the requests are queued in their lane). */
+const advanceOnce = async (from: number, more: number, ms: number): Promise<void> => {
+  await until(() => clock.pendingTimers >= from + more)
+  await clock.advance(ms)
+}
 
 describe('pacing the routes NICE paces, against a loopback API', () => {
   let stack: Stack & { api: Upstream }
@@ -33,7 +41,7 @@ describe('pacing the routes NICE paces, against a loopback API', () => {
     stack = await startApiStack((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x')
       const lane = url.pathname.split('/')[1] as string
-      arrivals.push({ path: url.pathname, tag: url.searchParams.get('tag') ?? '', at: performance.now() })
+      arrivals.push({ path: url.pathname, tag: url.searchParams.get('tag') ?? '', at: clock.monotonic() })
       inFlight.set(lane, (inFlight.get(lane) ?? 0) + 1)
       mostInFlight.set(lane, Math.max(mostInFlight.get(lane) ?? 0, inFlight.get(lane) as number))
       setTimeout(() => {
@@ -42,7 +50,7 @@ describe('pacing the routes NICE paces, against a loopback API', () => {
         res.writeHead(200, { 'content-type': 'application/json' })
         res.end(JSON.stringify({ tag: url.searchParams.get('tag') }))
       }, Number(url.searchParams.get('ms') ?? 0))
-    }, { PROXY_CONFIG: join(dir, 'proxy.config.json'), PROXY_PACE_MAX_WAIT_MS: '1000' })
+    }, { PROXY_CONFIG: join(dir, 'proxy.config.json'), PROXY_PACE_MAX_WAIT_MS: '1000' }, { clock })
     // A connection to the API is open before the intervals are measured at the API: they count from the proxy's send.
     expect((await fetch(`${stack.url}/data-extraction/v1/jobs?tag=warm`)).status).toBe(200)
   })
@@ -57,12 +65,17 @@ describe('pacing the routes NICE paces, against a loopback API', () => {
 
   it('starts job creations one at a time, in arrival order, minIntervalMs apart; job status is not paced', async () => {
     const creations: Array<Promise<Response>> = []
+    const timers = clock.pendingTimers
     for (const tag of ['j1', 'j2', 'j3']) {
       creations.push(post(tag === 'j2' ? '/data-extraction/v1/jobs/sync' : '/data-extraction/v1/jobs', tag))
       await sleep(10)
     }
     const status = await fetch(`${stack.url}/data-extraction/v1/jobs/j1?tag=status`)
     expect(status.status).toBe(200)
+    // j2 and j3 queued (a wait each, and the lane's wake-up): one interval lets j2 start, the next j3.
+    await advanceOnce(timers, 3, INTERVAL_MS)
+    await until(() => arrivals.some((a) => a.tag === 'j2'))
+    await clock.advance(INTERVAL_MS)
     expect((await Promise.all(creations)).map((r) => r.status)).toEqual([200, 200, 200])
     const order = arrivals.filter((a) => a.path.startsWith('/data-extraction/') && a.tag !== 'warm').map((a) => a.tag)
     // The status GET went through while j2 and j3 were queued.
@@ -87,9 +100,12 @@ describe('pacing the routes NICE paces, against a loopback API', () => {
   it('answers 503 too_busy with Retry-After past PROXY_PACE_MAX_WAIT_MS', async () => {
     const first = post('/one/slow?ms=1500', 'o1')
     await sleep(20)
-    const began = performance.now()
-    const second = await post('/one/slow', 'o2')
-    const waited = performance.now() - began
+    const began = clock.monotonic()
+    const timers = clock.pendingTimers
+    const queued = post('/one/slow', 'o2')
+    await advanceOnce(timers, 1, 1_000)
+    const second = await queued
+    const waited = clock.monotonic() - began
     expect(second.status).toBe(503)
     expect(second.headers.get('retry-after')).toBe('1')
     expect(second.headers.get('proxy-status')).toBe('cxone-auth-proxy; error=connection_limit_reached; details="too_busy"')
@@ -102,10 +118,14 @@ describe('pacing the routes NICE paces, against a loopback API', () => {
   })
 
   it('refuses at once when the intervals alone say a request could not start within the wait', async () => {
-    await sleep(INTERVAL_MS)
+    await clock.advance(INTERVAL_MS)
+    const timers = clock.pendingTimers
     const began = performance.now()
     const answers = ['e1', 'e2', 'e3', 'e4'].map((tag) => post('/data-extraction/v1/jobs', tag).then((r) => ({ r, ms: performance.now() - began })))
     const fourth = (await answers[3]) as { r: Response, ms: number }
+    await advanceOnce(timers, 3, INTERVAL_MS)
+    await until(() => arrivals.filter((a) => a.tag === 'e2').length > 0)
+    await clock.advance(INTERVAL_MS)
     // Starts due at 0, 400 and 800 ms fit in the 1000 ms wait; the fourth (1200 ms) cannot.
     expect(fourth.r.status).toBe(503)
     expect(fourth.ms).toBeLessThan(200)

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { ProxyError } from '../src/core/errors.js'
-import { SHIELD_MAX_SEC, Shield } from '../src/proxy/shield.js'
+import { SHIELD_MAX_SEC, Shield } from '../src/quota/shield.js'
+import { ManualClock } from './helpers/manual-clock.js'
 
 describe('the shield on a clock moved by hand', () => {
-  function shield (): { s: Shield, advance: (ms: number) => void, armed: unknown[] } {
-    let mono = 1000
-    let wall = Date.parse('Tue, 01 Dec 2026 19:00:00 GMT')
+  function shield (): { s: Shield, advance: (ms: number) => Promise<void>, armed: unknown[] } {
+    const clock = new ManualClock(Date.parse('Tue, 01 Dec 2026 19:00:00 GMT'))
     const armed: unknown[] = []
-    const s = new Shield({ profile: 'bu1', maxWaitMs: 50, maxWaiting: 4, now: () => mono, wallNow: () => wall, onArmed: (e) => { armed.push(e) } })
-    return { s, advance: (ms) => { mono += ms; wall += ms }, armed }
+    const s = new Shield({ profile: 'bu1', maxWaitMs: 50, maxWaiting: 4, clock, onArmed: (e) => { armed.push(e) } })
+    return { s, advance: async (ms) => { await clock.advance(ms) }, armed }
   }
   const refusal = (fn: () => unknown): ProxyError => {
     try {
@@ -20,11 +20,11 @@ describe('the shield on a clock moved by hand', () => {
   }
   const SKILLS = '/inContactAPI/services/v31.0/skills/activity'
 
-  it('answers with the time that remains, rounded up', () => {
+  it('answers with the time that remains, rounded up', async () => {
     const { s, advance } = shield()
     s.answered('api', SKILLS, 429, '10', undefined)
     expect(refusal(() => s.enter('api', SKILLS))).toMatchObject({ code: 'rate_limited', status: 429, retryAfterSec: 10 })
-    advance(3_500)
+    await advance(3_500)
     expect(refusal(() => s.enter('api', SKILLS)).retryAfterSec).toBe(7)
     expect(s.enter('api', '/inContactAPI/services/v31.0/agents/states')).toBeUndefined()
     expect(s.enter('ui', SKILLS)).toBeUndefined()
@@ -52,7 +52,7 @@ describe('the shield on a clock moved by hand', () => {
   it('once expired: one probe, the others wait; the probe\'s 429 arms it again and refuses them', async () => {
     const { s, advance } = shield()
     s.answered('api', SKILLS, 429, '2', undefined)
-    advance(2_000)
+    await advance(2_000)
     const probe = s.enter('api', SKILLS)
     expect(probe?.wait).toBeUndefined()
     const waiter = s.enter('api', SKILLS)
@@ -64,7 +64,7 @@ describe('the shield on a clock moved by hand', () => {
   it('a probe that leaves hands over to the longest waiter', async () => {
     const { s, advance } = shield()
     s.answered('api', SKILLS, 429, '1', undefined)
-    advance(1_000)
+    await advance(1_000)
     const probe = s.enter('api', SKILLS)
     const first = s.enter('api', SKILLS)
     const second = s.enter('api', SKILLS)
@@ -79,7 +79,7 @@ describe('the shield on a clock moved by hand', () => {
   it('a probe that leaves once the family is armed again hands over to nobody: its waiters get the shield\'s answer', async () => {
     const { s, advance } = shield()
     s.answered('api', SKILLS, 429, '1', undefined)
-    advance(1_000)
+    await advance(1_000)
     const probe = s.enter('api', SKILLS)
     const waiter = s.enter('api', SKILLS)
     s.answered('api', '/inContactAPI/services/v31.0/skills/9', 429, '5', undefined)
@@ -90,11 +90,13 @@ describe('the shield on a clock moved by hand', () => {
   it('a waiter behind a probe waits at most maxWaitMs, then gets too_busy', async () => {
     const { s, advance } = shield()
     s.answered('api', SKILLS, 429, '1', undefined)
-    advance(1_000)
+    await advance(1_000)
     s.enter('api', SKILLS)
     const waiter = s.enter('api', SKILLS)
     const began = performance.now()
+    const moved = advance(50)
     await expect(waiter?.wait).rejects.toMatchObject({ code: 'too_busy', retryAfterSec: 1 })
+    await moved
     // Node's timers count from the event loop's cached time, so the bound is checked from above only.
     expect(performance.now() - began).toBeLessThan(500)
   })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ProxyError } from '../src/core/errors.js'
-import { parseRetryAfter, parseTokenResponse, type RawResponse } from '../src/token/token-client.js'
+import { parseTokenResponse, type RawResponse } from '../src/token/token-client.js'
+import { retryAfterSeconds } from '../src/core/retry-after.js'
 
 const NOW = 1_700_000_000_000
 const raw = (status: number, body: unknown, extra: Partial<RawResponse> = {}): RawResponse => ({
@@ -89,9 +90,9 @@ describe('judging the token response', () => {
   })
 
   it('parses Retry-After as seconds or an HTTP date', () => {
-    expect(parseRetryAfter('5')).toBe(5)
-    expect(parseRetryAfter(new Date(NOW + 30_000).toUTCString(), NOW)).toBe(30)
-    expect(parseRetryAfter('soon')).toBeUndefined()
-    expect(parseRetryAfter(null)).toBeUndefined()
+    expect(retryAfterSeconds('5', NOW)).toBe(5)
+    expect(retryAfterSeconds(new Date(NOW + 30_000).toUTCString(), NOW)).toBe(30)
+    expect(retryAfterSeconds('soon', NOW)).toBeUndefined()
+    expect(retryAfterSeconds(null, NOW)).toBeUndefined()
   })
 })

@@ -49,16 +49,18 @@ export function ratios (a, b = {}) {
   return out
 }
 
-/** req/s of the proxy over each baseline, round by round (same round, neighbouring runs): the spread behind a ratio of medians. */
-export function pairedRps (rounds) {
+/** `key` of the proxy over each baseline, round by round (same round, neighbouring runs): the spread behind a ratio of medians. */
+export function paired (rounds, key = 'rps') {
   const out = {}
   for (const r of RATIOS) {
     const base = rounds[r.over]
     if (base === undefined || r.over === 'direct') continue
-    out[r.key] = rounds.proxy.map((p, i) => p.rps / base[i].rps)
+    out[r.key] = rounds.proxy.map((p, i) => p[key] / base[i][key])
   }
   return out
 }
+
+export const pairedRps = (rounds) => paired(rounds, 'rps')
 
 /** Every ratio column, keyed as in RATIOS (NaN where the baseline did not run). */
 export function allRatios (summary) {
@@ -99,6 +101,7 @@ export function targets (summary, startup) {
   return [
     { target: 'req/s ≥ 1.0× bare Fastify + @fastify/http-proxy', ...check(r.proxyOverFastify.rps, r.proxyOverFastify.rps >= 1, `${r.proxyOverFastify.rps.toFixed(2)}×`) },
     { target: 'req/s ≥ 1.0× node-http-proxy', ...check(r.proxyOverNodeHttpProxy.rps, r.proxyOverNodeHttpProxy.rps >= 1, `${r.proxyOverNodeHttpProxy.rps.toFixed(2)}×`) },
+    { target: 'CPU per request ≤ 1.0× bare Fastify + @fastify/http-proxy (median of the paired ratios)', ...check(median(summary.pairedCpu?.proxyOverFastify ?? []), median(summary.pairedCpu?.proxyOverFastify ?? []) <= 1, `${median(summary.pairedCpu?.proxyOverFastify ?? []).toFixed(2)}×`) },
     { target: 'req/s ≥ 0.45× nginx', ...check(r.proxyOverNginx.rps, r.proxyOverNginx.rps >= 0.45, `${r.proxyOverNginx.rps.toFixed(2)}×`) },
     { target: 'added p50 over direct at 1 connection ≤ 0.5 ms', ...check(added, added <= 0.5, `${added.toFixed(3)} ms`) },
     { target: 'anonymous RSS at idle ≤ 40 MB', ...check(p.idleAnonMB, p.idleAnonMB <= 40, `${mb(p.idleAnonMB)} MB`) },

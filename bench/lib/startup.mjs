@@ -6,7 +6,7 @@ import { get } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { IDLE_SETTLE_MS } from './measure.mjs'
-import { memory } from './procstat.mjs'
+import { cpuSeconds, memory } from './procstat.mjs'
 import { markdown, median } from './report.mjs'
 import { spawnProxy, startReference } from './targets.mjs'
 
@@ -37,8 +37,9 @@ async function proxyStart (env) {
       const ms = performance.now() - proxy.spawnedAt
       if (code !== 0) listeningMs ??= ms
       if (code === 200) {
+        const cpuMs = cpuSeconds(proxy.pid) * 1000
         await sleep(IDLE_SETTLE_MS)
-        return { listeningMs, readyMs: ms, idleAnonMB: memory(proxy.pid).rssAnon / 1e6 }
+        return { listeningMs, readyMs: ms, cpuMs, idleAnonMB: memory(proxy.pid).rssAnon / 1e6 }
       }
       if (ms > GIVE_UP_MS) throw new Error(`the proxy was not ready ${GIVE_UP_MS} ms after start (last status ${code})`)
       await sleep(POLL_MS)
@@ -59,6 +60,19 @@ async function referenceStart (kind, apiOrigin) {
   const ref = await startReference(kind, apiOrigin)
   await ref.stop()
   return ref.listeningMs
+}
+
+/** The proxy alone: every sample of `starts` sequential starts (bench/ready.mjs). */
+export async function proxyStarts (env, starts) {
+  const runs = { proxyReady: [], proxyListening: [], proxyCpuMs: [], proxyIdleAnonMB: [] }
+  for (let i = 0; i < starts; i++) {
+    const p = await proxyStart(env)
+    runs.proxyReady.push(p.readyMs)
+    runs.proxyCpuMs.push(p.cpuMs)
+    runs.proxyListening.push(p.listeningMs)
+    runs.proxyIdleAnonMB.push(p.idleAnonMB)
+  }
+  return runs
 }
 
 /** Medians (and every sample) of `starts` sequential starts of each. `env` is what `spawnProxy` takes. */

@@ -3,11 +3,12 @@ import { chmodSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:f
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { CxoneSimulator, DEMO_CREDENTIALS } from '../../dist/simulator/simulator.js'
+import { CxoneSimulator, DEMO_CREDENTIALS } from './simulator.mjs'
 import { childPids } from './procstat.mjs'
 import { firstLine, freePort, start, stop, waitUntil } from './procs.mjs'
 
 import { BENCH_TOKEN } from './bench-token.mjs'
+import { MALLOC_ENV, NODE_FLAGS } from '../../scripts/node-flags.mjs'
 
 export { BENCH_TOKEN }
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -33,6 +34,7 @@ export async function startTokenSource () {
 
 /**
  * The proxy as production runs it: `node dist/main.js start` in the repository (so proxy.config.json is read),
+ * with the bin's V8 flags and MALLOC_ARENA_MAX (scripts/node-flags.mjs; `nodeArgs` come after, and win),
  * token injection against the simulator, metrics on, its log at `logLevel` to `logPath` (/dev/null by default).
  * `root` is another build to run instead (a directory with dist/, package.json and a reachable node_modules).
  * Returns at once, before it listens: `startProxy` waits for readiness, bench/lib/startup.mjs times it.
@@ -55,11 +57,12 @@ export async function spawnProxy ({ issuer, apiOrigin, logLevel = 'info', logPat
     // The baselines forward every request: so does the proxy here, or wrk's 50 identical GETs would measure
     // coalescing, not forwarding (bench/polling.mjs measures coalescing and the micro-cache).
     PROXY_COALESCE: 'false',
+    ...MALLOC_ENV,
     ...extraEnv
   })
   const fd = openSync(logPath, 'a')
   const spawnedAt = performance.now()
-  const entry = start(name, process.execPath, [...nodeArgs, join(root, 'dist/main.js'), 'start'], { cwd: root, env, stdio: ['ignore', fd, 'pipe'] })
+  const entry = start(name, process.execPath, [...NODE_FLAGS, ...nodeArgs, join(root, 'dist/main.js'), 'start'], { cwd: root, env, stdio: ['ignore', fd, 'pipe'] })
   closeSync(fd)
   const url = `http://127.0.0.1:${port}`
   return { entry, pid: entry.child.pid, url, spawnedAt, stop: async () => await stop(entry) }

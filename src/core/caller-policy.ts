@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { PRESETS } from './caller-presets.js'
 import type { Caller, CallerSet } from './callers.js'
 import { ProxyError } from './errors.js'
-import { compileRoute, OVERRIDE_HEADERS, READ_METHODS, serverView } from './route-match.js'
+import { compileRoute, OVERRIDE_HEADERS, READ_METHODS, serverView } from './paths.js'
 import { DEFAULT_PROFILE } from './settings.js'
 import type { RouteRule } from './values.js'
 

@@ -1,5 +1,5 @@
 import { PRESETS, type PresetName } from './caller-presets.js'
-import { READ_METHODS } from './route-match.js'
+import { READ_METHODS } from './paths.js'
 import type { RouteRule } from './values.js'
 
 /**

@@ -231,6 +231,10 @@ export interface ProxyErrorOptions {
   proxyStatus?: string
   /** OAuth `error` value from the token endpoint, when there was one. */
   oauthError?: string
+  /** The innermost network or library code of a failure to reach the API (ECONNREFUSED, UND_ERR_…). */
+  networkCode?: string | undefined
+  /** The status CXone had answered when its response broke off. */
+  upstreamStatus?: number | undefined
 }
 
 /** An error the proxy reports to its caller: a stable code, a message that names the fix. */
@@ -240,6 +244,8 @@ export class ProxyError extends Error {
   readonly proxyStatus: string
   readonly retryAfterSec: number | undefined
   readonly oauthError: string | undefined
+  readonly networkCode: string | undefined
+  readonly upstreamStatus: number | undefined
 
   constructor (code: ErrorCode, message: string, options: ProxyErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
@@ -249,6 +255,8 @@ export class ProxyError extends Error {
     this.proxyStatus = options.proxyStatus ?? ERRORS[code].proxyStatus
     this.retryAfterSec = options.retryAfterSec
     this.oauthError = options.oauthError
+    this.networkCode = options.networkCode
+    this.upstreamStatus = options.upstreamStatus
   }
 
   /** The same error with a different Retry-After (the provider's remaining backoff). */
@@ -257,7 +265,9 @@ export class ProxyError extends Error {
       cause: this.cause,
       retryAfterSec,
       proxyStatus: this.proxyStatus,
-      oauthError: this.oauthError
+      oauthError: this.oauthError,
+      networkCode: this.networkCode,
+      upstreamStatus: this.upstreamStatus
     })
   }
 }

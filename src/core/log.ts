@@ -23,10 +23,9 @@ export function createLogger (level: string, destination?: DestinationStream): L
     base: { name: 'cxone-auth-proxy' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     hooks: {
-      // @fastify/reply-from logs every upstream failure with its stack; the proxy logs the same failure
-      // once, as one line with its error code.
+      // Fastify's listening line gives way to the proxy's own.
       logMethod (args, method) {
-        if (args[1] === 'response errored' || args[0] === FASTIFY_LISTEN_TEXT) return
+        if (args[0] === FASTIFY_LISTEN_TEXT) return
         method.apply(this, args)
       }
     },

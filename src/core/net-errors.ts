@@ -1,7 +1,7 @@
 /**
  * The one classifier of network and TLS failures, used by the token layer, the forwarding path and `check`.
- * undici and fetch hide the useful code in `cause` (fetch) or wrap it (reply-from, our own errors): the whole
- * chain is walked, and the innermost code wins.
+ * undici and fetch hide the useful code in `cause` (fetch) or wrap it (our own errors): the whole chain is
+ * walked, and the innermost code wins.
  */
 
 export type NetworkKind = 'timeout' | 'connect_timeout' | 'dns' | 'refused' | 'tls' | 'reset' | 'other'
@@ -13,9 +13,13 @@ export interface NetworkFailure {
 }
 
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|SSL|HOSTNAME_MISMATCH|ALTNAME/
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT', 'FST_REPLY_FROM_TIMEOUT'])
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
 const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED'])
 const MAX_DEPTH = 6
+/** A keep-alive socket the server had already closed: a safe request on it may be sent once more. */
+const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET'])
+/** undici's own failures and zlib's: a response that broke off or could not be decoded. */
+const BROKEN_RESPONSE_CODE = /^(UND_ERR_|Z_|ERR_STREAM_PREMATURE)/
 
 interface ErrorLike { code?: unknown, name?: unknown, message?: unknown, cause?: unknown }
 
@@ -48,6 +52,18 @@ export function classifyNetworkError (err: unknown): NetworkFailure {
   if (TLS_CODE.test(c)) return { kind: 'tls', code }
   if (RESET_CODES.has(c)) return { kind: 'reset', code }
   return { kind: 'other', code }
+}
+
+/** The request met a socket the server had closed (the error's own code, not a cause's). */
+export function isStaleSocket (err: unknown): boolean {
+  const code = (err as ErrorLike | null)?.code
+  return typeof code === 'string' && STALE_SOCKET_CODES.has(code)
+}
+
+/** A network failure, or an undici or zlib error: the response broke off or could not be decoded. */
+export function isBrokenResponse (err: unknown): boolean {
+  const code = (err as ErrorLike | null)?.code
+  return classifyNetworkError(err).kind !== 'other' || (typeof code === 'string' && BROKEN_RESPONSE_CODE.test(code))
 }
 
 /** A readable reason for a network failure, naming the fix where there is one. */

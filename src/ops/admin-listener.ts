@@ -1,8 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Logger } from 'pino'
-import { sendError, toProxyError, type AnswerHooks } from '../core/answer.js'
+import { sendError, toProxyError, type AnswerHooks } from '../core/error-reply.js'
 import { ProxyError } from '../core/errors.js'
+import { NO_SCHEMA_COMPILERS } from '../core/no-schemas.js'
+import { requestIds } from '../core/request-id.js'
+import { ADMIN_PROFILE } from './metrics.js'
 import type { AnsweredRequest } from './observability.js'
 
 /** The optional admin listener: /_proxy/ health, readiness, metrics and the status page only; it never forwards. */
@@ -10,15 +12,16 @@ export async function createAdminListener (logger: Logger, routes: FastifyPlugin
   const admin = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: () => randomUUID(),
-    forceCloseConnections: true
+    genReqId: requestIds(),
+    forceCloseConnections: true,
+    schemaController: NO_SCHEMA_COMPILERS
   })
   admin.setErrorHandler((err: Error, request, reply) => { sendError(toProxyError(err, request), request, reply, hooks) })
   admin.setNotFoundHandler(async () => {
     throw new ProxyError('not_found', 'the admin listener serves only /_proxy/healthz, /_proxy/readyz, /_proxy/metrics and the status page /_proxy/; it never forwards')
   })
   admin.addHook('onResponse', (request, reply, done) => {
-    requestDone({ reqId: request.id, method: request.method, path: request.url.split('?', 1)[0] as string, status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: undefined, token: undefined })
+    requestDone({ reqId: request.id, method: request.method, path: request.url.split('?', 1)[0] as string, status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: undefined, token: undefined, profile: ADMIN_PROFILE })
     done()
   })
   await admin.register(routes)

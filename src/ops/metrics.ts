@@ -1,10 +1,14 @@
-import { LRUCache } from 'lru-cache'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { ERRORS } from '../core/errors.js'
 import type { TokenProvider, TokenOutcome } from '../token/token-provider.js'
 import { Activity } from './activity.js'
+import { InPlaceCounter, InPlaceHistogram, type CountedChild, type ObservedChild } from './in-place.js'
 
-/** Cached label children at most: methods × route classes × status codes seen. */
-const LABEL_CHILDREN_MAX = 4096
+/** The `profile` of requests the admin listener answered: it serves every profile (no profile is named so). */
+export const ADMIN_PROFILE = '_admin'
+const TOKEN_OUTCOMES: readonly TokenOutcome[] = ['success', 'rejected', 'invalid_response', 'unavailable', 'discovery_failed']
+const REJECTIONS = Object.entries(ERRORS).filter(([, spec]) => spec.rejection).map(([code]) => code)
+const UPSTREAM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 const FAMILIES = new Set(['skills', 'agents', 'contacts', 'server-time', 'teams', 'users', 'wfm-data', 'media-types', 'business-unit', 'points-of-contact', 'campaigns', 'dispositions', 'lists', 'scripts', 'report-jobs', 'interactions'])
 const API_PATH = /^\/inContactAPI\/services\/v\d+\.0\/([^/?]+)/
@@ -26,56 +30,67 @@ export function routeClass (path: string): string {
   return FAMILIES.has(family) ? `api:${family}` : 'api:other'
 }
 
+/** A profile as the metrics see it: its name, token and the upstreams its routing table can send to. */
+export interface MetricsProfile { name: string, provider: TokenProvider, upstreams?: readonly string[] }
+
 export class Metrics {
   readonly registry = new Registry()
   /** Recent traffic and errors for the status page (bounded, in memory). */
   readonly activity: Activity
-  readonly #requests: Counter<'profile' | 'upstream' | 'method' | 'route_class' | 'status'>
-  readonly #upstream: Histogram<'profile' | 'upstream' | 'route_class'>
+  readonly #requests: InPlaceCounter
+  readonly #upstream: InPlaceHistogram
   readonly #tokenRequests: Counter<'profile' | 'outcome' | 'oauth_error'>
   readonly #upstream401: Counter<'profile'>
   readonly #replays: Counter<'profile'>
-  readonly #rejected: Counter<'reason'>
+  readonly #rejected: Counter<'profile' | 'reason'>
   readonly #reloads: Counter<'outcome'>
   readonly #shieldArmed: Counter<'profile' | 'upstream'>
   readonly #paceWait: Histogram<'profile' | 'rule' | 'outcome'>
   readonly #coalesced: Counter<'profile'>
   readonly #cacheRequests: Counter<'profile' | 'result'>
   readonly #cacheEvictions: Counter<'profile'>
-  readonly #cacheSizes: Array<() => number> = []
-  // Label children, cached: prom-client would otherwise hash the label object on every call.
-  readonly #requestChildren = new LRUCache<string, { inc: () => void }>({ max: LABEL_CHILDREN_MAX })
-  readonly #upstreamChildren = new LRUCache<string, { observe: (v: number) => void }>({ max: LABEL_CHILDREN_MAX })
+  readonly #cacheSizes = new Map<string, Array<() => number>>()
+  readonly #profiles: () => readonly MetricsProfile[]
+  readonly #initialised = new Set<string>()
+  // Label children bound once per label set, counted in place (one Map lookup per request).
+  readonly #requestChildren = new Map<string, CountedChild>()
+  readonly #upstreamChildren = new Map<string, ObservedChild>()
 
-  /** `profiles`: each business unit's token provider, the default one first (one label value each). */
-  constructor (profiles: TokenProvider | (() => ReadonlyArray<{ name: string, provider: TokenProvider }>), now: () => number = Date.now) {
+  /** `profiles`: each business unit, the default one first (one label value each). */
+  constructor (profiles: TokenProvider | (() => readonly MetricsProfile[]), now: () => number = Date.now) {
     this.activity = new Activity(now)
     const r = this.registry
     const providers = typeof profiles === 'function' ? profiles : () => [{ name: 'default', provider: profiles }]
+    this.#profiles = providers
     // Each token gauge has one sample per profile.
     const perProfile = (g: Gauge<'profile'>, value: (p: TokenProvider) => number): void => {
       g.reset()
       for (const { name, provider } of providers()) g.set({ profile: name }, value(provider))
     }
-    collectDefaultMetrics({ register: r, prefix: 'cxone_proxy_' })
-    this.#requests = new Counter({ name: 'cxone_proxy_requests_total', help: 'Requests answered, by profile, upstream (none: answered by the proxy before routing), method, route class and status', labelNames: ['profile', 'upstream', 'method', 'route_class', 'status'], registers: [r] })
-    this.#upstream = new Histogram({ name: 'cxone_proxy_upstream_duration_seconds', help: 'Time from forwarding to the upstream response headers, by profile, upstream and route class', labelNames: ['profile', 'upstream', 'route_class'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [r] })
+    // prom-client's own names (process_*, nodejs_*), as stock Node.js dashboards query them.
+    collectDefaultMetrics({ register: r })
+    this.#requests = new InPlaceCounter('cxone_proxy_requests_total', 'Requests answered, by profile (_admin: the admin listener), upstream (none: answered by the proxy before routing), method, route class and status', ['profile', 'upstream', 'method', 'route_class', 'status'], r)
+    this.#upstream = new InPlaceHistogram('cxone_proxy_upstream_duration_seconds', 'Time from forwarding to the upstream response headers, by profile, upstream and route class', ['profile', 'upstream', 'route_class'], UPSTREAM_BUCKETS, r)
     this.#tokenRequests = new Counter({ name: 'cxone_proxy_token_requests_total', help: 'Token requests, by profile, outcome and OAuth error code', labelNames: ['profile', 'outcome', 'oauth_error'], registers: [r] })
     this.#upstream401 = new Counter({ name: 'cxone_proxy_upstream_401_total', help: 'Upstream 401 answers that invalidated the token and triggered a refresh, by profile', labelNames: ['profile'], registers: [r] })
     this.#replays = new Counter({ name: 'cxone_proxy_replays_total', help: 'Requests replayed once with a new token after an upstream 401, by profile', labelNames: ['profile'], registers: [r] })
     this.#reloads = new Counter({ name: 'cxone_proxy_config_reloads_total', help: 'Configuration reloads, by outcome (applied, unchanged, failed)', labelNames: ['outcome'], registers: [r] })
     this.#shieldArmed = new Counter({ name: 'cxone_proxy_shield_armed_total', help: 'Upstream 429 answers with Retry-After that armed (or extended) the 429 shield of an API family', labelNames: ['profile', 'upstream'], registers: [r] })
     this.#paceWait = new Histogram({ name: 'cxone_proxy_pace_wait_seconds', help: 'Time requests of a paced route waited in its queue, by rule and outcome (started, too_busy, left)', labelNames: ['profile', 'rule', 'outcome'], buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600], registers: [r] })
-    this.#rejected = new Counter({ name: 'cxone_proxy_rejected_total', help: 'Requests refused by the proxy, by error code (limits, access rules)', labelNames: ['reason'], registers: [r] })
+    this.#rejected = new Counter({ name: 'cxone_proxy_rejected_total', help: 'Requests refused by the proxy, by profile (_admin: the admin listener) and error code (limits, access rules)', labelNames: ['profile', 'reason'], registers: [r] })
     this.#coalesced = new Counter({ name: 'cxone_proxy_coalesced_total', help: 'Requests answered by an identical request\'s upstream call in flight (coalesced followers), by profile', labelNames: ['profile'], registers: [r] })
     this.#cacheRequests = new Counter({ name: 'cxone_proxy_cache_requests_total', help: 'Micro-cache lookups of cached routes, by profile and result (hit, miss)', labelNames: ['profile', 'result'], registers: [r] })
     this.#cacheEvictions = new Counter({ name: 'cxone_proxy_cache_evictions_total', help: 'Micro-cache entries evicted before they expired, to stay within PROXY_CACHE_MAX_BYTES, by profile', labelNames: ['profile'], registers: [r] })
     const cacheSizes = this.#cacheSizes
     new Gauge({
       name: 'cxone_proxy_cache_bytes',
-      help: 'Bytes held by the micro-cache (bodies plus a fixed overhead per entry)',
+      help: 'Bytes held by the micro-cache (bodies plus a fixed overhead per entry), by profile; PROXY_CACHE_MAX_BYTES bounds their sum',
+      labelNames: ['profile'],
       registers: [r],
-      collect () { this.set(cacheSizes.reduce((sum, size) => sum + size(), 0)) }
+      collect () {
+        this.reset()
+        for (const [profile, sizes] of cacheSizes) this.set({ profile }, sizes.reduce((sum, size) => sum + size(), 0))
+      }
     })
     new Gauge({
       name: 'cxone_proxy_token_expires_in_seconds',
@@ -98,23 +113,37 @@ export class Metrics {
       registers: [r],
       collect () { perProfile(this, (p) => p.status().ready ? 1 : 0) }
     })
+    for (const outcome of ['applied', 'unchanged', 'failed']) this.#reloads.inc({ outcome }, 0)
+  }
+
+  /** Every counter with a known label set starts at 0 for each profile, so a rate or an alert has a series before the first event. */
+  #initialise (): void {
+    for (const p of this.#profiles()) {
+      if (this.#initialised.has(p.name)) continue
+      this.#initialised.add(p.name)
+      const profile = p.name
+      for (const outcome of TOKEN_OUTCOMES) this.#tokenRequests.inc({ profile, outcome, oauth_error: 'none' }, 0)
+      for (const c of [this.#upstream401, this.#replays, this.#coalesced, this.#cacheEvictions]) c.inc({ profile }, 0)
+      for (const result of ['hit', 'miss']) this.#cacheRequests.inc({ profile, result }, 0)
+      for (const reason of REJECTIONS) this.#rejected.inc({ profile, reason }, 0)
+      for (const upstream of p.upstreams ?? []) this.#shieldArmed.inc({ profile, upstream }, 0)
+    }
   }
 
   /** `profile` and `upstream` are bounded by the configuration (profile names, the routing table's upstreams). */
   request (method: string, routeClassLabel: string, status: number, upstreamMs: number | undefined, upstream = 'none', profile = 'default'): void {
-    // Label children are cached: prom-client would otherwise hash the label object on every call.
     const key = `${profile} ${upstream} ${method} ${routeClassLabel} ${status}`
     let counter = this.#requestChildren.get(key)
     if (counter === undefined) {
-      counter = this.#requests.labels(profile, upstream, METHODS.has(method) ? method : 'OTHER', routeClassLabel, String(status))
+      counter = this.#requests.child(profile, upstream, METHODS.has(method) ? method : 'OTHER', routeClassLabel, String(status))
       this.#requestChildren.set(key, counter)
     }
-    counter.inc()
+    counter.value++
     if (upstreamMs !== undefined) {
       const hkey = `${profile} ${upstream} ${routeClassLabel}`
       let histogram = this.#upstreamChildren.get(hkey)
       if (histogram === undefined) {
-        histogram = this.#upstream.labels(profile, upstream, routeClassLabel)
+        histogram = this.#upstream.child(profile, upstream, routeClassLabel)
         this.#upstreamChildren.set(hkey, histogram)
       }
       histogram.observe(upstreamMs / 1000)
@@ -159,16 +188,19 @@ export class Metrics {
     this.#cacheEvictions.inc({ profile })
   }
 
-  /** Adds a micro-cache's size to cxone_proxy_cache_bytes (one per profile). */
-  watchCache (bytes: () => number): void {
-    this.#cacheSizes.push(bytes)
+  /** Adds a profile's micro-cache to cxone_proxy_cache_bytes{profile}. */
+  watchCache (profile: string, bytes: () => number): void {
+    const sizes = this.#cacheSizes.get(profile) ?? []
+    sizes.push(bytes)
+    this.#cacheSizes.set(profile, sizes)
   }
 
-  rejected (code: string): void {
-    this.#rejected.inc({ reason: code })
+  rejected (code: string, profile = 'default'): void {
+    this.#rejected.inc({ profile, reason: code })
   }
 
   async text (): Promise<string> {
+    this.#initialise()
     return await this.registry.metrics()
   }
 

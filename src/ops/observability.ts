@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { TokenProvider } from '../token/token-provider.js'
 import { Metrics, routeClass } from './metrics.js'
+import { requestLineWriter } from './request-line.js'
 
 /** What the request path reports about each answered request: never a raw token, never a header. */
 export interface AnsweredRequest {
@@ -52,6 +53,7 @@ const round1 = (n: number): number => Math.round(n * 10) / 10
 
 export function createObservability (logger: Logger, profiles: () => ReadonlyArray<{ name: string, provider: TokenProvider }>, now: () => number): Observability {
   const metrics = new Metrics(profiles, now)
+  const writeLine = requestLineWriter(logger)
   return {
     metrics,
     requestDone: (r) => {
@@ -60,7 +62,7 @@ export function createObservability (logger: Logger, profiles: () => ReadonlyArr
       // Probes answered (health, readiness, metrics every few seconds) are debug; refused or unknown ones are info.
       if (cls !== 'admin') metrics.activity.request(r.status)
       const probe = cls === 'admin' && (r.status < 400 || r.status === 503)
-      logger[probe ? 'debug' : 'info']({
+      writeLine(probe ? 'debug' : 'info', {
         reqId: r.reqId,
         method: r.method,
         path: r.path,
@@ -71,7 +73,7 @@ export function createObservability (logger: Logger, profiles: () => ReadonlyArr
         profile: r.profile,
         upstream: r.upstream,
         quota: r.quota
-      }, 'request')
+      })
     },
     shieldArmed: (e) => {
       metrics.shieldArmed(e.profile, e.upstream)

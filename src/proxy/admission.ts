@@ -8,18 +8,15 @@
  *   5. inbound key  X-Proxy-Key when PROXY_API_KEYS are set
  *   6. route        PROXY_READ_ONLY and the "routes" allow-list, on the path a server could act on
  *   7. body limit   a declared Content-Length over PROXY_MAX_BODY_BYTES (chunked bodies: body.ts)
- *   8. concurrency  the upstream gate (gate.ts), once the body has arrived
  *
- * Steps 1–7 are pure functions of the request head and the compiled rules; each throws a ProxyError.
+ * Once the body has arrived, the forwarding pipeline (pipeline.ts) takes over. Steps 1–7 are pure functions of the request head and the compiled rules; each throws a ProxyError.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Settings } from '../core/config.js'
 import { ProxyError } from '../core/errors.js'
 import { isLoopbackHost } from '../core/net.js'
-import { compileRoute, OVERRIDE_HEADERS, READ_METHODS, serverView } from '../core/route-match.js'
-
-export { compileRoute, serverView } from '../core/route-match.js'
+import { compileRoute, pathOf, serverView } from '../core/paths.js'
 
 /** What admission reads of a request: plain data, so each step can be tested with a table. */
 export interface RequestHead {
@@ -50,10 +47,13 @@ export interface Admitted {
 }
 
 const OPEN_PATHS = new Set(['/_proxy/healthz', '/_proxy/readyz'])
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 const HOST_HEADER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i
 const ENCODED_SLASH = /%(?:2f|5c)/i
 const BAD_PERCENT = /%(?![0-9a-f]{2})/i
+/** Headers that ask a server to act on another method or URL than the one admission judged. */
+const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url']
 const MAX_PORT = 65_535
 export const CORS_EXPOSED = 'x-request-id, proxy-status, retry-after'
 
@@ -206,12 +206,6 @@ export function compileRules (s: Settings, apiKeys: readonly string[]): Admissio
 /** The proxy's own origin for rewritten links: PROXY_PUBLIC_URL, or the Host the caller used. */
 export function publicOriginOf (rules: AdmissionRules, host: string | undefined): string {
   return rules.publicOrigin ?? `http://${host ?? ''}`
-}
-
-/** The path without the query, for logs and route matching. */
-export function pathOf (rawUrl: string): string {
-  const q = rawUrl.indexOf('?')
-  return q < 0 ? rawUrl : rawUrl.slice(0, q)
 }
 
 function digest (key: string): Buffer {

@@ -29,10 +29,6 @@ export class BodyBuffer {
     this.#l = limits
   }
 
-  get heldBytes (): number {
-    return this.#held
-  }
-
   /** Gives back what a finished request held. */
   release (bytes: number): void {
     this.#held -= bytes

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
+import type { Clock } from '../core/clock.js'
 import { ProxyError } from '../core/errors.js'
-import { removeFrom, Waiting } from './waiting.js'
+import { removeFrom, Waiting } from '../quota/waiting.js'
 
 export interface GateOptions {
   /** Requests in flight upstream at once (PROXY_MAX_CONCURRENT_UPSTREAM). */
@@ -9,6 +10,8 @@ export interface GateOptions {
   queueTimeoutMs: number
   /** Waiting requests at most; beyond, too_busy at once. */
   maxQueued: number
+  /** The queue's timers. */
+  clock: Clock
 }
 
 interface SocketOrder {
@@ -22,7 +25,7 @@ interface SocketOrder {
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**
- * Step 8 of admission: at most `maxConcurrent` requests upstream at once; more wait in a FIFO queue for a
+ * The upstream gate, the pipeline's last step before sending (pipeline.ts): at most `maxConcurrent` requests upstream at once; more wait in a FIFO queue for a
  * bounded time, then get too_busy with Retry-After. A burst is served, a flood is refused, nobody waits forever.
  *
  * It also keeps a pipelined connection's unsafe requests in order: a POST/PUT/PATCH/DELETE waits until the
@@ -41,10 +44,6 @@ export class UpstreamGate {
     this.#o = o
   }
 
-  get inFlight (): number {
-    return this.#inFlight
-  }
-
   /** Takes a place now (true), or says the caller must wait with `enter()` (false). */
   tryEnter (): boolean {
     if (this.#inFlight < this.#o.maxConcurrent && this.#queue.length === 0) {
@@ -58,7 +57,7 @@ export class UpstreamGate {
   async enter (): Promise<void> {
     if (this.tryEnter()) return
     if (this.#queue.length >= this.#o.maxQueued) throw this.#busy()
-    const waiting: Waiting = new Waiting(this.#o.queueTimeoutMs, () => {
+    const waiting: Waiting = new Waiting(this.#o.clock, this.#o.queueTimeoutMs, () => {
       removeFrom(this.#queue, waiting)
       return this.#busy()
     })

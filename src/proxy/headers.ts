@@ -44,13 +44,24 @@ export function upstreamRequestHeaders (
   return out
 }
 
-/** The upstream's response headers minus hop-by-hop fields (and any named in its Connection). */
-export function downstreamResponseHeaders (incoming: IncomingHttpHeaders | OutgoingHttpHeaders): OutgoingHttpHeaders {
+/** Response headers that name URLs, rewritten like links in a body: `location` and `content-location` hold one. */
+const LINK_HEADERS: ReadonlyMap<string, 'url' | 'links'> = new Map([['location', 'url'], ['content-location', 'url'], ['link', 'links']])
+
+/** Rewrites one URL (`url`) or a Link header's list (`links`). */
+export type LinkRewrite = (value: string, kind: 'url' | 'links') => string
+
+/**
+ * The upstream's response headers minus hop-by-hop fields (and any named in its Connection), in one scan; with
+ * `rewrite`, Location, Content-Location and Link rewritten on the way.
+ */
+export function downstreamResponseHeaders (incoming: IncomingHttpHeaders | OutgoingHttpHeaders, rewrite?: LinkRewrite): OutgoingHttpHeaders {
   const listed = connectionListed(incoming.connection as string | undefined)
   const out: OutgoingHttpHeaders = {}
   for (const name in incoming) {
     if (HOP_BY_HOP.has(name) || (listed.length > 0 && listed.includes(name))) continue
-    out[name] = incoming[name]
+    const value = incoming[name]
+    const kind = LINK_HEADERS.get(name)
+    out[name] = kind !== undefined && rewrite !== undefined && typeof value === 'string' ? rewrite(value, kind) : value
   }
   return out
 }

@@ -1,11 +1,13 @@
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Logger } from 'pino'
 import type { Settings } from '../core/config.js'
-import { clientErrorHandler, sendError, toProxyError, writeRawError, type AnswerHooks } from '../core/answer.js'
+import { clientErrorHandler, sendError, toProxyError, writeRawError, type AnswerHooks } from '../core/error-reply.js'
 import { ERRORS, ProxyError } from '../core/errors.js'
-import { admit, pathOf, publicOriginOf, type AdmissionRules } from './admission.js'
+import { pathOf } from '../core/paths.js'
+import { NO_SCHEMA_COMPILERS } from '../core/no-schemas.js'
+import { requestIds } from '../core/request-id.js'
+import { admit, publicOriginOf, type AdmissionRules } from './admission.js'
 import { forwardPlugin, type ForwardOptions } from './forward.js'
 
 export interface ListenerOptions {
@@ -26,9 +28,10 @@ const CONNECTIONS_CHECK_MS = 1_000
 /** Longest path parameter Fastify's router accepts; API paths with ids are long. */
 const MAX_PARAM_LENGTH = 2048
 
-/** The main listener: admission (admission.ts) on every request, then forwarding (forward.ts). */
+/** The main listener: admission (admission.ts) on every request, then forwarding (forward.ts and its stages). */
 export async function createProxyListener (logger: Logger, o: ListenerOptions): Promise<FastifyInstance> {
   const s = o.settings
+  const nextId = requestIds()
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -36,9 +39,10 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
     childLoggerFactory: (parent) => parent,
     genReqId: (req) => {
       const id = req.headers['x-request-id']
-      return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID()
+      return typeof id === 'string' && REQUEST_ID.test(id) ? id : nextId()
     },
     requestIdHeader: false,
+    schemaController: NO_SCHEMA_COMPILERS,
     bodyLimit: s.maxBodyBytes,
     keepAliveTimeout: s.keepAliveTimeoutMs,
     requestTimeout: 0,
@@ -85,8 +89,9 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
     done()
   })
   app.addHook('onResponse', (request, reply, done) => {
-    const ctx = request.proxyCtx
-    o.requestDone({ reqId: request.id, method: request.method, path: pathOf(request.raw.url ?? ''), status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: ctx?.upstreamMs, token: ctx?.token.fingerprint, profile: o.forward.profile, upstream: ctx?.upstream, quota: ctx?.quota ?? request.earlyQuota ?? undefined })
+    const journey = request.journey
+    const ctx = journey?.ctx
+    o.requestDone({ reqId: request.id, method: request.method, path: pathOf(request.raw.url ?? ''), status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: ctx?.upstreamMs, token: ctx?.token.fingerprint, profile: o.forward.profile, upstream: ctx?.upstream, quota: journey?.spared })
     done()
   })
   await app.register(o.ownRoutes)

@@ -11,12 +11,12 @@ import type { Config, Profile, Settings } from '../core/config.js'
 import { PROFILE_KEYS, SETTINGS, type SettingKey } from '../core/settings.js'
 import { createLogger } from '../core/log.js'
 import { createDispatcher, createTokenFetch, type FetchFn } from '../core/http-clients.js'
-import type { AnswerHooks } from '../core/answer.js'
+import type { AnswerHooks } from '../core/error-reply.js'
 import { createObservability } from '../ops/observability.js'
 import { fleetMetrics } from '../ops/fleet-metrics.js'
 import { createAdminListener } from '../ops/admin-listener.js'
 import { adminRoutes, type AdminOptions, type ProfileHealth } from '../ops/health.js'
-import type { Metrics } from '../ops/metrics.js'
+import { ADMIN_PROFILE, type Metrics } from '../ops/metrics.js'
 import { quitRoute, quitSignal } from '../ops/quit.js'
 import { statusProfile, statusRoutes, type StatusOptions } from '../ops/status.js'
 import { effectiveSettings } from './effective-settings.js'
@@ -25,7 +25,7 @@ import { compileRouting, type RoutingTable } from '../core/routing.js'
 import { BodyBuffer } from '../proxy/body.js'
 import { UpstreamGate } from '../proxy/gate.js'
 import { createProxyListener } from '../proxy/listener.js'
-import { MicroCache } from '../proxy/micro-cache.js'
+import { MicroCache } from '../quota/micro-cache.js'
 import type { Discovery, TenantHosts } from '../token/discovery.js'
 import { createTokenLayer, type TokenLayer } from '../token/token-layer.js'
 import { routingView, upstreamsView, type RouteView } from '../token/upstreams.js'
@@ -104,20 +104,21 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
   const clock = deps.clock ?? systemClock
 
   const built: BuiltProfile[] = []
-  const observability = createObservability(logger, () => built.map((p) => ({ name: p.name, provider: p.tokens.provider })), clock.now)
+  const observability = createObservability(logger, () => built.map((p) => ({ name: p.name, provider: p.tokens.provider, upstreams: p.routing.upstreams })), clock.now)
   const { metrics } = observability
-  let fleetObserver: ReturnType<typeof fleetMetrics> | undefined
-  const hooks: AnswerHooks = {
-    rejected: (code) => { metrics.rejected(code) },
+  let fleetFor: ReturnType<typeof fleetMetrics> | undefined
+  /** A listener's answer hooks: its refusals are counted under its profile. */
+  const hooksFor = (profile: string): AnswerHooks => ({
+    rejected: (code) => { metrics.rejected(code, profile) },
     answered: (err, request) => {
       metrics.activity.error({ reqId: request.id, method: request.method, path: (request.raw.url ?? '').split('?', 1)[0] as string, status: err.status, code: err.code, message: err.message })
     }
-  }
+  })
   const quit = quitSignal()
   // Process-wide: the upstream places (no more in flight than there are connections: undici would queue the rest
   // with no bound on the wait) and the request bodies held, whatever the profile.
   const places = Math.min(s.maxConcurrentUpstream, s.upstreamConnections)
-  const gate = new UpstreamGate({ maxConcurrent: places, queueTimeoutMs: s.queueTimeoutMs, maxQueued: MAX_QUEUED })
+  const gate = new UpstreamGate({ maxConcurrent: places, queueTimeoutMs: s.queueTimeoutMs, maxQueued: MAX_QUEUED, clock })
   const bodies = new BodyBuffer({ maxBytes: s.maxBodyBytes, maxBufferedBytes: s.maxBufferedBytes, timeoutMs: s.bodyTimeoutMs })
 
   let current = config
@@ -140,10 +141,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     const cache = new MicroCache({
       rules: ps.cache,
       maxBytes: s.cacheMaxBytes,
-      now: clock.now,
+      clock,
       events: { hit: () => { metrics.cacheLookup('hit', name) }, miss: () => { metrics.cacheLookup('miss', name) }, evicted: () => { metrics.cacheEvicted(name) } }
     })
-    metrics.watchCache(() => cache.bytes)
+    metrics.watchCache(name, () => cache.bytes)
     return cache
   }
 
@@ -158,7 +159,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
       clock,
       logger: log,
       env,
-      fleetObserver: () => { fleetObserver ??= fleetMetrics(metrics.registry); return fleetObserver },
+      fleetObserver: () => { fleetFor ??= fleetMetrics(metrics.registry); return fleetFor(p.name) },
       onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError, p.name) }
     })
     const isDefault = built.length === 0
@@ -174,6 +175,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
         dispatcher,
         gate,
         bodies,
+        clock,
         upstreamTimeoutMs: ps.upstreamTimeoutMs,
         onUpstream401: () => { metrics.upstream401(p.name) },
         onReplay: () => { metrics.replay(p.name) },
@@ -193,7 +195,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
         }
         // A profile's own port answers health and readiness for that profile only.
         : async (scope) => { await scope.register(adminRoutes, { profiles: health, only: p.name }) },
-      hooks,
+      hooks: hooksFor(p.name),
       requestDone: observability.requestDone
     })
     return profile
@@ -212,7 +214,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Pro
     await scope.register(adminRoutes, routes)
     await scope.register(statusRoutes, status)
   }
-  const admin = s.adminPort === undefined ? undefined : await createAdminListener(logger, adminOwnRoutes, hooks, observability.requestDone)
+  const admin = s.adminPort === undefined ? undefined : await createAdminListener(logger, adminOwnRoutes, hooksFor(ADMIN_PROFILE), observability.requestDone)
   const apps = built.map((p) => p.app)
 
   return {

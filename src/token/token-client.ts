@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { ProxyError } from '../core/errors.js'
 import type { FetchFn } from '../core/http-clients.js'
 import { describeNetworkError } from '../core/net-errors.js'
+import { retryAfterSeconds } from '../core/retry-after.js'
 
 export type { FetchFn } from '../core/http-clients.js'
 import { basicAuthorization, type BasicEncoding, type ClientAuthMethod } from './client-auth.js'
@@ -118,7 +119,7 @@ const CONFIG_ERRORS = new Set(['invalid_client', 'invalid_grant', 'unauthorized_
  */
 export function parseTokenResponse (raw: RawResponse, receivedAt: number, sentAt = receivedAt): TokenSet {
   const json = parseJson(raw.text)
-  if (raw.status < 200 || raw.status >= 300) throw errorFromResponse(raw, json)
+  if (raw.status < 200 || raw.status >= 300) throw errorFromResponse(raw, json, receivedAt)
   if (json === undefined || typeof json !== 'object' || json === null) {
     throw new ProxyError('token_invalid_response', `token endpoint answered ${raw.status} with ${describeBody(raw)} instead of a JSON token: check CXONE_ISSUER / CXONE_TOKEN_URL point at the token endpoint of your region`)
   }
@@ -176,14 +177,14 @@ function parseExpiresIn (value: unknown): number {
   return n
 }
 
-function errorFromResponse (raw: RawResponse, json: unknown): ProxyError {
+function errorFromResponse (raw: RawResponse, json: unknown, receivedAt: number): ProxyError {
   const body = typeof json === 'object' && json !== null ? json as Record<string, unknown> : {}
   const error = typeof body.error === 'string' ? body.error : undefined
   const description = [body.error_description, body.errorDescription, body.message].find((d) => typeof d === 'string') as string | undefined
   const detail = error !== undefined ? `${error}${description !== undefined ? ` (${description})` : ''}` : describeBody(raw)
   if (raw.status === 429 || raw.status >= 500) {
     return new ProxyError('token_unavailable', `token endpoint answered ${raw.status} ${detail}`, {
-      retryAfterSec: parseRetryAfter(raw.retryAfter),
+      retryAfterSec: retryAfterSeconds(raw.retryAfter, receivedAt),
       oauthError: error
     })
   }
@@ -214,14 +215,6 @@ export function remedyFor (oauthError: string): string {
     default:
       return 'Check the token request with `cxone-auth-proxy check`'
   }
-}
-
-/** Retry-After as seconds: delta-seconds or an HTTP date. */
-export function parseRetryAfter (value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined
-  if (/^\d+$/.test(value.trim())) return Number(value.trim())
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000))
 }
 
 function parseJson (text: string): unknown {

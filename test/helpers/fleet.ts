@@ -1,4 +1,3 @@
-import { sample } from './metrics.js'
 import { startCli, type RunningCli } from './cli.js'
 import { LogCapture, simulatorEnv } from './harness.js'
 import { loadConfig } from '../../src/core/config.js'
@@ -45,9 +44,12 @@ function listeningUrl (line: string): string {
   return (JSON.parse(line) as { url: string }).url
 }
 
-/** A metric's value in Prometheus text (0 when absent). */
+/**
+ * A metric's value in Prometheus text, summed over its label sets (0 when absent): counters start at 0 for every
+ * label value known in advance (each Redis operation), so the first sample alone says nothing.
+ */
 export function metric (text: string, name: string): number {
-  return sample(text, name) ?? 0
+  return text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
 }
 
 export interface InProcessReplica {

@@ -79,9 +79,9 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
 export const API = '/inContactAPI/services/v31.0'
 
 /** The stack with a plain loopback server as the CXone API (CXONE_API_URL), recording what it receives. */
-export async function startApiStack (handler?: Handler, env: Record<string, string> = {}): Promise<Stack & { api: Upstream }> {
+export async function startApiStack (handler?: Handler, env: Record<string, string> = {}, deps?: StackOptions['deps']): Promise<Stack & { api: Upstream }> {
   const api = await startUpstream(handler)
-  const stack = await startStack({ env: { CXONE_API_URL: api.url, ...env } })
+  const stack = await startStack({ env: { CXONE_API_URL: api.url, ...env }, deps })
   return {
     ...stack,
     api,

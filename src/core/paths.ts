@@ -1,17 +1,16 @@
-import type { RouteRule } from './values.js'
-
 /**
- * Matching a request against `"METHOD /path/pattern"` rules, shared by admission (the profile's allow-list), the
- * micro-cache, pacing and callers (issue 22), so every rule means the same thing wherever it is written.
+ * Paths as the rules see them: the path of a raw target, the view a lenient server would act on, and route
+ * patterns. Pure functions shared by admission (src/proxy), the micro-cache and pacing (src/quota).
  */
-
-/** The methods PROXY_READ_ONLY (and a caller's `readOnly`) forwards. */
-export const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
-
-/** Headers that ask a server to act on another method or URL than the one a rule judged. */
-export const OVERRIDE_HEADERS: readonly string[] = ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url']
+import type { RouteRule } from './config.js'
 
 const NORMALISE_ROUNDS = 3
+
+/** The path without the query, for logs and route matching. */
+export function pathOf (rawUrl: string): string {
+  const q = rawUrl.indexOf('?')
+  return q < 0 ? rawUrl : rawUrl.slice(0, q)
+}
 
 /**
  * The path as a lenient server might resolve it: percent-decoded (repeatedly, so %252e is seen as "."),
@@ -42,3 +41,9 @@ export function compileRoute (rule: RouteRule): (method: string, path: string) =
   const re = new RegExp(`^${source.replace(/\/\.\*$/, '(?:/.*)?')}$`)
   return (method, path) => (rule.method === '*' || rule.method === method) && re.test(path)
 }
+
+/** The methods PROXY_READ_ONLY and a caller's `readOnly` forward (issue 22 shares them with admission's step 6). */
+export const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** Headers that ask a server to act on another method or URL than the one a rule judged. */
+export const OVERRIDE_HEADERS: readonly string[] = ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url']

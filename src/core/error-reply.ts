@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ERRORS, ProxyError, errorBody, proxyStatusHeader, type ErrorSpec } from './errors.js'
-import { classifyNetworkError, innermostCode } from './net-errors.js'
+import { innermostCode, isBrokenResponse } from './net-errors.js'
 
 export interface AnswerHooks {
   /** A refusal by the proxy (the table's `rejection`), for the rejected-requests metric. */
@@ -31,7 +31,7 @@ export function clearUpstreamHeaders (reply: Pick<FastifyReply, 'getHeaders' | '
 export function sendError (err: ProxyError, request: FastifyRequest, reply: FastifyReply, hooks: AnswerHooks = {}): void {
   const policy = spec(err)
   if (policy.log === 'error') request.log.error({ err: err.cause ?? err, reqId: request.id }, err.message)
-  else if (policy.log === 'warn') request.log.warn({ code: err.code, reqId: request.id, cause: innermostCode(err.cause) }, err.message)
+  else if (policy.log === 'warn') request.log.warn({ code: err.code, reqId: request.id, cause: err.networkCode ?? innermostCode(err.cause) }, err.message)
   if (policy.rejection) hooks.rejected?.(err.code)
   hooks.answered?.(err, request)
   if (reply.sent || reply.raw.headersSent) {
@@ -60,7 +60,7 @@ export function toProxyError (err: FastifyError | ProxyError | Error, request: F
   if (status !== undefined && status >= 400 && status < 500) {
     return new ProxyError('bad_request', `the request is malformed (${err.message}): ${ERRORS.bad_request.remedy}`, { cause: err })
   }
-  if (classifyNetworkError(err).kind !== 'other' || (typeof code === 'string' && /^(UND_ERR_|Z_|ERR_STREAM_PREMATURE)/.test(code))) {
+  if (isBrokenResponse(err)) {
     return new ProxyError('upstream_invalid_response', `the CXone API's answer broke off or could not be decoded (${innermostCode(err) ?? err.message})`, { cause: err })
   }
   return new ProxyError('internal_error', `unexpected error; see the proxy log for request id ${request.id}`, { cause: err })

@@ -10,7 +10,7 @@
  * states, and NICE publishes its quotas per API and resource (Data Extraction per tenant, Digital Engagement per
  * operation on contacts or messages). Empty segments are skipped (the SDK once writes /incontactapi//services).
  */
-import { pathOf } from './admission.js'
+import { pathOf } from '../core/paths.js'
 
 /** Longest resource segment kept: a family ends up in error messages and the log. */
 const MAX_SEGMENT = 100

@@ -1,9 +1,12 @@
 /**
  * What spares CXone's quota before the upstream gate: the 429 shield (shield.ts), then pacing (pace.ts). One object
- * per forwarding plugin, so per profile. forward.ts calls it at four points of a request: `hold` in the preHandler,
- * `sent` when it goes upstream, `answered` at CXone's answer and `leave` when its caller's response closes.
+ * per forwarding plugin, so per profile. The forwarding path calls it at four points of a request: `hold` in its
+ * pipeline, `sent` when it goes upstream, `answered` at CXone's response and `leave` when the request's journey ends.
+ * A named caller's own limits (issue 22: a rate limit, maxConcurrent) take the same shape: a guard in this folder, a
+ * ticket the journey holds, taken in the pipeline's step after routing and given back in the journey's release.
  */
 import type { PaceRule } from '../core/config.js'
+import type { Clock } from '../core/clock.js'
 import { Pacer, type PaceTicket, type PaceWaited } from './pace.js'
 import { Shield, type ShieldArmed, type ShieldTicket } from './shield.js'
 
@@ -15,6 +18,7 @@ export interface QuotaOptions {
   pace: readonly PaceRule[]
   /** PROXY_PACE_MAX_WAIT_MS: the longest wait in a pace lane or behind a shield's probe. */
   maxWaitMs: number
+  clock: Clock
   onShieldArmed?: (e: ShieldArmed) => void
   onPaceWait?: (e: PaceWaited) => void
 }
@@ -34,8 +38,8 @@ export class QuotaGuard {
   readonly #pacer: Pacer
 
   constructor (o: QuotaOptions) {
-    this.#shield = new Shield({ profile: o.profile, maxWaitMs: o.maxWaitMs, maxWaiting: QUOTA_MAX_WAITING, onArmed: o.onShieldArmed })
-    this.#pacer = new Pacer({ profile: o.profile, rules: o.pace, maxWaitMs: o.maxWaitMs, maxQueued: QUOTA_MAX_WAITING, onWait: o.onPaceWait })
+    this.#shield = new Shield({ profile: o.profile, maxWaitMs: o.maxWaitMs, maxWaiting: QUOTA_MAX_WAITING, clock: o.clock, onArmed: o.onShieldArmed })
+    this.#pacer = new Pacer({ profile: o.profile, rules: o.pace, maxWaitMs: o.maxWaitMs, maxQueued: QUOTA_MAX_WAITING, clock: o.clock, onWait: o.onPaceWait })
   }
 
   /**

@@ -6,8 +6,9 @@
  */
 import { LRUCache } from 'lru-cache'
 import type { CacheRule } from '../core/config.js'
-import { compileRoute, serverView } from './admission.js'
-import type { SharedAnswer } from './coalesce.js'
+import type { Clock } from '../core/clock.js'
+import { compileRoute, serverView } from '../core/paths.js'
+import type { WholeResponse } from './coalesce.js'
 
 /** RFC 9211 §2: the cache's name in Cache-Status. */
 export const CACHE_NAME = 'cxone-auth-proxy'
@@ -25,13 +26,13 @@ export interface CacheEvents {
 export interface MicroCacheOptions {
   rules: readonly CacheRule[]
   maxBytes: number
-  /** The clock of the TTLs (milliseconds). */
-  now: () => number
+  /** The clock of the TTLs (its wall time). */
+  clock: Clock
   events?: CacheEvents
 }
 
 interface Entry {
-  readonly answer: SharedAnswer
+  readonly response: WholeResponse
   readonly storedAt: number
   readonly ttlMs: number
 }
@@ -45,15 +46,15 @@ export class MicroCache {
   constructor (o: MicroCacheOptions) {
     if (!(o.maxBytes >= 0)) throw new TypeError('MicroCache needs maxBytes ≥ 0')
     this.#rules = o.rules.map((rule) => ({ match: compileRoute(rule), ttlMs: rule.ttlMs }))
-    this.#now = o.now
+    this.#now = o.clock.now
     this.#events = o.events ?? {}
     this.#entries = new LRUCache<string, Entry>({
       // lru-cache needs a positive bound; 0 bytes means nothing is ever stored (maxEntrySize below).
       maxSize: Math.max(1, o.maxBytes),
       maxEntrySize: Math.max(1, o.maxBytes),
-      sizeCalculation: (e) => e.answer.body.length + ENTRY_OVERHEAD_BYTES,
+      sizeCalculation: (e) => e.response.body.length + ENTRY_OVERHEAD_BYTES,
       ttlAutopurge: false,
-      perf: { now: o.now },
+      perf: { now: o.clock.now },
       dispose: (_e, _k, reason) => { if (reason === 'evict') this.#events.evicted?.() }
     })
   }
@@ -68,7 +69,7 @@ export class MicroCache {
   }
 
   /** A fresh answer for `key`, with its age in seconds; counts a hit or a miss. */
-  get (key: string): { answer: SharedAnswer, ageSec: number, ttlLeftSec: number } | undefined {
+  get (key: string): { response: WholeResponse, ageSec: number, ttlLeftSec: number } | undefined {
     const e = this.#entries.get(key)
     if (e === undefined) {
       this.#events.miss?.()
@@ -76,37 +77,33 @@ export class MicroCache {
     }
     this.#events.hit?.()
     const ageMs = Math.max(0, this.#now() - e.storedAt)
-    return { answer: e.answer, ageSec: Math.floor(ageMs / 1000), ttlLeftSec: Math.max(0, e.ttlMs - ageMs) / 1000 }
+    return { response: e.response, ageSec: Math.floor(ageMs / 1000), ttlLeftSec: Math.max(0, e.ttlMs - ageMs) / 1000 }
   }
 
-  /** Stores a whole answer if it may be cached: a 200 without `Cache-Control: no-store` or `Set-Cookie`. */
-  set (key: string, answer: SharedAnswer, ttlMs: number): boolean {
-    if (!MicroCache.storable(answer)) return false
-    const size = answer.body.length + ENTRY_OVERHEAD_BYTES
+  /** Stores a whole response if it may be cached: a 200 without `Cache-Control: no-store` or `Set-Cookie`. */
+  set (key: string, response: WholeResponse, ttlMs: number): boolean {
+    if (!MicroCache.storable(response)) return false
+    const size = response.body.length + ENTRY_OVERHEAD_BYTES
     if (size > this.#entries.maxEntrySize) return false
-    this.#entries.set(key, { answer, storedAt: this.#now(), ttlMs }, { ttl: ttlMs })
+    this.#entries.set(key, { response, storedAt: this.#now(), ttlMs }, { ttl: ttlMs })
     return this.#entries.has(key)
   }
 
-  static storable (answer: SharedAnswer): boolean {
-    if (answer.statusCode !== 200 || answer.headers['set-cookie'] !== undefined) return false
-    const cc = answer.headers['cache-control']
+  static storable (response: WholeResponse): boolean {
+    if (response.statusCode !== 200 || response.headers['set-cookie'] !== undefined) return false
+    const cc = response.headers['cache-control']
     const directives = Array.isArray(cc) ? cc.join(',') : cc ?? ''
     return !NO_STORE.test(directives)
   }
 
-  /** Bytes held (bodies plus a fixed overhead per entry). */
   /** Forgets every entry (new credentials or endpoints: what was kept may belong to another tenant). */
   clear (): void {
     this.#entries.clear()
   }
 
+  /** Bytes held (bodies plus a fixed overhead per entry). */
   get bytes (): number {
     return this.#entries.calculatedSize
-  }
-
-  get size (): number {
-    return this.#entries.size
   }
 }
 

@@ -3,28 +3,32 @@
  * passes. The one shape of the upstream gate's queue (gate.ts), a 429 shield's waiters (shield.ts) and a pace
  * lane (pace.ts).
  */
+import type { Clock } from '../core/clock.js'
+
 export class Waiting {
   readonly promise: Promise<void>
   #resolve: () => void = () => {}
   #reject: (err: Error) => void = () => {}
-  readonly #timer: NodeJS.Timeout
+  readonly #timer: unknown
+  readonly #clock: Clock
 
   /** `onTimeout` takes the place out of its line and says why it was refused. */
-  constructor (timeoutMs: number, onTimeout: () => Error) {
+  constructor (clock: Clock, timeoutMs: number, onTimeout: () => Error) {
+    this.#clock = clock
     this.promise = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
     })
-    this.#timer = setTimeout(() => { this.#reject(onTimeout()) }, timeoutMs)
+    this.#timer = clock.setTimeout(() => { this.#reject(onTimeout()) }, timeoutMs)
   }
 
   pass (): void {
-    clearTimeout(this.#timer)
+    this.#clock.clearTimeout(this.#timer)
     this.#resolve()
   }
 
   refuse (err: Error): void {
-    clearTimeout(this.#timer)
+    this.#clock.clearTimeout(this.#timer)
     this.#reject(err)
   }
 }

@@ -10,7 +10,9 @@
  *
  * A 429 without Retry-After passes through and arms nothing; so does a Retry-After of 0 or a date already past.
  */
+import type { Clock } from '../core/clock.js'
 import { ProxyError } from '../core/errors.js'
+import { retryAfterSeconds } from '../core/retry-after.js'
 import { removeFrom, Waiting } from './waiting.js'
 import { familyPath } from './family.js'
 
@@ -34,10 +36,8 @@ export interface ShieldOptions {
   maxWaitMs: number
   /** Requests waiting behind one probe at most; beyond, too_busy at once. */
   maxWaiting: number
-  /** Monotonic milliseconds. */
-  now?: () => number
-  /** Wall-clock milliseconds, for a Retry-After given as an HTTP date. */
-  wallNow?: () => number
+  /** Monotonic time for the shield's windows, wall time for a Retry-After given as an HTTP date, timers. */
+  clock: Clock
   onArmed?: (e: ShieldArmed) => void
 }
 
@@ -67,31 +67,17 @@ export class ShieldTicket {
   }
 }
 
-/**
- * Retry-After as seconds from now: delay-seconds or an HTTP date (RFC 9110 §10.2.3). Undefined when absent,
- * malformed, zero or past. The first value counts when the header is repeated.
- */
-export function retryAfterSeconds (value: string | string[] | undefined, wallNow: number): number | undefined {
-  const raw = (Array.isArray(value) ? value[0] : value)?.trim()
-  if (raw === undefined || raw === '') return undefined
-  if (/^\d+$/.test(raw)) return Number(raw) > 0 ? Number(raw) : undefined
-  if (!/[a-z]/i.test(raw)) return undefined
-  const at = Date.parse(raw)
-  if (Number.isNaN(at) || at <= wallNow) return undefined
-  return (at - wallNow) / 1000
-}
-
 export class Shield {
   readonly #o: ShieldOptions
   readonly #now: () => number
-  readonly #wallNow: () => number
+  readonly #clock: Clock
   readonly #guards = new Map<string, Guard>()
 
   constructor (o: ShieldOptions) {
     if (!(o.maxWaitMs >= 0) || !(o.maxWaiting >= 0)) throw new TypeError('Shield needs maxWaitMs ≥ 0 and maxWaiting ≥ 0')
     this.#o = o
-    this.#now = o.now ?? (() => performance.now())
-    this.#wallNow = o.wallNow ?? Date.now
+    this.#clock = o.clock
+    this.#now = o.clock.monotonic
   }
 
   /**
@@ -110,7 +96,7 @@ export class Shield {
     }
     if (guard.waiters.length >= this.#o.maxWaiting) throw this.#busy(guard)
     const ticket = new ShieldTicket(guard, 'waiting')
-    ticket.waiting = new Waiting(this.#o.maxWaitMs, () => {
+    ticket.waiting = new Waiting(this.#clock, this.#o.maxWaitMs, () => {
       removeFrom(guard.waiters, ticket)
       ticket.state = 'done'
       return this.#busy(guard)
@@ -121,7 +107,7 @@ export class Shield {
 
   /** At CXone's answer: a 429 with Retry-After arms the family; the probe's answer settles its waiters. */
   answered (upstream: string, url: string, status: number, retryAfter: string | string[] | undefined, ticket: ShieldTicket | undefined): void {
-    const sec = status === 429 ? retryAfterSeconds(retryAfter, this.#wallNow()) : undefined
+    const sec = status === 429 ? retryAfterSeconds(retryAfter, this.#clock.now()) : undefined
     if (sec !== undefined) this.#arm(upstream, familyPath(url), sec)
     if (ticket?.state === 'probe') {
       ticket.state = 'done'
@@ -179,7 +165,7 @@ export class Shield {
     }
     guard.until = Math.max(guard.until, now + retryAfterSec * 1000)
     // A family nobody calls again is forgotten then too, so `enter` goes back to costing one map size.
-    setTimeout(() => { this.#forget(this.#now()) }, guard.until - now + FORGET_AFTER_MS + 1).unref()
+    this.#clock.setTimeout(() => { this.#forget(this.#now()) }, guard.until - now + FORGET_AFTER_MS + 1)
     this.#o.onArmed?.({ profile: this.#o.profile, upstream, family, retryAfterSec, capped })
   }
 

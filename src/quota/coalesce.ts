@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
 import { PassThrough, type Readable } from 'node:stream'
-import type { AnswerSource } from './forward.js'
+import type { TenantHosts } from '../token/discovery.js'
 
 /** The largest answer shared among the members of a flight (and stored by the micro-cache). */
 export const MAX_SHARED_ANSWER_BYTES = 1024 * 1024
@@ -25,26 +25,36 @@ export const MAX_SHARED_HELD_BYTES = 32 * 1024 * 1024
 /** Headers that make an answer depend on what the caller already holds: such requests are never shared. */
 const CONDITIONAL = ['range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since']
 
-/** An upstream answer read whole: what members of a flight share and what the micro-cache keeps. */
-export interface SharedAnswer {
+/** Where a response came from, for rewriting its links: the upstream's origin and the tenant's upstreams. */
+export interface UpstreamSource {
+  readonly origin: string
+  readonly hosts: TenantHosts
+}
+
+/** An upstream response read whole: what members of a flight share and what the micro-cache keeps. */
+export interface WholeResponse {
   readonly statusCode: number
   /** The upstream's headers, as undici gave them (each member's are cleaned and rewritten on delivery). */
   readonly headers: Record<string, string | string[] | undefined>
   readonly body: Buffer
   /** The upstream origin it came from and the tenant's upstreams, for rewriting its links on delivery. */
-  readonly source: AnswerSource
+  readonly source: UpstreamSource
 }
 
-/** How a flight ends for each member: the shared answer `A`, the shared error, or "make your own call". */
+/** How a flight ends for each member: the shared response `A`, the shared error, or "make your own call". */
 export type Outcome<A> =
-  | { readonly kind: 'answer', readonly answer: A }
+  | { readonly kind: 'response', readonly response: A }
   | { readonly kind: 'error', readonly error: Error }
   | { readonly kind: 'alone' }
 
-export interface Member<A> {
-  /** The member's response: its `close` before the flight ends takes the member out. */
-  readonly res: EventEmitter
-  readonly settle: (outcome: Outcome<A>) => void
+/** One caller in a flight: `outcome` settles when the flight ends for it (never, if it left first). */
+export class Member<A> {
+  readonly outcome: Promise<Outcome<A>>
+  settle: (outcome: Outcome<A>) => void = () => {}
+
+  constructor () {
+    this.outcome = new Promise((resolve) => { this.settle = resolve })
+  }
 }
 
 /** undici takes an EventEmitter as its abort signal: `aborted` set and `abort` emitted when the last member left. */
@@ -69,17 +79,12 @@ export class Flight<A> {
     else this.#onEnd.push(fn)
   }
 
-  get members (): number {
-    return this.#members.size
-  }
-
   get ended (): boolean {
     return this.#ended
   }
 
   join (member: Member<A>): void {
     this.#members.add(member)
-    member.res.once('close', () => { this.#leave(member) })
   }
 
   /** Ends the flight: every member still here gets `outcome`, except `except` (who has been answered otherwise). */
@@ -91,7 +96,8 @@ export class Flight<A> {
     for (const m of members) if (m !== except) m.settle(outcome)
   }
 
-  #leave (member: Member<A>): void {
+  /** A member's caller has gone before the flight ended (its journey's release says so). */
+  leave (member: Member<A>): void {
     if (this.#ended || !this.#members.delete(member)) return
     if (this.#members.size > 0) return
     // The last member has gone: nobody wants the answer, so the call upstream is cancelled.

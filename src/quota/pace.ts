@@ -9,9 +9,10 @@
  * so to one profile: NICE's Data Extraction limit is per tenant, whichever host the call goes to.
  */
 import type { PaceRule } from '../core/config.js'
+import type { Clock } from '../core/clock.js'
 import { ProxyError } from '../core/errors.js'
 import { removeFrom, Waiting } from './waiting.js'
-import { compileRoute, pathOf, serverView } from './admission.js'
+import { compileRoute, pathOf, serverView } from '../core/paths.js'
 
 export interface PaceWaited {
   profile: string
@@ -29,8 +30,8 @@ export interface PacerOptions {
   maxWaitMs: number
   /** Requests queued in one lane at most; beyond, too_busy at once. */
   maxQueued: number
-  /** Monotonic milliseconds. */
-  now?: () => number
+  /** Monotonic time for the intervals, and the lanes' timers. */
+  clock: Clock
   /** Told of every request that had to queue, once it starts, is refused or leaves. */
   onWait?: (e: PaceWaited) => void
 }
@@ -41,7 +42,7 @@ interface Lane {
   active: number
   lastStart: number
   readonly queue: PaceTicket[]
-  timer: NodeJS.Timeout | undefined
+  timer: unknown
 }
 
 /** One request's place in a lane. */
@@ -70,6 +71,7 @@ export class PaceTicket {
 export class Pacer {
   readonly #o: PacerOptions
   readonly #now: () => number
+  readonly #clock: Clock
   readonly #lanes: Lane[]
   /** Methods some rule names ('*' for any): a request of another method costs one set look-up. */
   readonly #methods: ReadonlySet<string>
@@ -80,7 +82,8 @@ export class Pacer {
       if (!(r.maxConcurrent >= 1) || !(r.minIntervalMs >= 0)) throw new TypeError(`pace rule ${r.route} needs maxConcurrent ≥ 1 and minIntervalMs ≥ 0`)
     }
     this.#o = o
-    this.#now = o.now ?? (() => performance.now())
+    this.#clock = o.clock
+    this.#now = o.clock.monotonic
     this.#lanes = o.rules.map((rule) => ({
       rule,
       match: compileRoute({ method: rule.method, pattern: rule.pattern.toLowerCase() }),
@@ -108,7 +111,7 @@ export class Pacer {
     if (lane.queue.length >= this.#o.maxQueued) throw this.#busy(lane, 1)
     const earliest = lane.lastStart + minIntervalMs * (lane.queue.length + 1)
     if (earliest - now > this.#o.maxWaitMs) throw this.#busy(lane, (earliest - now) / 1000)
-    ticket.waiting = new Waiting(this.#o.maxWaitMs, () => {
+    ticket.waiting = new Waiting(this.#clock, this.#o.maxWaitMs, () => {
       removeFrom(lane.queue, ticket)
       ticket.state = 'done'
       const at = this.#now()
@@ -149,13 +152,13 @@ export class Pacer {
 
   /** Starts queued requests while the lane allows; else wakes when its interval will have passed. */
   #pump (lane: Lane): void {
-    clearTimeout(lane.timer)
+    if (lane.timer !== undefined) this.#clock.clearTimeout(lane.timer)
     lane.timer = undefined
     while (lane.queue.length > 0 && lane.active < lane.rule.maxConcurrent) {
       const now = this.#now()
       const due = lane.lastStart + lane.rule.minIntervalMs
       if (now < due) {
-        lane.timer = setTimeout(() => { this.#pump(lane) }, Math.ceil(due - now))
+        lane.timer = this.#clock.setTimeout(() => { this.#pump(lane) }, Math.ceil(due - now))
         return
       }
       const next = lane.queue.shift() as PaceTicket

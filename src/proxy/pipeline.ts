@@ -1,0 +1,163 @@
+/**
+ * The forwarding pipeline: the preHandler every admitted request goes through once its body has arrived, in the
+ * order it runs (docs/architecture.md draws the same):
+ *
+ *   1. body       the bytes body.ts read are the journey's to give back
+ *   2. routing    the routing table names the upstream from the path alone
+ *      (issue 22: the caller's own policy, its rate limit and concurrency, is one more step here, a ticket the
+ *      journey holds and gives back)
+ *   3. sharing    a micro-cache hit, a flight joined, a flight led, or alone (src/quota/sharing.ts); a hit and a
+ *                 follower go straight to the handler: they cost no quota, no place and no token
+ *   4. quota      the 429 shield, then pacing (src/quota/quota.ts): refused at once, or a ticket, maybe to wait on
+ *   5. waits      a pipelined connection's unsafe requests wait for the ones before them (gate.ts), then the
+ *                 ticket's wait behind a shield's probe or in a pace lane
+ *   6. token      the profile's bearer, and the tenant's upstream hosts
+ *   7. origin     the upstream's origin for this tenant: unknown, the request's error
+ *   8. gate       a place upstream, last: a profile waiting for its token holds none another profile needs
+ *
+ * Callback style with a synchronous fast path: no wait, a valid token and a known origin cost no promise.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { ProxyError } from '../core/errors.js'
+import { pathOf } from '../core/paths.js'
+import type { RoutingTable } from '../core/routing.js'
+import type { Discovery, TenantHosts } from '../token/discovery.js'
+import type { TokenProvider } from '../token/token-provider.js'
+import type { TokenSet } from '../token/token-client.js'
+import { upstreamOrigin } from '../token/upstreams.js'
+import type { QuotaGuard } from '../quota/quota.js'
+import type { Share, Sharing } from '../quota/sharing.js'
+import type { UpstreamGate } from './gate.js'
+import type { Journey, RequestContext } from './journey.js'
+
+type Done = (err?: Error) => void
+
+interface PipelineOptions {
+  routing: () => RoutingTable
+  sharing: Sharing<RequestContext>
+  quota: QuotaGuard
+  provider: TokenProvider
+  discovery: Discovery
+  gate: UpstreamGate
+  /** A flight was joined or led: its outcome reaches the request from there. */
+  inFlight: (request: FastifyRequest, reply: FastifyReply, journey: Journey, share: Share<RequestContext>) => void
+}
+
+export class Pipeline {
+  readonly #o: PipelineOptions
+
+  constructor (o: PipelineOptions) {
+    this.#o = o
+  }
+
+  /** Steps 1 to 3, then the rest (`prepare`) for a request that makes a call. */
+  readonly run = (request: FastifyRequest, reply: FastifyReply, done: Done): void => {
+    const journey = request.journey as Journey
+    const body = request.body instanceof Buffer ? request.body : undefined
+    if (body !== undefined) journey.holdBody(body.length)
+    // Gone while its body arrived: nothing more is taken for it.
+    if (journey.caller.aborted === true) {
+      done()
+      return
+    }
+    journey.upstream = this.#o.routing().route(pathOf(request.raw.url ?? ''))
+    if (journey.turn.wait === undefined && body === undefined && this.#share(request, reply, journey)) {
+      done()
+      return
+    }
+    this.prepare(request, journey, done)
+  }
+
+  /** Step 3: true when the request is answered without a call of its own (a hit, a follower). */
+  #share (request: FastifyRequest, reply: FastifyReply, journey: Journey): boolean {
+    const decision = this.#o.sharing.decide(request.method, request.raw.url as string, request.headers, journey.upstream)
+    switch (decision.kind) {
+      case 'alone': return false
+      case 'hit': {
+        const { source } = decision.response
+        journey.ctx = { token: decision.token, upstream: journey.upstream, origin: source.origin, hosts: source.hosts, body: undefined, replayed: false, upstreamStart: 0, upstreamMs: undefined, caller: journey.caller }
+        journey.spared = 'cache'
+        journey.hit = { response: decision.response, extra: decision.extra }
+        return true
+      }
+      case 'join':
+      case 'lead':
+        journey.share = decision.share
+        this.#o.inFlight(request, reply, journey, decision.share)
+        return decision.kind === 'join'
+    }
+  }
+
+  /** Steps 4 to 8, sync when nothing needs a wait (a ticket is taken before waiting for anything). */
+  prepare (request: FastifyRequest, journey: Journey, done: Done): void {
+    const { quota, provider, discovery, gate } = this.#o
+    const fail = (err: Error): void => { this.#refused(journey, err, done) }
+    const body = request.body instanceof Buffer ? request.body : undefined
+    try {
+      journey.ticket ??= quota.hold(request.method, request.raw.url ?? '', journey.upstream, journey.signal)
+    } catch (err) {
+      fail(err as Error)
+      return
+    }
+    if (journey.ticket?.wait === undefined && journey.turn.wait === undefined) {
+      const token = provider.current()
+      const hosts = token === undefined ? undefined : discovery.knownHosts(token.tenantId)
+      if (token !== undefined && hosts !== undefined) {
+        const err = attach(journey, token, hosts, body)
+        if (err !== undefined) {
+          fail(err)
+          return
+        }
+        if (gate.tryEnter()) {
+          journey.takePlace()
+          done()
+          return
+        }
+      }
+    }
+    this.#prepareSlowly(journey, body).then(() => { done() }, fail)
+  }
+
+  /** The same steps, waiting where they must: for earlier pipelined requests, the quota, the token, the hosts, a place. */
+  async #prepareSlowly (journey: Journey, body: Buffer | undefined): Promise<void> {
+    const { provider, discovery, gate } = this.#o
+    const signal = journey.signal
+    if (journey.turn.wait !== undefined) await journey.turn.wait
+    if (journey.ticket?.wait !== undefined) {
+      await journey.ticket.wait
+      // Gone while it waited behind a probe or in a pace lane: nothing more is taken for it.
+      if (signal.aborted === true) return
+    }
+    if (journey.ctx === undefined) {
+      const token = provider.current() ?? await provider.getToken()
+      const hosts = discovery.knownHosts(token.tenantId) ?? await discovery.hosts(token.tenantId)
+      const err = attach(journey, token, hosts, body)
+      if (err !== undefined) throw err
+    }
+    if (!journey.holdsPlace) {
+      await gate.enter()
+      // The caller (every caller of a flight) may have gone while it waited: give the place back at once.
+      if (signal.aborted === true) gate.leave()
+      else journey.takePlace()
+    }
+  }
+
+  /**
+   * A refusal before anything was sent: the other members of a flight it leads get the same error; the shield's
+   * is logged as `quota: shielded`.
+   */
+  #refused (journey: Journey, err: Error, done: Done): void {
+    if (journey.share !== undefined) this.#o.sharing.end(journey.share, { kind: 'error', error: err }, journey.share.member)
+    if (err instanceof ProxyError && err.code === 'rate_limited') journey.spared = 'shielded'
+    done(err)
+  }
+}
+
+/** Steps 7: the upstream's origin, and the request's context; an unknown origin is its error, and nothing is sent. */
+function attach (journey: Journey, token: TokenSet, hosts: TenantHosts, body: Buffer | undefined): ProxyError | undefined {
+  const upstream = journey.upstream
+  const origin = upstreamOrigin(upstream, hosts)
+  if (typeof origin !== 'string') return origin
+  journey.ctx = { token, upstream, origin, hosts, body, replayed: false, upstreamStart: 0, upstreamMs: undefined, caller: journey.signal }
+  return undefined
+}
