@@ -73,7 +73,10 @@ describe('a configuration without profiles', () => {
       // Issue 13's coalescing (on) and micro-cache (off).
       coalesce: true,
       cache: [],
-      cacheMaxBytes: 67_108_864
+      cacheMaxBytes: 67_108_864,
+      // Issue 22's named callers: no keys folder, and their policies enforced.
+      callerKeysDir: undefined,
+      callersEnforce: true
     })
     expect(c.sources.readOnly).toBe('env')
     expect(c.sources.grantType).toBe('derived')

@@ -26,7 +26,8 @@ const NO_PLAIN_DEFAULT: Partial<Record<SettingKey, string>> = {
   corsOrigins: 'none',
   routes: 'none (all routes)',
   pace: '`POST /data-extraction/*/jobs/**`: 1 at a time, 30 s apart',
-  cache: 'none (nothing cached)'
+  cache: 'none (nothing cached)',
+  callerKeysDir: 'none'
 }
 
 function cells (row: string): string[] {

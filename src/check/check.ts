@@ -2,6 +2,7 @@ import { ConfigProblems, findProfile, loadConfig, type Config, type Profile } fr
 import { ConfigError } from '../core/errors.js'
 import { createTokenFetch } from '../core/http-clients.js'
 import type { FetchFn } from '../token/token-client.js'
+import { runCallerCheck } from './caller-check.js'
 import { configErrorJudgement } from './config-step.js'
 import { Output } from './render.js'
 import { EXIT_CONFIG, EXIT_OK, type Report } from './report.js'
@@ -23,6 +24,8 @@ export interface CheckOptions {
   route?: string | undefined
   /** DNS lookup of a `--route`'s upstream host (default: node:dns). */
   lookup?: LookupFn
+  /** `--caller <name>` (issue 22): with `--route "GET /path"`, whether that caller may make the call, and why. */
+  caller?: string | undefined
   /** The network (default: the same fetch `start` uses, honouring HTTPS_PROXY). */
   fetch?: FetchFn
   now?: () => number
@@ -51,6 +54,7 @@ export async function runCheck (opts: CheckOptions): Promise<number> {
   const out = new Output(opts.out, opts.json)
   out.header()
   if (loaded instanceof ConfigProblems) return configFailure(loaded, opts, out)
+  if (opts.caller !== undefined) return runCallerCheck(selected[0] ?? loaded.profiles[0], opts.caller, opts.route, out)
   // The same network path as `start`: the platform's fetch, or undici's through HTTPS_PROXY / HTTP_PROXY.
   const net = opts.fetch === undefined ? createTokenFetch(opts.env) : { fetch: opts.fetch, close: async () => {} }
   const runs: Array<{ name: string, report: Report }> = []

@@ -4,7 +4,7 @@
  */
 import type { BasicEncoding, ClientAuthMethod } from '../core/settings.js'
 
-export type StepName = 'configuration' | 'issuer discovery' | 'token request' | 'token response' | 'API discovery' | 'API call' | 'routing' | 'local auth'
+export type StepName = 'configuration' | 'issuer discovery' | 'token request' | 'token response' | 'API discovery' | 'API call' | 'routing' | 'local auth' | 'callers'
 export type StepStatus = 'ok' | 'fail' | 'skip' | 'info'
 
 export type Detail = string | number | boolean | null | Detail[] | { [key: string]: Detail }

@@ -10,6 +10,7 @@ import { compileRouting, type SettingNamer } from '../core/routing.js'
 import { Discovery } from '../token/discovery.js'
 import { routingView } from '../token/upstreams.js'
 import { parseObject } from './answer.js'
+import { callersStep } from './caller-check.js'
 import { checkNames, type AuthContext, type NetworkContext } from './causes.js'
 import { judgeConfig } from './config-step.js'
 import { observeGet, observeToken, type Observation } from './http.js'
@@ -75,6 +76,8 @@ async function walk (config: Config, profile: Profile, opts: WalkOptions, w: Wal
   record(w, cj.step)
   for (const warning of cj.warnings) { w.warnings.push(warning); w.out.warning(warning) }
   if (cj.diagnosis !== undefined) return { exitCode: EXIT_CONFIG, diagnosis: cj.diagnosis, probe: undefined }
+  const callers = callersStep(profile)
+  if (callers !== undefined) { record(w, callers.step); for (const warning of callers.warnings) { w.warnings.push(warning); w.out.warning(warning) } }
 
   const fetchFn = opts.fetch
   const timeoutMs = s.tokenTimeoutMs

@@ -6,6 +6,7 @@ import { secretOrigin, type Credentials } from './secrets.js'
 import { collect, ConfigProblems } from './problems.js'
 import { checkKeys, DEFAULT_VOICE, resolveProfile, type Profile, type Source } from './profile.js'
 import { readProfiles } from './profiles.js'
+import { callersOf, CALLERS_KEY } from './callers.js'
 import { checkFileValue, nonEmpty, parseValue } from './values.js'
 
 export type { Credentials } from './secrets.js'
@@ -60,11 +61,11 @@ export function loadConfig (opts: LoadOptions): Config {
 
   const problems: ConfigError[] = []
   if (file.data !== undefined) {
-    checkKeys(file.data, `config file ${file.path}`, SECRET_VARS, (key) => key in SETTINGS || key === PROFILES_KEY, `known settings are ${Object.keys(SETTINGS).join(', ')}`, problems)
+    checkKeys(file.data, `config file ${file.path}`, SECRET_VARS, (key) => key in SETTINGS || key === PROFILES_KEY || key === CALLERS_KEY, `known settings are ${Object.keys(SETTINGS).join(', ')}`, problems)
   }
   // What profiles inherit: the file's top-level values, never the environment's (issue 12).
   const fileValues: Partial<Record<SettingKey, unknown>> = {}
-  const main = resolveProfile({
+  const resolved = resolveProfile({
     name: DEFAULT_PROFILE,
     vars: SECRET_VARS,
     env,
@@ -80,6 +81,8 @@ export function loadConfig (opts: LoadOptions): Config {
       return fileValue === undefined ? undefined : { value: fileValue, from: 'file' }
     }
   }, problems)
+  // issue 22: the default profile's named callers, from the file's top-level "callers".
+  const main: Profile = Object.freeze({ ...resolved, callers: callersOf(resolved, file.data?.[CALLERS_KEY], `config file ${file.path}`, env, problems) })
   const rawProfiles = opts.profiles ?? file.data?.profiles
   const others = rawProfiles === undefined
     ? []

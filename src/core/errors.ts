@@ -195,6 +195,23 @@ export const ERRORS = {
     retryAfterSec: 1,
     remedy: 'CXone answered 429 with Retry-After for this API family: the proxy answers its calls itself until then; retry after Retry-After'
   },
+  // Named callers (issue 22): a caller's own policy refused the call. Neither counts against the tenant's quota.
+  caller_forbidden: {
+    status: 403,
+    proxyStatus: 'http_request_denied',
+    log: 'none',
+    rejection: true,
+    remedy: 'this caller\'s policy (its "readOnly", "routes" or "preset" in the config file\'s "callers") does not allow this method and path: the message names the setting that would; `cxone-auth-proxy check --caller <name> --route "GET /path"` explains'
+  },
+  caller_rate_limited: {
+    status: 429,
+    // RFC 9209 §2.3.11: the proxy refused it by its own configuration (the caller's share), without calling CXone.
+    proxyStatus: 'http_request_denied',
+    log: 'none',
+    rejection: true,
+    retryAfterSec: 1,
+    remedy: 'this caller used its share of the quota (its "rate" or "maxConcurrent"): the proxy refused the call without sending it to CXone; retry after Retry-After'
+  },
   shutting_down: {
     status: 503,
     proxyStatus: 'http_response_timeout',

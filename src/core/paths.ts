@@ -41,3 +41,9 @@ export function compileRoute (rule: RouteRule): (method: string, path: string) =
   const re = new RegExp(`^${source.replace(/\/\.\*$/, '(?:/.*)?')}$`)
   return (method, path) => (rule.method === '*' || rule.method === method) && re.test(path)
 }
+
+/** The methods PROXY_READ_ONLY and a caller's `readOnly` forward (issue 22 shares them with admission's step 6). */
+export const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** Headers that ask a server to act on another method or URL than the one a rule judged. */
+export const OVERRIDE_HEADERS: readonly string[] = ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url']

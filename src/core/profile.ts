@@ -4,6 +4,7 @@
  * rules. What differs between the two is where a value may come from (`pick`) and how messages name a setting
  * (`Voice`); config.ts and profiles.ts say each.
  */
+import type { CallerSet } from './callers.js'
 import { ConfigError } from './errors.js'
 import { isLoopbackHost } from './net.js'
 import { readCredentials, type Credentials } from './secrets.js'
@@ -24,6 +25,8 @@ export interface Profile {
   readonly sources: Readonly<Record<SettingKey, Source>>
   /** The environment variables its secrets come from (SECRET_VARS for the default). */
   readonly secretVars: SecretVars
+  /** Its named callers (issue 22, core/callers.ts); undefined when it names none: it behaves as before callers. */
+  readonly callers?: CallerSet | undefined
 }
 
 /** A setting's value and where it came from; undefined: the table's default. */

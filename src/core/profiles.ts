@@ -1,3 +1,4 @@
+import { callersOf, CALLERS_KEY } from './callers.js'
 import { ConfigError } from './errors.js'
 import { collect } from './problems.js'
 import { checkKeys, profileVoice, resolveProfile, type Profile } from './profile.js'
@@ -53,8 +54,8 @@ function readProfile (name: string, body: Record<string, unknown>, where: string
   const vars = secretVars(name)
   const main = input.main
   const own = (key: string): boolean => PROFILE_KEYS.includes(key as SettingKey)
-  checkKeys(body, where, vars, own, `a profile may set ${PROFILE_KEYS.join(', ')}`, problems)
-  return resolveProfile({
+  checkKeys(body, where, vars, (key) => own(key) || key === CALLERS_KEY, `a profile may set ${PROFILE_KEYS.join(', ')}`, problems)
+  const resolved = resolveProfile({
     name,
     vars,
     env: input.env,
@@ -75,6 +76,8 @@ function readProfile (name: string, body: Record<string, unknown>, where: string
       }
     }
   }, problems)
+  // issue 22: the profile's own named callers (never inherited).
+  return Object.freeze({ ...resolved, callers: callersOf(resolved, body[CALLERS_KEY], where, input.env, problems) })
 }
 
 /**

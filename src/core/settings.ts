@@ -127,6 +127,9 @@ export const SETTINGS = {
   queueTimeoutMs: { env: 'PROXY_QUEUE_TIMEOUT_MS', type: { kind: 'int', min: 0, max: 60_000 }, default: 2_000, scope: 'process', reload: 'restart' },
   redisCommandTimeoutMs: { env: 'PROXY_REDIS_COMMAND_TIMEOUT_MS', type: { kind: 'int', min: 5, max: 10_000 }, default: 50, scope: 'process', reload: 'restart' },
   shutdownGraceMs: { env: 'PROXY_SHUTDOWN_GRACE_MS', type: { kind: 'int', min: 0, max: 600_000 }, default: 30_000, scope: 'process', reload: 'restart' },
+  // Named callers (issue 22, src/core/callers.ts): the folder of caller keys, and shadow mode for every caller.
+  callerKeysDir: { env: 'PROXY_CALLER_KEYS_DIR', type: { kind: 'string' }, default: undefined, scope: 'process', reload: 'admission' },
+  callersEnforce: { env: 'PROXY_CALLERS_ENFORCE', type: { kind: 'bool' }, default: true, scope: 'process', reload: 'admission' },
   logLevel: { env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', scope: 'process', reload: 'logger' }
 } as const satisfies Record<string, SettingSpec>
 

@@ -23,6 +23,7 @@ Options:
   --all            (check) diagnose every profile in turn; exit non-zero if any fails
   --json           (check, status) print a machine-readable report
   --route <path>   (check) which upstream a path goes to, e.g. --route /dfo/3.0/contacts
+  --caller <name>  (check) with --route "GET /path": may that named caller make the call, and why (docs/callers.md)
   --port <n>       (shutdown, status) the proxy's port (default PROXY_PORT or the config file's, else 8080)
   -h, --help       this help
   -v, --version    the version
@@ -76,6 +77,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
         json: { type: 'boolean' },
         port: { type: 'string' },
         route: { type: 'string' },
+        caller: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' }
       }
@@ -96,7 +98,7 @@ export async function runCli (argv: string[], io: CliIO): Promise<number | undef
     if (command === 'check') {
       // Each verb loads only what it uses: `start` never loads the doctor, the simulator or the client commands.
       const { runCheck } = await import('../check/check.js')
-      return await runCheck({ env: io.env, configPath: values.config, probe: values.probe === true, json: values.json === true, route: values.route, profile: values.profile, all: values.all === true, out: io.stdout })
+      return await runCheck({ env: io.env, configPath: values.config, probe: values.probe === true, json: values.json === true, route: values.route, caller: values.caller, profile: values.profile, all: values.all === true, out: io.stdout })
     }
     if (command === 'shutdown' || command === 'status') {
       const { runShutdown, runStatus } = await import('./client-commands.js')
