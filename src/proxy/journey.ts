@@ -70,6 +70,8 @@ export class Journey {
   /** A place in the upstream gate: its own, or its flight's (given back when the flight ends). */
   #place: 'none' | 'own' | 'flight' = 'none'
   #released = false
+  /** Set once CXone has answered: how long the caller's response may make no progress while it holds a place. */
+  #stallMs: number | undefined = undefined
 
   constructor (readonly deps: JourneyDeps, readonly caller: CallerSignal, readonly turn: Turn) {}
 
@@ -106,6 +108,27 @@ export class Journey {
   /** The leader streams a response too large to share: the flight ends, and the place becomes its own. */
   keepPlace (): void {
     if (this.#place === 'flight' && !this.#released) this.#place = 'own'
+    this.#boundStall()
+  }
+
+  /**
+   * CXone has answered (after any replay): the body kept for a replay is given back to the body budget now. From here
+   * a caller who holds a place upstream of its own must keep reading: one whose response makes no progress for
+   * `stallMs` (the upstream timeout, the idle bound undici puts on the API's side) is cut off (issue 24 #1). A
+   * flight's leader holds the flight's place only while the answer is read for sharing, which undici bounds.
+   */
+  answered (stallMs: number): void {
+    this.deps.bodies.release(this.#bodyBytes)
+    this.#bodyBytes = 0
+    if (this.ctx !== undefined) this.ctx.body = undefined
+    this.#stallMs = stallMs
+    this.#boundStall()
+  }
+
+  #boundStall (): void {
+    const caller = this.caller
+    if (this.#place !== 'own' || this.#stallMs === undefined || this.#released || caller.writableFinished) return
+    caller.setTimeout(this.#stallMs, () => { caller.destroy() })
   }
 
   /** Everything back, once. */

@@ -108,6 +108,7 @@ export class Sender {
       }
     }
     this.#o.quota.answered(journey.ticket, ctx.upstream, request.raw.url ?? '', res.statusCode, res.headers['retry-after'])
+    journey.answered(this.#o.upstreamTimeoutMs)
     this.#o.arrived(request, reply, journey, ctx, res)
   }
 
