@@ -72,7 +72,7 @@ export class Pipeline {
 
   /** Step 3: true when the request is answered without a call of its own (a hit, a follower). */
   #share (request: FastifyRequest, reply: FastifyReply, journey: Journey): boolean {
-    const decision = this.#o.sharing.decide(request.method, request.raw.url as string, request.headers, journey.upstream, this.#originNow(journey.upstream))
+    const decision = this.#o.sharing.decide(request.method, request.raw.url as string, request.headers, journey.upstream, () => this.#originNow(journey.upstream))
     switch (decision.kind) {
       case 'alone': return false
       case 'hit': {

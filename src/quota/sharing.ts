@@ -73,15 +73,16 @@ export class Sharing<C> {
 
   /**
    * Before the quota and the gate: a cache hit, a flight joined or led, or alone. `url` is the raw target,
-   * `upstream` the one the routing table chose, `origin` its origin for the current token ('' when not yet known):
-   * after a reload that moves it, a request never joins a call to the old one (issue 24 #8).
+   * `upstream` the one the routing table chose, `originOf` says its origin now ('' when not yet known): after a
+   * reload that moves it, a request never joins a call to the old one (issue 24 #8).
    */
-  decide (method: string, url: string, headers: IncomingHttpHeaders, upstream: string, origin = ''): ShareDecision<C> {
+  decide (method: string, url: string, headers: IncomingHttpHeaders, upstream: string, originOf: () => string = () => ''): ShareDecision<C> {
     const { cache, provider } = this.#o
     if (!shareable(method, headers)) return ALONE
     const cacheRule = cache?.ruleFor(method, pathOf(url))
     const cacheTtlMs = cacheRule?.ttlMs
     if (!this.#coalescer.enabled && cacheRule === undefined) return ALONE
+    const origin = originOf()
     const key = shareKey(upstream, method, url, headers)
     if (cache !== undefined && cacheRule !== undefined) {
       const token = provider.current()
