@@ -91,7 +91,7 @@ describe('Vary: a shared answer reaches only callers whose Vary-named headers ma
 
 describe('a TTL rule and the API\'s Cache-Control', () => {
   const rule = { route: 'GET /inContactAPI/services/*/skills/**', ttlMs: 60_000 }
-  const directives = ['private', 'no-cache', 'max-age=0', 'public, s-maxage=0']
+  const directives = ['private', 'no-cache', 'max-age=0', 'public, s-maxage=0', 'private="x-agent, x-team"', 'max-age=60, no-cache="set-cookie"']
 
   it('by default the rule wins: private, no-cache and max-age=0 answers are kept, and Cache-Status says so', async () => {
     const s = await start([rule])

@@ -21,7 +21,7 @@ export const CACHE_NAME = 'cxone-auth-proxy'
 export const ENTRY_OVERHEAD_BYTES = 512
 const NO_STORE = /(?:^|,)\s*no-store\s*(?:,|$)/i
 /** What a rule with `respectCacheControl` does not store: the API says the answer is not fresh, or not shared. */
-const NOT_FRESH = /(?:^|,)\s*(?:private|no-cache|(?:s-maxage|max-age)\s*=\s*"?0+"?)\s*(?:,|$)/i
+const NOT_FRESH = /(?:^|,)\s*(?:(?:private|no-cache)(?:\s*=\s*"[^"]*")?|(?:s-maxage|max-age)\s*=\s*"?0+"?)\s*(?:,|$)/i
 
 /** What the rule that matched a read says. */
 export interface CacheRuleView {
