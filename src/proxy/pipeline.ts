@@ -45,6 +45,8 @@ interface PipelineOptions {
 
 export class Pipeline {
   readonly #o: PipelineOptions
+  /** The tenant of the last token a request was prepared with. */
+  #lastTenant: string | undefined
 
   constructor (o: PipelineOptions) {
     this.#o = o
@@ -70,7 +72,7 @@ export class Pipeline {
 
   /** Step 3: true when the request is answered without a call of its own (a hit, a follower). */
   #share (request: FastifyRequest, reply: FastifyReply, journey: Journey): boolean {
-    const decision = this.#o.sharing.decide(request.method, request.raw.url as string, request.headers, journey.upstream)
+    const decision = this.#o.sharing.decide(request.method, request.raw.url as string, request.headers, journey.upstream, () => this.#originNow(journey.upstream))
     switch (decision.kind) {
       case 'alone': return false
       case 'hit': {
@@ -88,6 +90,15 @@ export class Pipeline {
     }
   }
 
+  /** The upstream's origin for the current token and its known hosts ('' when not known yet): part of a read's key. */
+  #originNow (upstream: string): string {
+    // While the token is renewed (a 401, say), the last tenant's hosts still say where the call would go.
+    const tenantId = this.#o.provider.current()?.tenantId ?? this.#lastTenant
+    const hosts = this.#o.discovery.knownHosts(tenantId)
+    const origin = hosts === undefined ? undefined : upstreamOrigin(upstream, hosts)
+    return typeof origin === 'string' ? origin : ''
+  }
+
   /** Steps 4 to 8, sync when nothing needs a wait (a ticket is taken before waiting for anything). */
   prepare (request: FastifyRequest, journey: Journey, done: Done): void {
     const { quota, provider, discovery, gate } = this.#o
@@ -103,6 +114,7 @@ export class Pipeline {
       const token = provider.current()
       const hosts = token === undefined ? undefined : discovery.knownHosts(token.tenantId)
       if (token !== undefined && hosts !== undefined) {
+        this.#lastTenant = token.tenantId
         const err = attach(journey, token, hosts, body)
         if (err !== undefined) {
           fail(err)
@@ -131,6 +143,7 @@ export class Pipeline {
     if (journey.ctx === undefined) {
       const token = provider.current() ?? await provider.getToken()
       const hosts = discovery.knownHosts(token.tenantId) ?? await discovery.hosts(token.tenantId)
+      this.#lastTenant = token.tenantId
       const err = attach(journey, token, hosts, body)
       if (err !== undefined) throw err
     }
