@@ -15,7 +15,7 @@ import type { TokenProvider } from '../token/token-provider.js'
 import type { QuotaGuard } from '../quota/quota.js'
 import { upstreamRequestHeaders } from './headers.js'
 import type { Journey, RequestContext, StallBound } from './journey.js'
-import { mapUpstreamError } from './upstream-errors.js'
+import { mapUpstreamError, upstreamSettingName } from './upstream-errors.js'
 
 /** Bodies up to this size are replayed after an upstream 401; a larger one gets the 401 passed through. */
 export const REPLAY_BODY_LIMIT = 64 * 1024
@@ -32,6 +32,8 @@ export const REFRESH_ON_401_BURST = 3
 export const REFRESH_ON_401_INTERVAL_MS = 10_000
 
 interface SenderOptions {
+  /** The profile, for naming the setting of an upstream that cannot be reached. */
+  profile: string
   dispatcher: Dispatcher
   provider: TokenProvider
   quota: QuotaGuard
@@ -85,7 +87,7 @@ export class Sender {
           this.send(request, reply, journey, ctx, attempt + 1)
           return
         }
-        this.#o.failed(request, reply, journey, mapUpstreamError(err, ctx.origin))
+        this.#o.failed(request, reply, journey, mapUpstreamError(err, ctx.origin, undefined, upstreamSettingName(this.#o.profile, ctx.upstream)))
         return
       }
       this.#received(request, reply, journey, ctx, res)
