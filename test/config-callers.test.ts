@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ConfigProblems, findProfile, loadConfig, type Config } from '../src/core/config.js'
+import { findProfile, loadConfig, type Config } from '../src/core/config.js'
 import { callerKeyFiles, keyFingerprint } from '../src/core/caller-keys.js'
 import { patternCovers } from '../src/core/caller-rules.js'
 import type { CallerSet } from '../src/core/callers.js'
-import { ConfigError } from '../src/core/errors.js'
+import { problems } from './helpers/config-problems.js'
 
 /** Issue 22: named callers in proxy.config.json, their keys from the environment or a folder, never the file. */
 
@@ -29,16 +29,6 @@ function callersOf (c: Config, name = 'default'): CallerSet {
   const set = findProfile(c, name)?.callers
   if (set === undefined) throw new Error(`no callers in ${name}`)
   return set
-}
-function problems (fn: () => unknown): Array<{ message: string, code: string }> {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError)
-    const list = err instanceof ConfigProblems ? err.problems : [err as ConfigError]
-    return list.map((p) => ({ message: p.message, code: p.code }))
-  }
-  throw new Error('expected a ConfigError')
 }
 
 describe('a configuration without callers', () => {

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ConfigProblems, findProfile, loadConfig, type Config, type Profile } from '../src/core/config.js'
-import { ConfigError } from '../src/core/errors.js'
+import { findProfile, loadConfig, type Config, type Profile } from '../src/core/config.js'
 import { runCli } from './helpers/cli.js'
+import { problems } from './helpers/config-problems.js'
 
 /** Issue 12: named profiles in proxy.config.json, each a business unit with its own secrets, port and endpoints. */
 
@@ -32,17 +32,6 @@ function profile (config: Config, name: string): Profile {
   const p = findProfile(config, name)
   if (p === undefined) throw new Error(`no profile ${name}`)
   return p
-}
-/** The problems of a load that must fail, each message and code. */
-function problems (fn: () => unknown): Array<{ message: string, code: string }> {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError)
-    const list = err instanceof ConfigProblems ? err.problems : [err as ConfigError]
-    return list.map((p) => ({ message: p.message, code: p.code }))
-  }
-  throw new Error('expected a ConfigError')
 }
 
 describe('a configuration without profiles', () => {
