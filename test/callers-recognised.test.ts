@@ -27,7 +27,7 @@ describe('named callers are recognised by their key, and nobody else gets in', (
       await res.arrayBuffer()
     }
     const seen = s.api.seen.length
-    for (const headers of [{}, { 'x-proxy-key': 'not-a-key-of-anyone' }]) {
+    for (const headers of [{}, { 'x-proxy-key': 'not-a-key-of-anyone' }] as Array<Record<string, string>>) {
       const res = await fetch(`${s.url}${PATH}`, { headers })
       expect(res.status).toBe(401)
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('proxy_auth_required')

@@ -149,7 +149,10 @@ function ownPages (parts: ProcessParts, built: readonly ProfileComponent[], curr
   const status: StatusOptions = {
     now: parts.clock.now,
     settings: () => effectiveSettings(current()),
-    profiles: () => built.map((p) => statusProfile(p.name, p.provider, p.discovery, p.activity, p.config.settings.apiUrl !== undefined, () => upstreamsView(p.routing, hostsOf(p))))
+    profiles: () => built.map((p) => ({
+      ...statusProfile(p.name, p.provider, p.discovery, p.activity, p.config.settings.apiUrl !== undefined, () => upstreamsView(p.routing, hostsOf(p))),
+      callers: () => p.config.callers === undefined ? undefined : p.callers.rows()
+    }))
   }
   const admin = async (scope: FastifyInstance): Promise<void> => {
     await scope.register(adminRoutes, routes)
