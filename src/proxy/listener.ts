@@ -7,7 +7,7 @@ import { ERRORS, ProxyError } from '../core/errors.js'
 import type { CallerPolicy } from '../core/caller-policy.js'
 import { isLoopbackHost } from '../core/net.js'
 import { pathOf } from '../core/paths.js'
-import { unixSocketOf } from '../core/unix-sockets.js'
+import { unixBaseUrl, unixSocketOf } from '../core/unix-sockets.js'
 import { NO_SCHEMA_COMPILERS } from '../core/no-schemas.js'
 import { requestIds } from '../core/request-id.js'
 import { admit, publicOriginOf, type AdmissionRules } from './admission.js'
@@ -127,7 +127,9 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
     throw new ProxyError('not_found', 'no such proxy endpoint: use /_proxy/healthz, /_proxy/readyz or /_proxy/metrics')
   })
   // issue 23: its exact paths win over the forwarder's wildcard.
-  if (o.localAuth !== undefined) await app.register(localAuthPlugin, { ...o.localAuth, origin: (request) => publicOriginOf(o.rules(), request.headers.host), keyed: () => o.rules().keyDigests.length > 0 })
-  await app.register(forwardPlugin, { ...o.forward, publicOrigin: (request) => publicOriginOf(o.rules(), request.headers.host) })
+  if (o.localAuth !== undefined) await app.register(localAuthPlugin, { ...o.localAuth, origin: (request) => unixSocketOf(request.raw.socket) === undefined ? publicOriginOf(o.rules(), request.headers.host) : unixBaseUrl(request.headers.host), keyed: () => o.rules().keyDigests.length > 0 })
+  // A caller on a Unix socket follows links to `http://<its Host>` through its socket (core/unix-sockets.ts).
+  const origin = (request: FastifyRequest): string => unixSocketOf(request.raw.socket) === undefined ? publicOriginOf(o.rules(), request.headers.host) : unixBaseUrl(request.headers.host)
+  await app.register(forwardPlugin, { ...o.forward, publicOrigin: origin })
   return app
 }

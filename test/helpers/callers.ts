@@ -20,10 +20,13 @@ export interface CallerStack {
  * The proxy with a config file naming `callers` (and the rest of `file`), against a loopback API answering with
  * `handler`; the wallboard's key by variable, the agent's and the export job's by file.
  */
-export async function startCallers (file: Record<string, unknown>, o: { handler?: Handler, env?: Record<string, string>, deps?: Omit<AppDeps, 'logger'> } = {}): Promise<CallerStack> {
+export async function startCallers (file: Record<string, unknown>, o: { handler?: Handler, env?: Record<string, string>, deps?: Omit<AppDeps, 'logger'>, sockets?: (dir: string) => Record<string, string> } = {}): Promise<CallerStack> {
   const dir = mkdtempSync(join(tmpdir(), 'callers-'))
   const config = join(dir, 'proxy.config.json')
-  writeFileSync(config, JSON.stringify(file))
+  // Placeholders in the file become paths in the test's folder (a caller's socket).
+  let text = JSON.stringify(file)
+  for (const [k, v] of Object.entries(o.sockets?.(dir) ?? {})) text = text.replaceAll(k, v)
+  writeFileSync(config, text)
   writeFileSync(join(dir, 'agent.key'), `${KEYS.agent}\n`)
   writeFileSync(join(dir, 'export.key'), `${KEYS.export}\n`)
   const api = await startUpstream(o.handler ?? echo)
