@@ -69,6 +69,8 @@ export class Journey {
   ticket: QuotaTicket | undefined = undefined
   /** issue 22: its place in its named caller's share (caller-limits.ts), for a call of its own. */
   limit: LimitTicket | undefined = undefined
+  /** issue 22: whose place it holds in the upstream gate (its named caller; '' without callers), for a fair share. */
+  owner = ''
   #bodyBytes = 0
   /** A place in the upstream gate: its own, or its flight's (given back when the flight ends). */
   #place: 'none' | 'own' | 'flight' = 'none'
@@ -102,7 +104,7 @@ export class Journey {
     share.flight.whenEnded(() => {
       if (this.#place !== 'flight') return
       this.#place = 'none'
-      this.deps.gate.leave()
+      this.deps.gate.leave(this.owner)
     })
   }
 
@@ -129,7 +131,7 @@ export class Journey {
     }
     if (this.#place === 'own') {
       this.#place = 'none'
-      gate.leave()
+      gate.leave(this.owner)
     }
     bodies.release(this.#bodyBytes)
     this.#bodyBytes = 0

@@ -98,6 +98,7 @@ export class Pipeline {
     if (!d.ok) return d.error
     journey.limit = d.ticket
     if (d.wouldRefuse !== undefined) this.#o.wouldRefuse?.(request, d.wouldRefuse)
+    journey.owner = `${policy.caller.profile}/${policy.caller.name}`
     return undefined
   }
 
@@ -156,7 +157,7 @@ export class Pipeline {
           fail(err)
           return
         }
-        if (gate.tryEnter()) {
+        if (gate.tryEnter(journey.owner)) {
           journey.takePlace()
           done()
           return
@@ -183,9 +184,9 @@ export class Pipeline {
       if (err !== undefined) throw err
     }
     if (!journey.holdsPlace) {
-      await gate.enter()
+      await gate.enter(journey.owner)
       // The caller (every caller of a flight) may have gone while it waited: give the place back at once.
-      if (signal.aborted === true) gate.leave()
+      if (signal.aborted === true) gate.leave(journey.owner)
       else journey.takePlace()
     }
   }
