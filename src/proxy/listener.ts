@@ -24,7 +24,7 @@ export interface ListenerOptions {
   hooks: AnswerHooks
   /** issue 23: the local auth endpoints, when PROXY_LOCAL_AUTH is on for this profile. */
   localAuth?: Omit<LocalAuthOptions, 'origin' | 'keyed'> | undefined
-  /** The profile's own Unix socket (PROXY_SOCKET): a call on it counts as loopback for the loopback caller. */
+  /** The profile's own Unix socket, if it has one: a call on it counts as loopback for the loopback caller. */
   ownSocket?: string | undefined
   /** Told of every answered request, for the log line and metrics. */
   requestDone: (r: { reqId: string, method: string, path: string, status: number, ms: number, upstreamMs: number | undefined, token: string | undefined, profile: string, upstream: string | undefined, quota: string | undefined, caller: string | undefined, refusal: string | undefined }) => void
