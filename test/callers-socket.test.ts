@@ -77,3 +77,20 @@ describe('a caller on its own Unix socket is recognised by it', () => {
     expect(existsSync(sock)).toBe(false)
   })
 })
+
+describe('a profile\'s own Unix socket ("socket", PROXY_SOCKET)', () => {
+  it('answers as its TCP port does, a call on it is a loopback call (the loopback caller), and it is removed at shutdown', async () => {
+    let own = ''
+    const s = await startCallers({ socket: '@OWN@', callers: { board: { loopback: true }, wallboard: {} } }, { handler, env: { PROXY_SOCKET_MODE: '0660' }, sockets: (dir) => { own = join(dir, 'proxy.sock'); return { '@OWN@': own } } })
+    try {
+      expect(statSync(own).mode & 0o777).toBe(0o660)
+      const code = (await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--unix-socket', own, `http://localhost${TEAMS}`])).stdout
+      expect(code).toBe('200')
+      expect(requestLines(s).at(-1)?.caller).toBe('board')
+      await s.stack.running.shutdown('test over')
+      expect(existsSync(own)).toBe(false)
+    } finally {
+      await s.close()
+    }
+  })
+})

@@ -5,6 +5,7 @@
  * (`Voice`); config.ts and profiles.ts say each.
  */
 import type { CallerSet } from './callers.js'
+import { readMode, readSocket } from './caller-fields.js'
 import { ConfigError } from './errors.js'
 import { isLoopbackHost } from './net.js'
 import { readCredentials, type Credentials } from './secrets.js'
@@ -106,6 +107,16 @@ function checkCombination (p: Profile, input: ProfileInput, problems: ConfigErro
     problems.push(new ConfigError(main === undefined
       ? `${buffered} is less than ${env('maxBodyBytes')}=${s.maxBodyBytes}: a body at the limit could never be held; raise ${env('maxBufferedBytes')}`
       : `${v.where}${v.setting('maxBodyBytes', s.maxBodyBytes, undefined)} is more than ${buffered}: a body at the limit could never be held; lower it, or raise ${env('maxBufferedBytes')}`))
+  }
+  // issue 22: the profile's own socket, judged as a caller's is.
+  if (s.socket !== undefined) {
+    const at = v.where === '' ? `${env('socket')} (or "socket" in the file)` : v.where.replace(/: $/, '')
+    try {
+      readSocket(s.socket, at)
+      readMode(s.socketMode, at, `${p.name} (the profile's own socket)`)
+    } catch (err) {
+      problems.push(err as ConfigError)
+    }
   }
   // With named callers, enforced, a call off loopback gets in only by a caller's key or socket (the loopback caller is
   // for loopback peers only); in shadow mode (PROXY_CALLERS_ENFORCE=false) an unknown call would get in.

@@ -191,6 +191,7 @@ function profileBuilder (parts: ProcessParts, pages: OwnPages): (p: Profile, isD
     const app = await createProxyListener(log, {
       settings: ps,
       rules: () => profile.rules,
+      ownSocket: ps.socket,
       forward: {
         profile: p.name,
         routing: () => profile.routing,

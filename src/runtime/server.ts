@@ -58,9 +58,11 @@ function describeRoute (r: RouteView): string {
   return `${r.prefix} → ${r.upstream} (${r.origin ?? r.problem?.message ?? 'discovered from the token'})`
 }
 
-/** issue 22: each caller's own Unix socket, handing its connections to its profile's server. */
+/** issue 22: each profile's own Unix socket and each of its callers', handing their connections to its server. */
 async function listenCallerSockets (config: Config, proxy: ProxyApp, into: UnixListener[]): Promise<void> {
   for (const [i, p] of proxy.profiles.entries()) {
+    const own = config.profiles[i]?.settings
+    if (own?.socket !== undefined) into.push(await listenUnix({ path: own.socket, mode: parseInt(own.socketMode, 8), target: p.app.server, owner: `profile "${p.name}"` }))
     for (const c of config.profiles[i]?.callers?.callers ?? []) {
       if (c.socket !== undefined) into.push(await listenUnix({ path: c.socket, mode: c.socketMode, target: p.app.server, owner: `caller "${c.name}"` }))
     }
