@@ -15,13 +15,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Settings } from '../core/config.js'
-import { indexCallers, recognise, type Arrival, type CallerIndex, type CallerPolicy } from '../core/caller-policy.js'
+import { indexCallers, type CallerIndex, type CallerPolicy } from '../core/caller-policy.js'
 import type { CallerSet } from '../core/callers.js'
 import { ProxyError } from '../core/errors.js'
 import { isLoopbackHost } from '../core/net.js'
 import { compileRoute, pathOf, serverView } from '../core/paths.js'
 import { DEFAULT_PROFILE, settingName } from '../core/settings.js'
 import { verifyPlaceholder } from '../token/placeholder.js'
+import { whichCaller, type Connection } from './admission-callers.js'
 import { LOCAL_AUTH_PATHS } from './local-auth.js'
 
 /** What admission reads of a request: plain data, so each step can be tested with a table. */
@@ -84,11 +85,6 @@ const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-o
 const MAX_PORT = 65_535
 export const CORS_EXPOSED = 'x-request-id, proxy-status, retry-after'
 
-/** How the connection came (named callers), and who to tell of the caller recognised before a later step refuses it. */
-export interface Connection extends Omit<Arrival, 'key'> {
-  readonly recognised?: (policy: CallerPolicy) => void
-}
-
 /** Runs steps 1–7 in order. Throws the first refusal. `arrival` says how the connection came (named callers). */
 export function admit (head: RequestHead, rules: AdmissionRules, arrival?: Connection): Admitted {
   checkTarget(head.url)
@@ -101,38 +97,18 @@ export function admit (head: RequestHead, rules: AdmissionRules, arrival?: Conne
   // The local auth endpoints are answered by the proxy, never forwarded: route rules are about what is forwarded,
   // and a stale bearer a client sends along to its token endpoint must not stop it getting a new one.
   const local = rules.placeholders !== undefined && LOCAL_AUTH_PATHS.has(path)
-  const named = rules.callers === undefined ? undefined : whichCaller(head, path, local, rules, rules.callers, arrival)
+  const named = rules.callers === undefined ? undefined : whichCaller(head, OPEN_PATHS.has(path) || local, rules, rules.callers, arrival)
   if (named === undefined) checkKey(path, head.headers['x-proxy-key'], rules)
   else if (named.policy !== undefined) arrival?.recognised?.(named.policy)
   const caller = local ? undefined : checkPlaceholder(head.headers.authorization, rules)
+  // A placeholder names the caller whose key got it (issue 23): that caller, whatever connection it came by.
   const byPlaceholder = caller === undefined ? undefined : rules.callers?.policies.get(caller)
   if (byPlaceholder !== undefined) arrival?.recognised?.(byPlaceholder)
+  else if (named?.refused !== undefined) throw named.refused
   if (!path.startsWith('/_proxy/') && !local) checkRoute(head, path, rules)
   checkBodyLimit(head.headers['content-length'], rules)
   if (named === undefined) return { cors, preflight, caller }
-  // A placeholder names the caller whose key got it (issue 23): that caller, whatever connection it came by.
-  if (byPlaceholder !== undefined) return { cors, preflight, caller, policy: byPlaceholder }
-  if (named.refused !== undefined) throw named.refused
-  return { cors, preflight, caller, policy: named.policy, wouldRefuse: named.wouldRefuse }
-}
-
-/**
- * 5, with named callers: the caller a key, socket or loopback names (caller-policy.ts). Health and readiness stay open,
- * and the local token endpoint identifies its caller by name and key itself (local-grants.ts). A placeholder bearer
- * stands for a key: its caller is taken from it after step 5b.
- */
-function whichCaller (head: RequestHead, path: string, local: boolean, rules: AdmissionRules, index: CallerIndex, arrival: Connection | undefined): Named {
-  if (OPEN_PATHS.has(path) || local) return {}
-  const r = recognise(index, { key: head.headers['x-proxy-key'], socketPath: arrival?.socketPath, loopback: arrival?.loopback ?? false })
-  if (r.ok) return { policy: r.policy }
-  if (!r.enforce) return { wouldRefuse: r.error }
-  // A bearer may be a placeholder naming the caller: judged at step 5b, refused after it if it is not.
-  if (rules.placeholders === undefined || head.headers.authorization === undefined) throw r.error
-  return { refused: r.error }
-}
-
-interface Named extends Pick<Admitted, 'policy' | 'wouldRefuse'> {
-  readonly refused?: ProxyError | undefined
+  return { cors, preflight, caller, policy: byPlaceholder ?? named.policy, wouldRefuse: byPlaceholder === undefined ? named.wouldRefuse : undefined }
 }
 
 /** 1. Only origin-form (`/path?query`) passes, and only a path that cannot be read two ways. */
