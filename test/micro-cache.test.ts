@@ -179,7 +179,7 @@ describe('"cache" in the config file', () => {
     [{ route: 'GET /x' }, 'proxy.config.json: "cache"[0].ttlMs = undefined is not valid: use a whole number of milliseconds from 1 to 600000'],
     [{ route: 'GET /x', ttlMs: 0.5 }, 'proxy.config.json: "cache"[0].ttlMs = 0.5 is not valid: use a whole number of milliseconds from 1 to 600000'],
     [{ route: 'POST /x', ttlMs: 1000 }, 'proxy.config.json: "cache"[0].route = "POST /x" is not valid: write "GET /path/pattern" (or HEAD; only reads are cached), e.g. "GET /inContactAPI/services/*/skills/activity"'],
-    [{ route: 'GET /x', ttlMs: 1000, ttl: 5 }, 'proxy.config.json: "cache"[0] has unknown field "ttl": a cache rule has only "route" and "ttlMs"'],
+    [{ route: 'GET /x', ttlMs: 1000, ttl: 5 }, 'proxy.config.json: "cache"[0] has unknown field "ttl": a cache rule has only "route", "ttlMs" and "respectCacheControl"'],
     ['GET /x', 'proxy.config.json: "cache"[0] must be an object like { "route": "GET /inContactAPI/services/*/skills/activity", "ttlMs": 1000 }']
   ])('refuses %j', (rule, message) => {
     expect(problem([rule])).toBe(message)

@@ -14,7 +14,7 @@ import { checkFileValue } from './values.js'
  * anything it can claim for free; its policy can only narrow its profile's.
  */
 
-export { DEFAULT_SOCKET_MODE, MAX_SOCKET_PATH_BYTES, type CallerRate } from './caller-fields.js'
+export { DEFAULT_SOCKET_MODE, type CallerRate } from './caller-fields.js'
 
 /** The config file's key holding a profile's callers. */
 export const CALLERS_KEY = 'callers'

@@ -11,7 +11,7 @@ import { checkFileValue, nonEmpty, parseValue } from './values.js'
 
 export type { Credentials } from './secrets.js'
 export { ConfigProblems } from './problems.js'
-export type { CacheRule, PaceRule, RouteRule, Settings } from './settings.js'
+export type { CacheRule, PaceRule, Settings } from './settings.js'
 export type { Profile, Source } from './profile.js'
 
 export interface Config {

@@ -2,7 +2,7 @@
  * Paths as the rules see them: the path of a raw target, the view a lenient server would act on, and route
  * patterns. Pure functions shared by admission (src/proxy), the micro-cache and pacing (src/quota).
  */
-import type { RouteRule } from './config.js'
+import type { RouteRule } from './settings.js'
 
 const NORMALISE_ROUNDS = 3
 

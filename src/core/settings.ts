@@ -55,11 +55,16 @@ export interface PaceRule {
   readonly minIntervalMs: number
 }
 
-/** A micro-cache rule (the "cache" setting): 200 answers of a matching read are kept `ttlMs`. */
+/**
+ * A micro-cache rule (the "cache" setting): 200 answers of a matching read are kept `ttlMs`, whatever their
+ * Cache-Control says about freshness, unless `respectCacheControl` (then `private`, `no-cache`, `max-age=0` and
+ * `s-maxage=0` answers are not stored). `no-store`, `Set-Cookie` and `Vary: *` are never stored.
+ */
 export interface CacheRule {
   readonly method: 'GET' | 'HEAD'
   readonly pattern: string
   readonly ttlMs: number
+  readonly respectCacheControl: boolean
 }
 
 /** An allowed route (the "routes" setting). */

@@ -104,7 +104,7 @@ function parsePace (value: unknown, where: string): PaceRule[] {
 
 /** A cache entry lives this long at most: the micro-cache spares polls, it is no CDN. */
 export const CACHE_TTL_MAX_MS = 600_000
-const CACHE_RULE_KEYS = new Set(['route', 'ttlMs'])
+const CACHE_RULE_KEYS = new Set(['route', 'ttlMs', 'respectCacheControl'])
 
 function parseCacheRules (value: unknown, where: string): CacheRule[] {
   const example = '[{ "route": "GET /inContactAPI/services/*/skills/activity", "ttlMs": 1000 }]'
@@ -114,12 +114,14 @@ function parseCacheRules (value: unknown, where: string): CacheRule[] {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError(`${at} must be an object like { "route": "GET /inContactAPI/services/*/skills/activity", "ttlMs": 1000 }`)
     const e = entry as Record<string, unknown>
     const unknown = Object.keys(e).filter((k) => !CACHE_RULE_KEYS.has(k))
-    if (unknown.length > 0) throw new ConfigError(`${at} has unknown field ${unknown.map((k) => `"${k}"`).join(', ')}: a cache rule has only "route" and "ttlMs"`)
+    if (unknown.length > 0) throw new ConfigError(`${at} has unknown field ${unknown.map((k) => `"${k}"`).join(', ')}: a cache rule has only "route", "ttlMs" and "respectCacheControl"`)
     const m = typeof e.route === 'string' ? /^(GET|HEAD)\s+(\/\S*)$/.exec(e.route.trim()) : null
     if (m === null) throw new ConfigError(`${at}.route = ${JSON.stringify(e.route)} is not valid: write "GET /path/pattern" (or HEAD; only reads are cached), e.g. "GET /inContactAPI/services/*/skills/activity"`)
     const ttl = e.ttlMs
     if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > CACHE_TTL_MAX_MS) throw new ConfigError(`${at}.ttlMs = ${JSON.stringify(ttl)} is not valid: use a whole number of milliseconds from 1 to ${CACHE_TTL_MAX_MS}`)
-    return Object.freeze({ method: m[1] as 'GET' | 'HEAD', pattern: m[2] as string, ttlMs: ttl })
+    const respect = e.respectCacheControl ?? false
+    if (typeof respect !== 'boolean') throw new ConfigError(`${at}.respectCacheControl = ${JSON.stringify(respect)} is not valid: use true (answers marked private, no-cache or max-age=0 are not stored) or false (the rule's ttlMs wins, the default)`)
+    return Object.freeze({ method: m[1] as 'GET' | 'HEAD', pattern: m[2] as string, ttlMs: ttl, respectCacheControl: respect })
   })
 }
 

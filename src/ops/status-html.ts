@@ -1,7 +1,6 @@
 import { runInNewContext } from 'node:vm'
 import { STATUS_HTML } from './status-page.js'
 import { STATUS_RENDER_JS } from './status-script.js'
-import type { StatusReport } from './status.js'
 
 /**
  * The status page's first view, rendered on the server (issue 25: without JavaScript, or before the first poll, the
@@ -38,8 +37,11 @@ class ServerNode {
   }
 }
 
-/** The page with its profiles and settings drawn for `report`; the script then redraws it every 5 s. */
-export function renderStatusPage (report: StatusReport): string {
+/**
+ * The page with its profiles and settings drawn for `report` (status.ts's StatusReport, as status.json serves it; only
+ * `now` is read here, the page's own script reads the rest); the script then redraws it every 5 s.
+ */
+export function renderStatusPage<R extends { readonly now: string }> (report: R): string {
   const roots = { profiles: new ServerNode('main'), settings: new ServerNode('table') }
   const document = {
     createElement: (tag: string) => new ServerNode(tag),

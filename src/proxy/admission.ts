@@ -97,7 +97,7 @@ export function admit (head: RequestHead, rules: AdmissionRules, arrival?: Conne
   // The local auth endpoints are answered by the proxy, never forwarded: route rules are about what is forwarded,
   // and a stale bearer a client sends along to its token endpoint must not stop it getting a new one.
   const local = rules.placeholders !== undefined && LOCAL_AUTH_PATHS.has(path)
-  const named = rules.callers === undefined ? undefined : whichCaller(head, OPEN_PATHS.has(path) || local, rules, rules.callers, arrival)
+  const named = rules.callers === undefined ? undefined : whichCaller(head.headers, OPEN_PATHS.has(path) || local, rules.placeholders !== undefined, rules.callers, arrival)
   if (named === undefined) checkKey(path, head.headers['x-proxy-key'], rules)
   else if (named.policy !== undefined) arrival?.recognised?.(named.policy)
   const caller = local ? undefined : checkPlaceholder(head.headers.authorization, rules)

@@ -9,6 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import type { Outcome, WholeResponse } from '../quota/coalesce.js'
 import type { Share, Shared, Sharing } from '../quota/sharing.js'
+import { isEventStream } from '../quota/vary.js'
 import type { Journey, RequestContext } from './journey.js'
 import { bodiless, drain, type Responder } from './respond.js'
 import { mapBrokenResponse } from './upstream-errors.js'
@@ -60,25 +61,34 @@ export class Flights {
       this.#share(share, ctx, res, NO_BODY)
       return
     }
+    // A stream of events is never shared: it reaches the leader as it comes (read whole, it would arrive at its end).
+    if (isEventStream(res.headers['content-type'])) {
+      this.#streamAlone(request, reply, journey, share, ctx, res, res.body)
+      return
+    }
     sharing.collect(res.body, Number(res.headers['content-length'] ?? -1), (c) => {
       switch (c.kind) {
         case 'broken':
           // Nothing was sent yet: every member gets a clean 502, never a short body presented as complete.
           sharing.end(share, { kind: 'error', error: mapBrokenResponse(c.error, ctx.origin, res.statusCode) })
           return
-        case 'rest': {
-          // Too large to share: the others make their own calls; the leader keeps its place while it streams.
-          const here = journey.caller.aborted !== true
-          if (here) journey.keepPlace()
-          sharing.end(share, { kind: 'alone' }, share.member)
-          if (here) this.#o.responder.respond(request, reply, ctx, { statusCode: res.statusCode, headers: res.headers, stream: c.rest }, sharing.missHeaders(share, false))
-          else c.rest.destroy()
+        case 'rest':
+          this.#streamAlone(request, reply, journey, share, ctx, res, c.rest)
           return
-        }
         case 'whole':
           this.#share(share, ctx, res, c.body)
       }
     })
+  }
+
+  /** Not to be shared: the others make their own calls; the leader keeps its place while it streams. */
+  #streamAlone (request: FastifyRequest, reply: FastifyReply, journey: Journey, share: Share<RequestContext>, ctx: RequestContext, res: Dispatcher.ResponseData, rest: Readable): void {
+    const { sharing } = this.#o
+    const here = journey.caller.aborted !== true
+    if (here) journey.keepPlace()
+    sharing.end(share, { kind: 'alone' }, share.member)
+    if (here) this.#o.responder.respond(request, reply, ctx, { statusCode: res.statusCode, headers: res.headers, stream: rest }, sharing.missHeaders(share, false))
+    else rest.destroy()
   }
 
   #share (share: Share<RequestContext>, ctx: RequestContext, res: Dispatcher.ResponseData, body: Buffer): void {
@@ -98,12 +108,12 @@ export class Flights {
       reply.send(outcome.error)
       return
     }
-    const { response, ctx, stored } = outcome.response
+    const { response, ctx, stored, overrode } = outcome.response
     if (!share.leads) {
       journey.ctx = { ...ctx, body: undefined, upstreamMs: undefined, caller: journey.caller }
       journey.spared = 'coalesced'
     }
-    this.#deliver(request, reply, response, this.#o.sharing.missHeaders(share, stored))
+    this.#deliver(request, reply, this.#o.sharing.forMember(share, response), this.#o.sharing.missHeaders(share, stored, overrode))
   }
 
   #deliver (request: FastifyRequest, reply: FastifyReply, response: WholeResponse, extra: Record<string, string> | undefined): void {

@@ -110,7 +110,7 @@ function stages (opts: ForwardOptions): { pipeline: Pipeline, handler: (request:
   const flights = new Flights({ sharing, responder, alone, onCoalesced: opts.onCoalesced })
   const pipeline = new Pipeline({ routing: opts.routing, sharing, quota, provider, discovery: opts.discovery, gate, inFlight: flights.await, limits: opts.limits, wouldRefuse: opts.wouldRefuse })
   const { dispatcher, upstreamTimeoutMs, onUpstream401, onReplay } = opts
-  const sender = new Sender({ dispatcher, provider, quota, clock, upstreamTimeoutMs, onUpstream401, onReplay, arrived: flights.arrived, failed: flights.failed })
+  const sender = new Sender({ profile: opts.profile, dispatcher, provider, quota, clock, upstreamTimeoutMs, onUpstream401, onReplay, arrived: flights.arrived, failed: flights.failed })
 
   /** A member of a flight too large to share goes on as if it had come alone. */
   function alone (request: FastifyRequest, reply: FastifyReply, journey: Journey): void {

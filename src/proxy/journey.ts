@@ -7,6 +7,7 @@
  */
 import type { EventEmitter } from 'node:events'
 import type { ServerResponse } from 'node:http'
+import type { Clock } from '../core/clock.js'
 import type { TokenSet } from '../token/token-client.js'
 import type { TenantHosts } from '../token/discovery.js'
 import type { LimitTicket } from '../quota/caller-limits.js'
@@ -50,6 +51,12 @@ export interface JourneyDeps {
   readonly quota: QuotaGuard
 }
 
+/** How long a caller's response may make no progress while it holds a place upstream, on which clock. */
+export interface StallBound {
+  readonly clock: Clock
+  readonly ms: number
+}
+
 /** Turn in the pipelined order of its connection (gate.ts). */
 interface Turn {
   readonly wait: Promise<void> | undefined
@@ -75,6 +82,9 @@ export class Journey {
   /** A place in the upstream gate: its own, or its flight's (given back when the flight ends). */
   #place: 'none' | 'own' | 'flight' = 'none'
   #released = false
+  /** Set once CXone has answered: how long the caller's response may make no progress while it holds a place. */
+  #stall: StallBound | undefined = undefined
+  #stallTimer: unknown = undefined
 
   constructor (readonly deps: JourneyDeps, readonly caller: CallerSignal, readonly turn: Turn) {}
 
@@ -111,12 +121,48 @@ export class Journey {
   /** The leader streams a response too large to share: the flight ends, and the place becomes its own. */
   keepPlace (): void {
     if (this.#place === 'flight' && !this.#released) this.#place = 'own'
+    this.#watchStall()
+  }
+
+  /**
+   * CXone has answered (after any replay): the body kept for a replay is given back to the body budget now. From here
+   * a caller who holds a place upstream of its own must keep reading: one whose response has made no progress for
+   * `stall.ms` (the upstream timeout, the idle bound undici puts on the API's side) is cut off (issue 24 #1). A
+   * flight's leader holds the flight's place only while the answer is read for sharing, which undici bounds.
+   */
+  answered (stall: StallBound): void {
+    this.deps.bodies.release(this.#bodyBytes)
+    this.#bodyBytes = 0
+    if (this.ctx !== undefined) this.ctx.body = undefined
+    this.#stall = stall
+    this.#watchStall()
+  }
+
+  /** Checks every `ms` that the caller's socket took more bytes since the last check; else ends the response. */
+  #watchStall (): void {
+    const stall = this.#stall
+    const caller = this.caller
+    if (this.#place !== 'own' || stall === undefined || this.#stallTimer !== undefined || this.#released || caller.writableFinished) return
+    let written = -1
+    const check = (): void => {
+      this.#stallTimer = undefined
+      if (this.#released || caller.writableFinished) return
+      const now = caller.socket?.bytesWritten ?? 0
+      if (now === written) {
+        caller.destroy()
+        return
+      }
+      written = now
+      this.#stallTimer = stall.clock.setTimeout(check, stall.ms)
+    }
+    check()
   }
 
   /** Everything back, once. */
   release (): void {
     if (this.#released) return
     this.#released = true
+    if (this.#stallTimer !== undefined) this.#stall?.clock.clearTimeout(this.#stallTimer)
     const { gate, bodies, quota } = this.deps
     this.turn.answered()
     // A flight's leader holds its shield and pace places for the whole flight, whose call goes on for the others.

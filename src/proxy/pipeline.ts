@@ -51,6 +51,8 @@ interface PipelineOptions {
 
 export class Pipeline {
   readonly #o: PipelineOptions
+  /** The tenant of the last token a request was prepared with. */
+  #lastTenant: string | undefined
 
   constructor (o: PipelineOptions) {
     this.#o = o
@@ -104,7 +106,7 @@ export class Pipeline {
 
   /** Step 3: true when the request is answered (a hit, a follower) or refused (`done` called) without a call of its own. */
   #share (request: FastifyRequest, reply: FastifyReply, journey: Journey, done: Done): boolean {
-    const decision = this.#o.sharing.decide(request.method, request.raw.url as string, request.headers, journey.upstream)
+    const decision = this.#o.sharing.decide(request.method, request.raw.url as string, request.headers, journey.upstream, () => this.#originNow(journey.upstream))
     switch (decision.kind) {
       case 'alone': return false
       case 'hit': {
@@ -132,6 +134,15 @@ export class Pipeline {
     }
   }
 
+  /** The upstream's origin for the current token and its known hosts ('' when not known yet): part of a read's key. */
+  #originNow (upstream: string): string {
+    // While the token is renewed (a 401, say), the last tenant's hosts still say where the call would go.
+    const tenantId = this.#o.provider.current()?.tenantId ?? this.#lastTenant
+    const hosts = this.#o.discovery.knownHosts(tenantId)
+    const origin = hosts === undefined ? undefined : upstreamOrigin(upstream, hosts)
+    return typeof origin === 'string' ? origin : ''
+  }
+
   /** Steps 4 to 8, sync when nothing needs a wait (a ticket is taken before waiting for anything). */
   prepare (request: FastifyRequest, journey: Journey, done: Done): void {
     const { quota, provider, discovery, gate } = this.#o
@@ -152,6 +163,7 @@ export class Pipeline {
       const token = provider.current()
       const hosts = token === undefined ? undefined : discovery.knownHosts(token.tenantId)
       if (token !== undefined && hosts !== undefined) {
+        this.#lastTenant = token.tenantId
         const err = attach(journey, token, hosts, body)
         if (err !== undefined) {
           fail(err)
@@ -180,6 +192,7 @@ export class Pipeline {
     if (journey.ctx === undefined) {
       const token = provider.current() ?? await provider.getToken()
       const hosts = discovery.knownHosts(token.tenantId) ?? await discovery.hosts(token.tenantId)
+      this.#lastTenant = token.tenantId
       const err = attach(journey, token, hosts, body)
       if (err !== undefined) throw err
     }

@@ -14,8 +14,8 @@ import { pathOf } from '../core/paths.js'
 import type { TokenProvider } from '../token/token-provider.js'
 import type { QuotaGuard } from '../quota/quota.js'
 import { upstreamRequestHeaders } from './headers.js'
-import type { Journey, RequestContext } from './journey.js'
-import { mapUpstreamError } from './upstream-errors.js'
+import type { Journey, RequestContext, StallBound } from './journey.js'
+import { mapUpstreamError, upstreamSettingName } from './upstream-errors.js'
 
 /** Bodies up to this size are replayed after an upstream 401; a larger one gets the 401 passed through. */
 export const REPLAY_BODY_LIMIT = 64 * 1024
@@ -32,6 +32,8 @@ export const REFRESH_ON_401_BURST = 3
 export const REFRESH_ON_401_INTERVAL_MS = 10_000
 
 interface SenderOptions {
+  /** The profile, for naming the setting of an upstream that cannot be reached. */
+  profile: string
   dispatcher: Dispatcher
   provider: TokenProvider
   quota: QuotaGuard
@@ -53,11 +55,14 @@ export class Sender {
   // The Host of the last origin used: nearly every request goes to the same one, so one pair is the whole cache.
   #lastOrigin = ''
   #lastHost = ''
+  /** A caller who stops reading is cut off after the upstream timeout without progress (journey.ts). */
+  readonly #stall: StallBound
 
   constructor (o: SenderOptions) {
     this.#o = o
     this.#notAboutTheToken = new LRUCache<string, true>({ max: REFUSED_ROUTES_MAX, ttl: REFUSED_COOLDOWN_MS, perf: { now: o.clock.monotonic } })
     this.#refreshBudget = new TokenBucket(REFRESH_ON_401_BURST, REFRESH_ON_401_INTERVAL_MS, o.clock)
+    this.#stall = { clock: o.clock, ms: o.upstreamTimeoutMs }
   }
 
   send (request: FastifyRequest, reply: FastifyReply, journey: Journey, ctx: RequestContext, attempt: number): void {
@@ -82,7 +87,7 @@ export class Sender {
           this.send(request, reply, journey, ctx, attempt + 1)
           return
         }
-        this.#o.failed(request, reply, journey, mapUpstreamError(err, ctx.origin))
+        this.#o.failed(request, reply, journey, mapUpstreamError(err, ctx.origin, undefined, upstreamSettingName(this.#o.profile, ctx.upstream)))
         return
       }
       this.#received(request, reply, journey, ctx, res)
@@ -108,6 +113,7 @@ export class Sender {
       }
     }
     this.#o.quota.answered(journey.ticket, ctx.upstream, request.raw.url ?? '', res.statusCode, res.headers['retry-after'])
+    journey.answered(this.#stall)
     this.#o.arrived(request, reply, journey, ctx, res)
   }
 

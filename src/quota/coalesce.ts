@@ -24,6 +24,7 @@ export const MAX_SHARED_HELD_BYTES = 32 * 1024 * 1024
 
 /** Headers that make an answer depend on what the caller already holds: such requests are never shared. */
 const CONDITIONAL = ['range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since']
+const EVENT_STREAM = /\btext\/event-stream\b/i
 
 /** Where a response came from, for rewriting its links: the upstream's origin and the tenant's upstreams. */
 export interface UpstreamSource {
@@ -52,7 +53,8 @@ export class Member<A> {
   readonly outcome: Promise<Outcome<A>>
   settle: (outcome: Outcome<A>) => void = () => {}
 
-  constructor () {
+  /** `headers`: its request's, to check an answer's Vary against. */
+  constructor (readonly headers: IncomingHttpHeaders = {}) {
     this.outcome = new Promise((resolve) => { this.settle = resolve })
   }
 }
@@ -89,11 +91,16 @@ export class Flight<A> {
 
   /** Ends the flight: every member still here gets `outcome`, except `except` (who has been answered otherwise). */
   end (outcome: Outcome<A>, except?: Member<A>): void {
+    this.endEach(() => outcome, except)
+  }
+
+  /** Ends the flight with an outcome chosen for each member still here (a shared answer may not suit them all). */
+  endEach (outcomeFor: (member: Member<A>) => Outcome<A>, except?: Member<A>): void {
     if (this.#ended) return
     this.#finish()
     const members = [...this.#members]
     this.#members.clear()
-    for (const m of members) if (m !== except) m.settle(outcome)
+    for (const m of members) if (m !== except) m.settle(outcomeFor(m))
   }
 
   /** A member's caller has gone before the flight ended (its journey's release says so). */
@@ -196,11 +203,14 @@ export class Coalescer<A> {
   }
 }
 
-/** A read that may be shared: GET or HEAD, no body, no conditional or range header. */
+/**
+ * A read that may be shared: GET or HEAD, no body, no conditional or range header, not asking for a stream of
+ * events (each caller of a stream gets its own, as the events come).
+ */
 export function shareable (method: string, headers: IncomingHttpHeaders): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false
   for (const name of CONDITIONAL) if (headers[name] !== undefined) return false
-  return true
+  return headers.accept === undefined || !EVENT_STREAM.test(headers.accept)
 }
 
 /**

@@ -81,9 +81,13 @@ export class QuotaGuard {
     if (ticket?.pace !== undefined) this.#pacer.sent(ticket.pace)
   }
 
-  /** CXone answered: the shield learns of a 429, a probe's waiters of its answer. */
+  /**
+   * CXone answered: the shield learns of a 429, a probe's waiters of its answer, and the pace lane is free. A lane
+   * paces what CXone is asked to do: how fast the caller reads the answer is no concern of it (issue 24 #1).
+   */
   answered (ticket: QuotaTicket | undefined, upstream: string, url: string, status: number, retryAfter: string | string[] | undefined): void {
     this.#shield.answered(upstream, url, status, retryAfter, ticket?.shield)
+    if (ticket?.pace !== undefined) this.#pacer.leave(ticket.pace)
   }
 
   /** The caller's response closed: every place is given back. */

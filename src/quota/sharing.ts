@@ -13,20 +13,30 @@ import type { TokenProvider } from '../token/token-provider.js'
 import type { TokenSet } from '../token/token-client.js'
 import { pathOf } from '../core/paths.js'
 import { Coalescer, Member, shareable, shareKey, type Flight, type Outcome, type WholeResponse } from './coalesce.js'
-import { cacheHitStatus, cacheMissStatus, type MicroCache } from './micro-cache.js'
+import { cacheHitStatus, cacheMissStatus, overridesCacheControl, type CacheRuleView, type MicroCache } from './micro-cache.js'
+import { varyMatches, varyOf, withoutSetCookie } from './vary.js'
 
 /** What a flight's members get: the response read whole, the context of the call that got it, whether it was cached. */
 export interface Shared<C> {
   readonly response: WholeResponse
   readonly ctx: C
   readonly stored: boolean
+  /** Stored although the API's Cache-Control said not to reuse it: the rule's TTL overrode it. */
+  readonly overrode: boolean
 }
+
+/** RFC 9111 §1.2.2: an Age past what delta-seconds can hold is taken as 2^31. */
+const AGE_MAX = 2 ** 31
 
 /** A read that may be shared or cached: its key, and the flight it leads or joined. */
 export interface Share<C> {
+  /** What makes two reads the same, but for the origin. */
   readonly key: string
+  /** The upstream origin its flight is keyed by: the one known when it was decided ('' if none yet). */
+  readonly origin: string
   /** The TTL of the cache rule its route matches, if any. */
   readonly cacheTtlMs: number | undefined
+  readonly cacheRule: CacheRuleView | undefined
   readonly flight: Flight<Shared<C>>
   readonly member: Member<Shared<C>>
   readonly leads: boolean
@@ -63,28 +73,30 @@ export class Sharing<C> {
 
   /**
    * Before the quota and the gate: a cache hit, a flight joined or led, or alone. `url` is the raw target,
-   * `upstream` the one the routing table chose.
+   * `upstream` the one the routing table chose, `originOf` says its origin now ('' when not yet known): after a
+   * reload that moves it, a request never joins a call to the old one (issue 24 #8).
    */
-  decide (method: string, url: string, headers: IncomingHttpHeaders, upstream: string): ShareDecision<C> {
+  decide (method: string, url: string, headers: IncomingHttpHeaders, upstream: string, originOf: () => string = () => ''): ShareDecision<C> {
     const { cache, provider } = this.#o
     if (!shareable(method, headers)) return ALONE
-    const cacheTtlMs = cache?.ttlFor(method, pathOf(url))
-    if (!this.#coalescer.enabled && cacheTtlMs === undefined) return ALONE
+    const cacheRule = cache?.ruleFor(method, pathOf(url))
+    const cacheTtlMs = cacheRule?.ttlMs
+    if (!this.#coalescer.enabled && cacheRule === undefined) return ALONE
+    const origin = originOf()
     const key = shareKey(upstream, method, url, headers)
-    if (cache !== undefined && cacheTtlMs !== undefined) {
+    if (cache !== undefined && cacheRule !== undefined) {
       const token = provider.current()
-      const hit = token === undefined ? undefined : cache.get(cacheKey(key, token.tenantId))
+      const hit = token === undefined ? undefined : cache.get(cacheKey(origin, key, token.tenantId), headers)
       if (token !== undefined && hit !== undefined) {
-        const age = Number(hit.response.headers.age ?? 0)
-        const extra = { age: String((Number.isFinite(age) ? age : 0) + hit.ageSec), 'cache-status': cacheHitStatus(hit.ttlLeftSec) }
+        const extra = { age: String(Math.min(AGE_MAX, upstreamAge(hit.response.headers.age) + hit.ageSec)), 'cache-status': cacheHitStatus(hit.ttlLeftSec, hit.overrode) }
         return { kind: 'hit', response: hit.response, token, extra }
       }
     }
-    const joined = this.#coalescer.find(key)
-    const flight = joined ?? this.#coalescer.start(key)
-    const member = new Member<Shared<C>>()
+    const joined = this.#coalescer.find(`${origin}\n${key}`)
+    const flight = joined ?? this.#coalescer.start(`${origin}\n${key}`)
+    const member = new Member<Shared<C>>(headers)
     flight.join(member)
-    return { kind: joined === undefined ? 'lead' : 'join', share: { key, cacheTtlMs, flight, member, leads: joined === undefined } }
+    return { kind: joined === undefined ? 'lead' : 'join', share: { key, origin, cacheTtlMs, cacheRule, flight, member, leads: joined === undefined } }
   }
 
   /** Reads the leader's response body whole when it fits the bounds; a bodiless one is whole at once. */
@@ -96,11 +108,19 @@ export class Sharing<C> {
     })
   }
 
-  /** The leader's response read whole: stored if its route is cached, and handed to every member. */
+  /**
+   * The leader's response read whole: stored if its route is cached, and handed to every member it suits: one
+   * whose request headers its Vary names match the leader's (RFC 9111 §4.1; `Vary: *` suits none but the leader),
+   * of a flight whose call went to the origin it was keyed by. Every other member makes its own call.
+   */
   share (s: Share<C>, response: WholeResponse, ctx: C, tenantId: string | undefined): void {
     const cache = this.#o.cache
-    const stored = cache !== undefined && s.cacheTtlMs !== undefined && cache.set(cacheKey(s.key, tenantId), response, s.cacheTtlMs)
-    s.flight.end({ kind: 'response', response: { response, ctx, stored } })
+    // Members who decided before the origin was known (a cold start) take the call's; others only their own.
+    const sameOrigin = s.origin === '' || response.source.origin === s.origin
+    const stored = cache !== undefined && s.cacheRule !== undefined && cache.set(cacheKey(response.source.origin, s.key, tenantId), response, s.cacheRule, s.member.headers)
+    const ours: Outcome<Shared<C>> = { kind: 'response', response: { response, ctx, stored, overrode: stored && overridesCacheControl(response) } }
+    const vary = varyOf(response.headers)
+    s.flight.endEach((m) => m === s.member || (sameOrigin && varyMatches(vary, s.member.headers, m.headers)) ? ours : ALONE)
     this.#coalescer.release(response.body.length)
   }
 
@@ -110,12 +130,27 @@ export class Sharing<C> {
   }
 
   /** The Cache-Status of a forwarded response of a cached route, for one member; none for other routes. */
-  missHeaders (s: Share<C>, stored: boolean): Record<string, string> | undefined {
-    return s.cacheTtlMs === undefined ? undefined : { 'cache-status': cacheMissStatus(stored, !s.leads) }
+  missHeaders (s: Share<C>, stored: boolean, overrode = false): Record<string, string> | undefined {
+    return s.cacheTtlMs === undefined ? undefined : { 'cache-status': cacheMissStatus(stored, !s.leads, overrode) }
+  }
+
+  /** The answer as one member gets it: a Set-Cookie goes only to the caller whose request was sent (issue 24 #5). */
+  forMember (s: Share<C>, response: WholeResponse): WholeResponse {
+    return s.leads ? response : withoutSetCookie(response)
   }
 }
 
-/** The cache's key: the read's, and the tenant of the token, so a token of another tenant never sees it. */
-function cacheKey (readKey: string, tenantId: string | undefined): string {
-  return `${readKey}\n${tenantId ?? ''}`
+/** The API's Age, if it is valid delta-seconds (RFC 9111 §5.1); anything else (`-5`, `1e20`, `soon`) counts as 0. */
+function upstreamAge (value: string | string[] | undefined): number {
+  const v = Array.isArray(value) ? value[0] : value
+  if (v === undefined || !/^\d+$/.test(v.trim())) return 0
+  return Math.min(AGE_MAX, Number(v.trim()))
+}
+
+/**
+ * The cache's key: the origin that answered, the read's key, and the tenant of the token, so that neither another
+ * tenant's token nor a request to another host after a reload ever sees it.
+ */
+function cacheKey (origin: string, readKey: string, tenantId: string | undefined): string {
+  return `${origin}\n${readKey}\n${tenantId ?? ''}`
 }
