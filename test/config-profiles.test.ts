@@ -51,7 +51,7 @@ describe('a configuration without profiles', () => {
     expect(c.settings).toEqual({
       issuer: 'https://cxone.niceincontact.com', tokenUrl: undefined, apiUrl: undefined, uiUrl: undefined, digitalUrl: undefined, upstreams: [], grantType: 'client_credentials',
       clientAuth: 'client_secret_basic', basicEncoding: 'rfc6749', scope: undefined, refreshAhead: 0.8, tokenTimeoutMs: 10_000,
-      configErrorRetrySec: 300, host: '127.0.0.1', port: 8080, publicUrl: undefined, adminHost: '0.0.0.0', adminPort: undefined,
+      configErrorRetrySec: 300, host: '127.0.0.1', port: 8080, socket: undefined, socketMode: '0600', publicUrl: undefined, adminHost: '0.0.0.0', adminPort: undefined,
       allowedHosts: [], corsOrigins: [], allowUnauthenticated: false, readOnly: true, localAuth: false, routes: [], maxBodyBytes: 10_485_760,
       maxHeaderBytes: 16_384, maxHeaderCount: 100, bodyTimeoutMs: 30_000, maxBufferedBytes: 134_217_728, headersTimeoutMs: 10_000,
       upstreamTimeoutMs: 120_000, connectTimeoutMs: 10_000, keepAliveTimeoutMs: 75_000, upstreamConnections: 512,
@@ -192,8 +192,8 @@ describe('a mistake in a profile names the profile and the field', () => {
     ['the default profile\'s name', () => ({ profiles: { default: { port: 8081 } } }), {}, (f) => [
       { code: 'config_invalid_value', message: `config file ${f}: profile name "default" is the top-level settings' name: choose another name for this profile` }]],
     ['an unknown key, a secret, a process-wide setting', () => ({ profiles: { 'bu-two': { port: 8081, prot: 1, constructor: 1, clientSecret: 'x', host: '0.0.0.0', routes: [] } } }), {}, (f) => [
-      { code: 'config_unknown_setting', message: `${P(f)} "bu-two": unknown setting "prot": a profile may set issuer, tokenUrl, apiUrl, uiUrl, digitalUrl, upstreams, grantType, clientAuth, basicEncoding, scope, refreshAhead, tokenTimeoutMs, configErrorRetrySec, port, publicUrl, allowedHosts, corsOrigins, allowUnauthenticated, readOnly, localAuth, routes, pace, coalesce, cache, maxBodyBytes, upstreamTimeoutMs` },
-      { code: 'config_unknown_setting', message: `${P(f)} "bu-two": unknown setting "constructor": a profile may set issuer, tokenUrl, apiUrl, uiUrl, digitalUrl, upstreams, grantType, clientAuth, basicEncoding, scope, refreshAhead, tokenTimeoutMs, configErrorRetrySec, port, publicUrl, allowedHosts, corsOrigins, allowUnauthenticated, readOnly, localAuth, routes, pace, coalesce, cache, maxBodyBytes, upstreamTimeoutMs` },
+      { code: 'config_unknown_setting', message: `${P(f)} "bu-two": unknown setting "prot": a profile may set issuer, tokenUrl, apiUrl, uiUrl, digitalUrl, upstreams, grantType, clientAuth, basicEncoding, scope, refreshAhead, tokenTimeoutMs, configErrorRetrySec, port, socket, socketMode, publicUrl, allowedHosts, corsOrigins, allowUnauthenticated, readOnly, localAuth, routes, pace, coalesce, cache, maxBodyBytes, upstreamTimeoutMs` },
+      { code: 'config_unknown_setting', message: `${P(f)} "bu-two": unknown setting "constructor": a profile may set issuer, tokenUrl, apiUrl, uiUrl, digitalUrl, upstreams, grantType, clientAuth, basicEncoding, scope, refreshAhead, tokenTimeoutMs, configErrorRetrySec, port, socket, socketMode, publicUrl, allowedHosts, corsOrigins, allowUnauthenticated, readOnly, localAuth, routes, pace, coalesce, cache, maxBodyBytes, upstreamTimeoutMs` },
       { code: 'config_unknown_setting', message: `${P(f)} "bu-two": "clientSecret" is a secret and is not read from files: set CXONE_BU_TWO_CLIENT_SECRET or CXONE_BU_TWO_CLIENT_SECRET_FILE in the environment instead, and remove it from the file` },
       { code: 'config_unknown_setting', message: `${P(f)} "bu-two": "host" is process-wide: set it at the top level of the file (or PROXY_HOST), where it applies to every profile` }]],
     ['an invalid value', () => ({ profiles: { 'bu-two': { port: 'eighty', readOnly: 'yes', clientAuth: 'basic' } } }), {}, (f) => [

@@ -21,6 +21,7 @@ const NO_PLAIN_DEFAULT: Partial<Record<SettingKey, string>> = {
   grantType: '`password` with an access key, else `client_credentials`',
   scope: 'not sent',
   publicUrl: 'the request\'s `Host`',
+  socket: 'none',
   adminPort: 'off',
   allowedHosts: 'none',
   corsOrigins: 'none',

@@ -81,6 +81,11 @@ const FIELDS = ['readOnly', 'routes', 'preset', 'rate', 'maxConcurrent', 'enforc
 /** The policy of the caller made for PROXY_API_KEYS when the file does not name it: its profile's, unnarrowed. */
 const IMPLICIT = Object.freeze({})
 
+/** Whether a profile's raw `callers` value names at least one caller (the exposure guard of profile.ts reads it). */
+export function namesCallers (raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && !Array.isArray(raw) && Object.keys(raw).some((k) => k !== '$comment' && !k.startsWith('//'))
+}
+
 /** What callersOf reads of a profile being built. */
 export interface ProfileShape {
   readonly name: string

@@ -6,7 +6,7 @@ import { secretOrigin, type Credentials } from './secrets.js'
 import { collect, ConfigProblems } from './problems.js'
 import { checkKeys, DEFAULT_VOICE, resolveProfile, type Profile, type Source } from './profile.js'
 import { readProfiles } from './profiles.js'
-import { callersOf, CALLERS_KEY } from './callers.js'
+import { callersOf, CALLERS_KEY, namesCallers } from './callers.js'
 import { checkFileValue, nonEmpty, parseValue } from './values.js'
 
 export type { Credentials } from './secrets.js'
@@ -66,6 +66,7 @@ export function loadConfig (opts: LoadOptions): Config {
   // What profiles inherit: the file's top-level values, never the environment's (issue 12).
   const fileValues: Partial<Record<SettingKey, unknown>> = {}
   const resolved = resolveProfile({
+    namesCallers: namesCallers(file.data?.[CALLERS_KEY]),
     name: DEFAULT_PROFILE,
     vars: SECRET_VARS,
     env,

@@ -5,6 +5,7 @@
  * (`Voice`); config.ts and profiles.ts say each.
  */
 import type { CallerSet } from './callers.js'
+import { readMode, readSocket } from './caller-fields.js'
 import { ConfigError } from './errors.js'
 import { isLoopbackHost } from './net.js'
 import { readCredentials, type Credentials } from './secrets.js'
@@ -44,6 +45,8 @@ export interface ProfileInput {
   main?: Profile
   /** Runs once every setting is merged, before the credentials are read (a check of the profile's own). */
   merged?: () => void
+  /** issue 22: the profile names callers (its `callers` value is a non-empty object): each way in needs a key or a socket. */
+  namesCallers?: boolean
 }
 
 /** How one profile's messages name its settings and secrets. */
@@ -105,7 +108,20 @@ function checkCombination (p: Profile, input: ProfileInput, problems: ConfigErro
       ? `${buffered} is less than ${env('maxBodyBytes')}=${s.maxBodyBytes}: a body at the limit could never be held; raise ${env('maxBufferedBytes')}`
       : `${v.where}${v.setting('maxBodyBytes', s.maxBodyBytes, undefined)} is more than ${buffered}: a body at the limit could never be held; lower it, or raise ${env('maxBufferedBytes')}`))
   }
-  if (!isLoopbackHost(s.host) && c.apiKeys.length === 0 && !s.allowUnauthenticated) {
+  // issue 22: the profile's own socket, judged as a caller's is.
+  if (s.socket !== undefined) {
+    const at = v.where === '' ? `${env('socket')} (or "socket" in the file)` : v.where.replace(/: $/, '')
+    try {
+      readSocket(s.socket, at)
+      readMode(s.socketMode, at, `${p.name} (the profile's own socket)`)
+    } catch (err) {
+      problems.push(err as ConfigError)
+    }
+  }
+  // With named callers, enforced, a call off loopback gets in only by a caller's key or socket (the loopback caller is
+  // for loopback peers only); in shadow mode (PROXY_CALLERS_ENFORCE=false) an unknown call would get in.
+  const callersGuard = input.namesCallers === true && s.callersEnforce
+  if (!isLoopbackHost(s.host) && c.apiKeys.length === 0 && !s.allowUnauthenticated && !callersGuard) {
     const { reach, whose } = v.exposure(s)
     problems.push(new ConfigError(`${v.where}${env('host')}=${s.host} is not a loopback address and no ${vars.apiKeys} are set: anything that can reach ${reach} would get ${whose} bearer. Set ${vars.apiKeys} (or ${vars.apiKeys}_FILE), or accept the risk with ${v.fix('allowUnauthenticated', 'true')}`, { code: 'config_unsafe' }))
   }

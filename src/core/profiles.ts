@@ -1,4 +1,4 @@
-import { callersOf, CALLERS_KEY } from './callers.js'
+import { callersOf, CALLERS_KEY, namesCallers } from './callers.js'
 import { ConfigError } from './errors.js'
 import { collect } from './problems.js'
 import { checkKeys, profileVoice, resolveProfile, type Profile } from './profile.js'
@@ -56,6 +56,7 @@ function readProfile (name: string, body: Record<string, unknown>, where: string
   const own = (key: string): boolean => PROFILE_KEYS.includes(key as SettingKey)
   checkKeys(body, where, vars, (key) => own(key) || key === CALLERS_KEY, `a profile may set ${PROFILE_KEYS.join(', ')}`, problems)
   const resolved = resolveProfile({
+    namesCallers: namesCallers(body[CALLERS_KEY]),
     name,
     vars,
     env: input.env,

@@ -103,6 +103,9 @@ export const SETTINGS = {
   configErrorRetrySec: { env: 'CXONE_CONFIG_ERROR_RETRY_SEC', type: { kind: 'int', min: 1, max: 86_400 }, default: 300, scope: 'profile', reload: 'restart' },
   host: { env: 'PROXY_HOST', type: { kind: 'string' }, default: DEFAULT_HOST, scope: 'process', reload: 'restart' },
   port: { env: 'PROXY_PORT', type: { kind: 'int', min: 0, max: 65_535 }, default: DEFAULT_PORT, scope: 'own', reload: 'restart' },
+  // issue 22: the profile's own Unix socket, beside its TCP port (runtime/sockets.ts); a call on it is a loopback call.
+  socket: { env: 'PROXY_SOCKET', type: { kind: 'string' }, default: undefined, scope: 'own', reload: 'restart', example: '/run/cxone/proxy.sock' },
+  socketMode: { env: 'PROXY_SOCKET_MODE', type: { kind: 'string' }, default: '0600', scope: 'own', reload: 'restart' },
   publicUrl: { env: 'PROXY_PUBLIC_URL', type: { kind: 'url' }, default: undefined, scope: 'own', reload: 'admission', example: 'http://127.0.0.1:8080' },
   adminHost: { env: 'PROXY_ADMIN_HOST', type: { kind: 'string' }, default: '0.0.0.0', scope: 'process', reload: 'restart' },
   adminPort: { env: 'PROXY_ADMIN_PORT', type: { kind: 'int', min: 0, max: 65_535 }, default: undefined, scope: 'process', reload: 'restart' },

@@ -55,6 +55,9 @@ export class Metrics {
   // Label children bound once per label set, counted in place (one Map lookup per request).
   readonly #requestChildren = new Map<string, CountedChild>()
   readonly #upstreamChildren = new Map<string, ObservedChild>()
+  readonly #callerRequests: InPlaceCounter
+  readonly #callerShadow: InPlaceCounter
+  readonly #callerChildren = new Map<string, CountedChild>()
 
   /** `profiles`: each business unit, the default one first (one label value each). */
   constructor (profiles: TokenProvider | (() => readonly MetricsProfile[]), now: () => number = Date.now) {
@@ -71,6 +74,8 @@ export class Metrics {
     collectDefaultMetrics({ register: r })
     this.#requests = new InPlaceCounter('cxone_proxy_requests_total', 'Requests answered, by profile (_admin: the admin listener), upstream (none: answered by the proxy before routing), method, route class and status', ['profile', 'upstream', 'method', 'route_class', 'status'], r)
     this.#upstream = new InPlaceHistogram('cxone_proxy_upstream_duration_seconds', 'Time from forwarding to the upstream response headers, by profile, upstream and route class', ['profile', 'upstream', 'route_class'], UPSTREAM_BUCKETS, r)
+    this.#callerRequests = new InPlaceCounter('cxone_proxy_caller_requests_total', 'Requests of profiles with named callers, by profile, caller (_unidentified: none recognised) and outcome (upstream, cache, coalesced, refused, rate_limited, other)', ['profile', 'caller', 'outcome'], r)
+    this.#callerShadow = new InPlaceCounter('cxone_proxy_caller_shadow_refusals_total', 'Refusals a caller\'s policy or share would have made in shadow mode ("enforce": false), and did not, by profile and caller', ['profile', 'caller'], r)
     this.#tokenRequests = new Counter({ name: 'cxone_proxy_token_requests_total', help: 'Token requests, by profile, outcome and OAuth error code', labelNames: ['profile', 'outcome', 'oauth_error'], registers: [r] })
     this.#upstream401 = new Counter({ name: 'cxone_proxy_upstream_401_total', help: 'Upstream 401 answers that invalidated the token and triggered a refresh, by profile', labelNames: ['profile'], registers: [r] })
     this.#replays = new Counter({ name: 'cxone_proxy_replays_total', help: 'Requests replayed once with a new token after an upstream 401, by profile', labelNames: ['profile'], registers: [r] })
@@ -148,6 +153,24 @@ export class Metrics {
       }
       histogram.observe(upstreamMs / 1000)
     }
+  }
+
+  /** `caller` is a configured caller's name or _unidentified, never anything a request sent. */
+  callerRequest (profile: string, caller: string, outcome: string): void {
+    this.#callerChild(this.#callerRequests, `r ${profile} ${caller} ${outcome}`, [profile, caller, outcome]).value++
+  }
+
+  callerShadowRefusal (profile: string, caller: string): void {
+    this.#callerChild(this.#callerShadow, `s ${profile} ${caller}`, [profile, caller]).value++
+  }
+
+  #callerChild (family: InPlaceCounter, key: string, labels: string[]): CountedChild {
+    let child = this.#callerChildren.get(key)
+    if (child === undefined) {
+      child = family.child(...labels)
+      this.#callerChildren.set(key, child)
+    }
+    return child
   }
 
   tokenOutcome (outcome: TokenOutcome, oauthError: string | undefined, profile = 'default'): void {

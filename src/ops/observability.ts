@@ -20,6 +20,8 @@ export interface AnsweredRequest {
   upstream?: string | undefined
   /** How the quota was spared: coalesced, cache or shielded. */
   quota?: string | undefined
+  /** issue 22: the named caller (or _unidentified), for a profile with callers. */
+  caller?: string | undefined
 }
 
 /** CXone answered 429 with Retry-After: the proxy answers the family's calls itself until then. */
@@ -72,7 +74,8 @@ export function createObservability (logger: Logger, profiles: () => ReadonlyArr
         token: r.token,
         profile: r.profile,
         upstream: r.upstream,
-        quota: r.quota
+        quota: r.quota,
+        caller: r.caller
       })
     },
     shieldArmed: (e) => {

@@ -12,9 +12,11 @@ export interface RequestLine {
   profile: string | undefined
   upstream: string | undefined
   quota: string | undefined
+  /** issue 22: the named caller (or _unidentified); absent for a profile without callers. */
+  caller?: string | undefined
 }
 
-const FIELDS = ['reqId', 'method', 'path', 'status', 'ms', 'upstreamMs', 'token', 'profile', 'upstream', 'quota'] as const
+const FIELDS = ['reqId', 'method', 'path', 'status', 'ms', 'upstreamMs', 'token', 'profile', 'upstream', 'quota', 'caller'] as const
 const LEVELS = { debug: 20, info: 30 } as const
 const s = pino.symbols
 
@@ -50,6 +52,7 @@ export function requestLineWriter (logger: Logger): (level: 'debug' | 'info', li
     if (line.profile !== undefined) out += `,"profile":${JSON.stringify(line.profile)}`
     if (line.upstream !== undefined) out += `,"upstream":${JSON.stringify(line.upstream)}`
     if (line.quota !== undefined) out += `,"quota":${JSON.stringify(line.quota)}`
+    if (line.caller !== undefined) out += `,"caller":${JSON.stringify(line.caller)}`
     stream.write(`${out},"msg":"request"${end}`)
   }
 }

@@ -4,6 +4,8 @@
  * part that draws a report; the server runs the same code over a minimal DOM for the first view (status-html.ts).
  */
 
+import { CALLERS_CARD_JS } from './status-callers.js'
+
 export const STATUS_RENDER_JS = String.raw`  var POLL_MS = 5000;
   var report = null;
   var skewMs = 0;
@@ -204,13 +206,13 @@ export const STATUS_RENDER_JS = String.raw`  var POLL_MS = 5000;
       grid.appendChild(upstreamCard(p));
       section.appendChild(grid);
       section.appendChild(trafficCard(p));
+      if (p.callers) section.appendChild(callersCard(p));
       section.appendChild(errorsCard(p));
       root.appendChild(section);
     });
     renderSettings(report.settings);
   }
-
-`
+` + CALLERS_CARD_JS
 
 const STATUS_LOADER_JS = String.raw`  function tick () {
     var spans = document.querySelectorAll('[data-until]');

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Discovery } from '../token/discovery.js'
 import type { TokenProvider } from '../token/token-provider.js'
 import type { Activity, ActivitySnapshot, ErrorEntry, MinuteCounts, MinuteQuota } from './activity.js'
+import type { CallerRow } from './caller-activity.js'
 import { STATUS_CSS } from './status-page.js'
 import { renderStatusPage } from './status-html.js'
 import { STATUS_JS } from './status-script.js'
@@ -16,6 +17,8 @@ export interface ProfileSource {
   activity: Activity
   /** Every upstream of the routing table with its origin, or why it is not known (as readiness lists them). */
   routed: () => Record<string, unknown>
+  /** issue 22: a row per named caller; undefined for a profile without callers. */
+  callers?: (() => CallerRow[] | undefined) | undefined
 }
 
 export interface StatusOptions {
@@ -50,6 +53,8 @@ export interface ProfileStatus {
     quota: Array<Omit<MinuteQuota, 'start'> & { start: string }>
     recentErrors: Array<Omit<ErrorEntry, 'at'> & { at: string }>
   }
+  /** issue 22: a row per named caller (`_unidentified`: calls no caller was recognised in); absent without callers. */
+  callers?: Array<Omit<CallerRow, 'lastSeen'> & { lastSeen: string | null }>
 }
 
 export interface StatusReport {
@@ -90,8 +95,14 @@ function profileStatus (p: ProfileSource, now: number): ProfileStatus {
     },
     upstreams: { issuer: p.issuer, api: p.apiOrigin() ?? null },
     routedUpstreams: p.routed(),
-    traffic: traffic(p.activity.snapshot())
+    traffic: traffic(p.activity.snapshot()),
+    ...callerRows(p)
   }
+}
+
+function callerRows (p: ProfileSource): Pick<ProfileStatus, 'callers'> {
+  const rows = p.callers?.()
+  return rows === undefined ? {} : { callers: rows.map((r) => ({ ...r, lastSeen: r.lastSeen === null ? null : new Date(r.lastSeen).toISOString() })) }
 }
 
 function traffic (a: ActivitySnapshot): ProfileStatus['traffic'] {

@@ -5,7 +5,7 @@
  *   2. headers      not too many, one Host
  *   3. Host         a name of the proxy's (DNS rebinding), with a real port
  *   4. Origin/CORS  browsers only from PROXY_CORS_ORIGINS; preflights answered here
- *   5. inbound key  X-Proxy-Key when PROXY_API_KEYS are set
+ *   5. inbound key  X-Proxy-Key when PROXY_API_KEYS are set; with named callers (issue 22), which caller it is
  *   5b. placeholder with PROXY_LOCAL_AUTH, a placeholder bearer is ours, this profile's and alive (issue 23)
  *   6. route        PROXY_READ_ONLY and the "routes" allow-list, on the path a server could act on
  *   7. body limit   a declared Content-Length over PROXY_MAX_BODY_BYTES (chunked bodies: body.ts)
@@ -15,11 +15,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Settings } from '../core/config.js'
+import { indexCallers, type CallerIndex, type CallerPolicy } from '../core/caller-policy.js'
+import type { CallerSet } from '../core/callers.js'
 import { ProxyError } from '../core/errors.js'
 import { isLoopbackHost } from '../core/net.js'
 import { compileRoute, pathOf, serverView } from '../core/paths.js'
 import { DEFAULT_PROFILE, settingName } from '../core/settings.js'
 import { verifyPlaceholder } from '../token/placeholder.js'
+import { whichCaller, type Connection } from './admission-callers.js'
 import { LOCAL_AUTH_PATHS } from './local-auth.js'
 
 /** What admission reads of a request: plain data, so each step can be tested with a table. */
@@ -46,6 +49,8 @@ export interface AdmissionRules {
   readonly maxHeaderCount: number
   /** issue 23: placeholders are judged (PROXY_LOCAL_AUTH), and the local auth paths are not forwarded. */
   readonly placeholders: PlaceholderRules | undefined
+  /** issue 22: the profile's named callers, compiled; absent, the profile behaves as before callers. */
+  readonly callers: CallerIndex | undefined
 }
 
 /** What judging a placeholder needs: the proxy's key, this listener's profile, the time. */
@@ -61,6 +66,10 @@ export interface Admitted {
   readonly preflight: boolean
   /** The caller a valid placeholder names (issue 22's callers read it). */
   readonly caller?: string | undefined
+  /** issue 22: the named caller recognised; absent without callers, or when shadow mode let an unknown call in. */
+  readonly policy?: CallerPolicy | undefined
+  /** issue 22, shadow mode: the refusal recognition would have made. */
+  readonly wouldRefuse?: ProxyError | undefined
 }
 
 const OPEN_PATHS = new Set(['/_proxy/healthz', '/_proxy/readyz'])
@@ -76,8 +85,8 @@ const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-o
 const MAX_PORT = 65_535
 export const CORS_EXPOSED = 'x-request-id, proxy-status, retry-after'
 
-/** Runs steps 1–7 in order. Throws the first refusal. */
-export function admit (head: RequestHead, rules: AdmissionRules): Admitted {
+/** Runs steps 1–7 in order. Throws the first refusal. `arrival` says how the connection came (named callers). */
+export function admit (head: RequestHead, rules: AdmissionRules, arrival?: Connection): Admitted {
   checkTarget(head.url)
   checkHeaders(head, rules)
   checkHost(head.headers.host, rules)
@@ -85,14 +94,21 @@ export function admit (head: RequestHead, rules: AdmissionRules): Admitted {
   const preflight = cors !== undefined && head.method === 'OPTIONS' && head.headers['access-control-request-method'] !== undefined
   if (preflight) return { cors: { ...cors, ...preflightHeaders(rules) }, preflight }
   const path = pathOf(head.url)
-  checkKey(path, head.headers['x-proxy-key'], rules)
   // The local auth endpoints are answered by the proxy, never forwarded: route rules are about what is forwarded,
   // and a stale bearer a client sends along to its token endpoint must not stop it getting a new one.
   const local = rules.placeholders !== undefined && LOCAL_AUTH_PATHS.has(path)
+  const named = rules.callers === undefined ? undefined : whichCaller(head.headers, OPEN_PATHS.has(path) || local, rules.placeholders !== undefined, rules.callers, arrival)
+  if (named === undefined) checkKey(path, head.headers['x-proxy-key'], rules)
+  else if (named.policy !== undefined) arrival?.recognised?.(named.policy)
   const caller = local ? undefined : checkPlaceholder(head.headers.authorization, rules)
+  // A placeholder names the caller whose key got it (issue 23): that caller, whatever connection it came by.
+  const byPlaceholder = caller === undefined ? undefined : rules.callers?.policies.get(caller)
+  if (byPlaceholder !== undefined) arrival?.recognised?.(byPlaceholder)
+  else if (named?.refused !== undefined) throw named.refused
   if (!path.startsWith('/_proxy/') && !local) checkRoute(head, path, rules)
   checkBodyLimit(head.headers['content-length'], rules)
-  return { cors, preflight, caller }
+  if (named === undefined) return { cors, preflight, caller }
+  return { cors, preflight, caller, policy: byPlaceholder ?? named.policy, wouldRefuse: byPlaceholder === undefined ? named.wouldRefuse : undefined }
 }
 
 /** 1. Only origin-form (`/path?query`) passes, and only a path that cannot be read two ways. */
@@ -229,7 +245,7 @@ export function checkBodyLimit (contentLength: string | undefined, rules: Admiss
   }
 }
 
-export function compileRules (s: Settings, apiKeys: readonly string[], profile: string = DEFAULT_PROFILE, placeholders?: PlaceholderRules): AdmissionRules {
+export function compileRules (s: Settings, apiKeys: readonly string[], profile: string = DEFAULT_PROFILE, placeholders?: PlaceholderRules, callers?: CallerSet): AdmissionRules {
   const publicUrl = s.publicUrl === undefined ? undefined : new URL(s.publicUrl)
   return {
     hostNames: new Set<string>([
@@ -245,7 +261,8 @@ export function compileRules (s: Settings, apiKeys: readonly string[], profile: 
     routes: s.routes.map(compileRoute),
     maxBodyBytes: s.maxBodyBytes,
     maxHeaderCount: s.maxHeaderCount,
-    placeholders: s.localAuth ? placeholders : undefined
+    placeholders: s.localAuth ? placeholders : undefined,
+    callers: callers === undefined ? undefined : indexCallers(callers, { readOnly: s.readOnly, routes: s.routes })
   }
 }
 

@@ -19,6 +19,7 @@ import type { PaceRule } from '../core/config.js'
 import type { RoutingTable } from '../core/routing.js'
 import type { Discovery } from '../token/discovery.js'
 import type { TokenProvider } from '../token/token-provider.js'
+import type { CallerLimits } from '../quota/caller-limits.js'
 import type { MicroCache } from '../quota/micro-cache.js'
 import type { PaceWaited } from '../quota/pace.js'
 import { QuotaGuard } from '../quota/quota.js'
@@ -60,6 +61,10 @@ export interface ForwardOptions {
   cache?: MicroCache | undefined
   /** A request was answered by another's upstream call (its response or its error). */
   onCoalesced?: () => void
+  /** issue 22: the named callers' shares of the quota; absent without callers. */
+  limits?: CallerLimits | undefined
+  /** issue 22, shadow mode: a refusal a caller's policy or share would have made. */
+  wouldRefuse?: ((request: FastifyRequest, err: ProxyError) => void) | undefined
 }
 
 declare module 'fastify' {
@@ -103,7 +108,7 @@ function stages (opts: ForwardOptions): { pipeline: Pipeline, handler: (request:
   const sharing = new Sharing<RequestContext>({ coalesce: opts.coalesce, cache: opts.cache, provider })
   const responder = new Responder({ routing: opts.routing, publicOrigin: opts.publicOrigin })
   const flights = new Flights({ sharing, responder, alone, onCoalesced: opts.onCoalesced })
-  const pipeline = new Pipeline({ routing: opts.routing, sharing, quota, provider, discovery: opts.discovery, gate, inFlight: flights.await })
+  const pipeline = new Pipeline({ routing: opts.routing, sharing, quota, provider, discovery: opts.discovery, gate, inFlight: flights.await, limits: opts.limits, wouldRefuse: opts.wouldRefuse })
   const { dispatcher, upstreamTimeoutMs, onUpstream401, onReplay } = opts
   const sender = new Sender({ profile: opts.profile, dispatcher, provider, quota, clock, upstreamTimeoutMs, onUpstream401, onReplay, arrived: flights.arrived, failed: flights.failed })
 

@@ -28,6 +28,10 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
  * The upstream gate, the pipeline's last step before sending (pipeline.ts): at most `maxConcurrent` requests upstream at once; more wait in a FIFO queue for a
  * bounded time, then get too_busy with Retry-After. A burst is served, a flood is refused, nobody waits forever.
  *
+ * Fair between named callers (issue 22): a freed place goes to the oldest waiter of the caller holding the fewest
+ * places now, so a caller with many calls queued cannot keep every place while another waits. Without callers every
+ * request has the same owner (''), and this is plain FIFO.
+ *
  * It also keeps a pipelined connection's unsafe requests in order: a POST/PUT/PATCH/DELETE waits until the
  * requests before it on the same connection are answered, and those after it wait for it (RFC 9112 §9.3.2).
  */
@@ -35,6 +39,9 @@ export class UpstreamGate {
   readonly #o: GateOptions
   #inFlight = 0
   readonly #queue: Waiting[] = []
+  /** issue 22: each waiter's owner (its caller), and the places each owner holds. */
+  readonly #owners = new Map<Waiting, string>()
+  readonly #held = new Map<string, number>()
   readonly #order = new WeakMap<Socket, SocketOrder>()
 
   constructor (o: GateOptions) {
@@ -44,35 +51,61 @@ export class UpstreamGate {
     this.#o = o
   }
 
-  /** Takes a place now (true), or says the caller must wait with `enter()` (false). */
-  tryEnter (): boolean {
+  /** Takes a place now (true), or says the caller must wait with `enter()` (false). `owner`: its named caller. */
+  tryEnter (owner = ''): boolean {
     if (this.#inFlight < this.#o.maxConcurrent && this.#queue.length === 0) {
       this.#inFlight++
+      this.#count(owner, 1)
       return true
     }
     return false
   }
 
   /** Waits for a place; rejects with too_busy when the queue is full or the wait is over. */
-  async enter (): Promise<void> {
-    if (this.tryEnter()) return
+  async enter (owner = ''): Promise<void> {
+    if (this.tryEnter(owner)) return
     if (this.#queue.length >= this.#o.maxQueued) throw this.#busy()
     const waiting: Waiting = new Waiting(this.#o.clock, this.#o.queueTimeoutMs, () => {
       removeFrom(this.#queue, waiting)
+      this.#owners.delete(waiting)
       return this.#busy()
     })
     this.#queue.push(waiting)
+    this.#owners.set(waiting, owner)
     await waiting.promise
   }
 
-  /** Gives a place back; the longest waiter takes it. */
-  leave (): void {
-    const next = this.#queue.shift()
+  /** Gives a place back; the oldest waiter of the owner holding the fewest places takes it. */
+  leave (owner = ''): void {
+    this.#count(owner, -1)
+    const next = this.#fairest()
     if (next !== undefined) {
+      removeFrom(this.#queue, next)
+      this.#count(this.#owners.get(next) ?? '', 1)
+      this.#owners.delete(next)
       next.pass()
       return
     }
     this.#inFlight--
+  }
+
+  #fairest (): Waiting | undefined {
+    let best: Waiting | undefined
+    let fewest = Infinity
+    for (const w of this.#queue) {
+      const held = this.#held.get(this.#owners.get(w) ?? '') ?? 0
+      if (held < fewest) {
+        best = w
+        fewest = held
+      }
+    }
+    return best
+  }
+
+  #count (owner: string, by: number): void {
+    const n = (this.#held.get(owner) ?? 0) + by
+    if (n <= 0) this.#held.delete(owner)
+    else this.#held.set(owner, n)
   }
 
   /**

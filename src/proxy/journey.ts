@@ -10,6 +10,7 @@ import type { ServerResponse } from 'node:http'
 import type { Clock } from '../core/clock.js'
 import type { TokenSet } from '../token/token-client.js'
 import type { TenantHosts } from '../token/discovery.js'
+import type { LimitTicket } from '../quota/caller-limits.js'
 import type { QuotaGuard, QuotaTicket } from '../quota/quota.js'
 import type { WholeResponse } from '../quota/coalesce.js'
 import type { Share } from '../quota/sharing.js'
@@ -73,6 +74,10 @@ export class Journey {
   share: Share<RequestContext> | undefined = undefined
   /** Its place behind a 429 shield's probe and in a pace lane. */
   ticket: QuotaTicket | undefined = undefined
+  /** issue 22: its place in its named caller's share (caller-limits.ts), for a call of its own. */
+  limit: LimitTicket | undefined = undefined
+  /** issue 22: whose place it holds in the upstream gate (its named caller; '' without callers), for a fair share. */
+  owner = ''
   #bodyBytes = 0
   /** A place in the upstream gate: its own, or its flight's (given back when the flight ends). */
   #place: 'none' | 'own' | 'flight' = 'none'
@@ -109,7 +114,7 @@ export class Journey {
     share.flight.whenEnded(() => {
       if (this.#place !== 'flight') return
       this.#place = 'none'
-      this.deps.gate.leave()
+      this.deps.gate.leave(this.owner)
     })
   }
 
@@ -165,9 +170,14 @@ export class Journey {
     const ticket = this.ticket
     if (share?.leads === true && !share.flight.ended) share.flight.whenEnded(() => { quota.leave(ticket) })
     else quota.leave(ticket)
+    const limit = this.limit
+    if (limit !== undefined) {
+      if (share?.leads === true && !share.flight.ended) share.flight.whenEnded(limit.release)
+      else limit.release()
+    }
     if (this.#place === 'own') {
       this.#place = 'none'
-      gate.leave()
+      gate.leave(this.owner)
     }
     bodies.release(this.#bodyBytes)
     this.#bodyBytes = 0

@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { Settings } from '../core/config.js'
 import { clientErrorHandler, sendError, toProxyError, writeRawError, type AnswerHooks } from '../core/error-reply.js'
 import { ERRORS, ProxyError } from '../core/errors.js'
+import type { CallerPolicy } from '../core/caller-policy.js'
+import { isLoopbackHost } from '../core/net.js'
 import { pathOf } from '../core/paths.js'
+import { unixBaseUrl, unixSocketOf } from '../core/unix-sockets.js'
 import { NO_SCHEMA_COMPILERS } from '../core/no-schemas.js'
 import { requestIds } from '../core/request-id.js'
 import { admit, publicOriginOf, type AdmissionRules } from './admission.js'
@@ -21,8 +24,21 @@ export interface ListenerOptions {
   hooks: AnswerHooks
   /** issue 23: the local auth endpoints, when PROXY_LOCAL_AUTH is on for this profile. */
   localAuth?: Omit<LocalAuthOptions, 'origin' | 'keyed'> | undefined
+  /** The profile's own Unix socket, if it has one: a call on it counts as loopback for the loopback caller. */
+  ownSocket?: string | undefined
   /** Told of every answered request, for the log line and metrics. */
-  requestDone: (r: { reqId: string, method: string, path: string, status: number, ms: number, upstreamMs: number | undefined, token: string | undefined, profile: string, upstream: string | undefined, quota: string | undefined }) => void
+  requestDone: (r: { reqId: string, method: string, path: string, status: number, ms: number, upstreamMs: number | undefined, token: string | undefined, profile: string, upstream: string | undefined, quota: string | undefined, caller: string | undefined, refusal: string | undefined }) => void
+  /** issue 22, shadow mode: a refusal a caller's policy or share would have made. */
+  wouldRefuse?: (request: FastifyRequest, err: ProxyError) => void
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** issue 22: the named caller admission recognised; null without callers. */
+    callerPolicy: CallerPolicy | null
+    /** The error code the proxy answered with, if it did. */
+    refusal: string | null
+  }
 }
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
@@ -35,6 +51,8 @@ const MAX_PARAM_LENGTH = 2048
 export async function createProxyListener (logger: Logger, o: ListenerOptions): Promise<FastifyInstance> {
   const s = o.settings
   const nextId = requestIds()
+  // The error code answered goes with the request to its log line and its caller's row.
+  const hooks: AnswerHooks = { ...o.hooks, answered: (err, request) => { request.refusal = err.code; o.hooks.answered?.(err, request) } }
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -61,7 +79,7 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
     clientErrorHandler,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // The router refuses some targets (broken percent-escapes) before any hook: same JSON shape.
-    frameworkErrors: (err, request, reply) => { sendError(new ProxyError('bad_request', `the request target is malformed (${err.message}): ${ERRORS.bad_request.remedy}`), request, reply, o.hooks) }
+    frameworkErrors: (err, request, reply) => { sendError(new ProxyError('bad_request', `the request target is malformed (${err.message}): ${ERRORS.bad_request.remedy}`), request, reply, hooks) }
   })
   // Every header line is counted by admission (PROXY_MAX_HEADER_COUNT), never dropped silently by Node.
   app.server.maxHeadersCount = 0
@@ -70,19 +88,26 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
     writeRawError(res.socket as NonNullable<typeof res.socket>, new ProxyError('expectation_failed', `only "Expect: 100-continue" is understood: ${ERRORS.expectation_failed.remedy}`))
   })
 
-  app.setErrorHandler((err: Error, request, reply) => { sendError(toProxyError(err, request), request, reply, o.hooks) })
+  app.setErrorHandler((err: Error, request, reply) => { sendError(toProxyError(err, request), request, reply, hooks) })
   app.setNotFoundHandler(async (request) => {
     throw new ProxyError('method_not_allowed', `${request.method} is not forwarded: the proxy forwards GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS`)
   })
+  app.decorateRequest('callerPolicy', null)
+  app.decorateRequest('refusal', null)
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
     let verdict
     try {
-      verdict = admit({ method: request.method, url: request.raw.url ?? '', headers: request.headers, rawHeaders: request.raw.rawHeaders }, o.rules())
+      const socketPath = unixSocketOf(request.raw.socket)
+      const loopback = socketPath === undefined ? isLoopbackHost(request.raw.socket.remoteAddress ?? '') : socketPath === o.ownSocket
+      verdict = admit({ method: request.method, url: request.raw.url ?? '', headers: request.headers, rawHeaders: request.raw.rawHeaders }, o.rules(), { socketPath, loopback, recognised: (policy) => { request.callerPolicy = policy } })
     } catch (err) {
       done(err as Error)
       return
     }
+    // A placeholder naming a caller wins over the connection's (admission's last word).
+    if (verdict.policy !== undefined) request.callerPolicy = verdict.policy
+    if (verdict.wouldRefuse !== undefined) o.wouldRefuse?.(request, verdict.wouldRefuse)
     if (verdict.cors !== undefined) reply.headers(verdict.cors)
     // A CORS preflight is answered here, never forwarded: the hook ends without done().
     if (verdict.preflight) {
@@ -94,7 +119,7 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
   app.addHook('onResponse', (request, reply, done) => {
     const journey = request.journey
     const ctx = journey?.ctx
-    o.requestDone({ reqId: request.id, method: request.method, path: pathOf(request.raw.url ?? ''), status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: ctx?.upstreamMs, token: ctx?.token.fingerprint, profile: o.forward.profile, upstream: ctx?.upstream, quota: journey?.spared })
+    o.requestDone({ reqId: request.id, method: request.method, path: pathOf(request.raw.url ?? ''), status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: ctx?.upstreamMs, token: ctx?.token.fingerprint, profile: o.forward.profile, upstream: ctx?.upstream, quota: journey?.spared, caller: request.callerPolicy?.caller.name, refusal: request.refusal ?? undefined })
     done()
   })
   await app.register(o.ownRoutes)
@@ -102,7 +127,9 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
     throw new ProxyError('not_found', 'no such proxy endpoint: use /_proxy/healthz, /_proxy/readyz or /_proxy/metrics')
   })
   // issue 23: its exact paths win over the forwarder's wildcard.
-  if (o.localAuth !== undefined) await app.register(localAuthPlugin, { ...o.localAuth, origin: (request) => publicOriginOf(o.rules(), request.headers.host), keyed: () => o.rules().keyDigests.length > 0 })
-  await app.register(forwardPlugin, { ...o.forward, publicOrigin: (request) => publicOriginOf(o.rules(), request.headers.host) })
+  if (o.localAuth !== undefined) await app.register(localAuthPlugin, { ...o.localAuth, origin: (request) => unixSocketOf(request.raw.socket) === undefined ? publicOriginOf(o.rules(), request.headers.host) : unixBaseUrl(request.headers.host), keyed: () => o.rules().keyDigests.length > 0 })
+  // A caller on a Unix socket follows links to `http://<its Host>` through its socket (core/unix-sockets.ts).
+  const origin = (request: FastifyRequest): string => unixSocketOf(request.raw.socket) === undefined ? publicOriginOf(o.rules(), request.headers.host) : unixBaseUrl(request.headers.host)
+  await app.register(forwardPlugin, { ...o.forward, publicOrigin: origin })
   return app
 }

@@ -4,11 +4,11 @@
  *
  *   1. body       the bytes body.ts read are the journey's to give back
  *   2. routing    the routing table names the upstream from the path alone
- *      (issue 22: the caller's own policy, its rate limit and concurrency, is one more step here, a ticket the
- *      journey holds and gives back)
+ *   2b. caller    issue 22: the named caller's own rules (caller-policy.ts authorise), before anything shared is read
  *   3. sharing    a micro-cache hit, a flight joined, a flight led, or alone (src/quota/sharing.ts); a hit and a
  *                 follower go straight to the handler: they cost no quota, no place and no token
- *   4. quota      the 429 shield, then pacing (src/quota/quota.ts): refused at once, or a ticket, maybe to wait on
+ *   4. quota      the caller's share (caller-limits.ts; only for a call of its own: a leader, or alone), then
+ *                 the 429 shield, then pacing (src/quota/quota.ts): refused at once, or a ticket, maybe to wait on
  *   5. waits      a pipelined connection's unsafe requests wait for the ones before them (gate.ts), then the
  *                 ticket's wait behind a shield's probe or in a pace lane
  *   6. token      the profile's bearer, and the tenant's upstream hosts
@@ -18,6 +18,7 @@
  * Callback style with a synchronous fast path: no wait, a valid token and a known origin cost no promise.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { authorise, type CallerPolicy } from '../core/caller-policy.js'
 import { ProxyError } from '../core/errors.js'
 import { pathOf } from '../core/paths.js'
 import type { RoutingTable } from '../core/routing.js'
@@ -25,6 +26,7 @@ import type { Discovery, TenantHosts } from '../token/discovery.js'
 import type { TokenProvider } from '../token/token-provider.js'
 import type { TokenSet } from '../token/token-client.js'
 import { upstreamOrigin } from '../token/upstreams.js'
+import type { CallerLimits } from '../quota/caller-limits.js'
 import type { QuotaGuard } from '../quota/quota.js'
 import type { Share, Sharing } from '../quota/sharing.js'
 import type { UpstreamGate } from './gate.js'
@@ -41,6 +43,10 @@ interface PipelineOptions {
   gate: UpstreamGate
   /** A flight was joined or led: its outcome reaches the request from there. */
   inFlight: (request: FastifyRequest, reply: FastifyReply, journey: Journey, share: Share<RequestContext>) => void
+  /** issue 22: each named caller's share of the quota (one per process). */
+  limits?: CallerLimits | undefined
+  /** issue 22, shadow mode: what a caller's policy or share would have refused. */
+  wouldRefuse?: ((request: FastifyRequest, err: ProxyError) => void) | undefined
 }
 
 export class Pipeline {
@@ -63,15 +69,43 @@ export class Pipeline {
       return
     }
     journey.upstream = this.#o.routing().route(pathOf(request.raw.url ?? ''))
-    if (journey.turn.wait === undefined && body === undefined && this.#share(request, reply, journey)) {
-      done()
+    const refused = this.#authorise(request)
+    if (refused !== undefined) {
+      done(refused)
       return
     }
+    if (journey.turn.wait === undefined && body === undefined && this.#share(request, reply, journey, done)) return
     this.prepare(request, journey, done)
   }
 
-  /** Step 3: true when the request is answered without a call of its own (a hit, a follower). */
-  #share (request: FastifyRequest, reply: FastifyReply, journey: Journey): boolean {
+  /** Step 2b: the caller's own rules; in shadow mode a refusal is reported and the call goes on. */
+  #authorise (request: FastifyRequest): ProxyError | undefined {
+    const policy = request.callerPolicy
+    if (policy === null) return undefined
+    const d = authorise(policy, request.method, pathOf(request.raw.url ?? ''), request.headers)
+    if (d.ok) return undefined
+    if (d.enforce) return d.error
+    this.#o.wouldRefuse?.(request, d.error)
+    return undefined
+  }
+
+  /**
+   * Step 4's first part: a place in the caller's share, for a call that will reach CXone. Taken by a leader the moment
+   * its flight starts, before anyone can join it, so a leader over its share never hands its refusal to another caller.
+   */
+  #limit (request: FastifyRequest, journey: Journey, policy: CallerPolicy): ProxyError | undefined {
+    const limits = this.#o.limits
+    if (limits === undefined || journey.limit !== undefined) return undefined
+    const d = limits.take(policy.caller)
+    if (!d.ok) return d.error
+    journey.limit = d.ticket
+    if (d.wouldRefuse !== undefined) this.#o.wouldRefuse?.(request, d.wouldRefuse)
+    journey.owner = `${policy.caller.profile}/${policy.caller.name}`
+    return undefined
+  }
+
+  /** Step 3: true when the request is answered (a hit, a follower) or refused (`done` called) without a call of its own. */
+  #share (request: FastifyRequest, reply: FastifyReply, journey: Journey, done: Done): boolean {
     const decision = this.#o.sharing.decide(request.method, request.raw.url as string, request.headers, journey.upstream, () => this.#originNow(journey.upstream))
     switch (decision.kind) {
       case 'alone': return false
@@ -80,13 +114,23 @@ export class Pipeline {
         journey.ctx = { token: decision.token, upstream: journey.upstream, origin: source.origin, hosts: source.hosts, body: undefined, replayed: false, upstreamStart: 0, upstreamMs: undefined, caller: journey.caller }
         journey.spared = 'cache'
         journey.hit = { response: decision.response, extra: decision.extra }
+        done()
         return true
       }
       case 'join':
-      case 'lead':
+      case 'lead': {
+        const limited = decision.kind === 'lead' && request.callerPolicy !== null ? this.#limit(request, journey, request.callerPolicy) : undefined
+        if (limited !== undefined) {
+          // Nobody has joined yet (this is the same tick): the flight ends with no other member.
+          this.#o.sharing.end(decision.share, { kind: 'error', error: limited }, decision.share.member)
+          done(limited)
+          return true
+        }
         journey.share = decision.share
         this.#o.inFlight(request, reply, journey, decision.share)
+        if (decision.kind === 'join') done()
         return decision.kind === 'join'
+      }
     }
   }
 
@@ -104,6 +148,11 @@ export class Pipeline {
     const { quota, provider, discovery, gate } = this.#o
     const fail = (err: Error): void => { this.#refused(journey, err, done) }
     const body = request.body instanceof Buffer ? request.body : undefined
+    const limited = request.callerPolicy === null ? undefined : this.#limit(request, journey, request.callerPolicy)
+    if (limited !== undefined) {
+      fail(limited)
+      return
+    }
     try {
       journey.ticket ??= quota.hold(request.method, request.raw.url ?? '', journey.upstream, journey.signal)
     } catch (err) {
@@ -120,7 +169,7 @@ export class Pipeline {
           fail(err)
           return
         }
-        if (gate.tryEnter()) {
+        if (gate.tryEnter(journey.owner)) {
           journey.takePlace()
           done()
           return
@@ -148,9 +197,9 @@ export class Pipeline {
       if (err !== undefined) throw err
     }
     if (!journey.holdsPlace) {
-      await gate.enter()
+      await gate.enter(journey.owner)
       // The caller (every caller of a flight) may have gone while it waited: give the place back at once.
-      if (signal.aborted === true) gate.leave()
+      if (signal.aborted === true) gate.leave(journey.owner)
       else journey.takePlace()
     }
   }

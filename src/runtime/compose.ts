@@ -12,15 +12,18 @@ import { createAdminListener } from '../ops/admin-listener.js'
 import { adminRoutes, type AdminOptions, type ProfileHealth } from '../ops/health.js'
 import { ADMIN_PROFILE, routeClass, type Metrics } from '../ops/metrics.js'
 import { Activity } from '../ops/activity.js'
+import { CallerActivity } from '../ops/caller-activity.js'
 import { quitRoute } from '../ops/quit.js'
 import { statusProfile, statusRoutes, type StatusOptions } from '../ops/status.js'
 import { checkHost, compileRules, type AdmissionRules, type PlaceholderRules } from '../proxy/admission.js'
 import { createProxyListener } from '../proxy/listener.js'
+import { CallerLimits } from '../quota/caller-limits.js'
 import { MicroCache } from '../quota/micro-cache.js'
 import type { Discovery, TenantHosts } from '../token/discovery.js'
 import { createTokenLayer, type TokenLayer } from '../token/token-layer.js'
 import type { TokenProvider } from '../token/token-provider.js'
 import { routingView, upstreamsView, type RouteView } from '../token/upstreams.js'
+import { callerHooks, identifyCallers } from './caller-wiring.js'
 import { effectiveSettings } from './effective-settings.js'
 import { abortListeners, closeListeners, createProcessParts, errorEntry, type AppDeps, type ProcessParts } from './process-parts.js'
 import { planReload, type ProfileReload, type ReloadPlan } from './reload-plan.js'
@@ -73,6 +76,8 @@ interface ProfileComponent extends ProfileApp {
   readonly rules: AdmissionRules
   /** This profile's requests and errors, for its part of the status page (issue 25). */
   readonly activity: Activity
+  /** issue 22: its named callers' rows. */
+  readonly callers: CallerActivity
   start: () => void
   close: () => void
   reload: (plan: ProfileReload) => void
@@ -144,7 +149,10 @@ function ownPages (parts: ProcessParts, built: readonly ProfileComponent[], curr
   const status: StatusOptions = {
     now: parts.clock.now,
     settings: () => effectiveSettings(current()),
-    profiles: () => built.map((p) => statusProfile(p.name, p.provider, p.discovery, p.activity, p.config.settings.apiUrl !== undefined, () => upstreamsView(p.routing, hostsOf(p))))
+    profiles: () => built.map((p) => ({
+      ...statusProfile(p.name, p.provider, p.discovery, p.activity, p.config.settings.apiUrl !== undefined, () => upstreamsView(p.routing, hostsOf(p))),
+      callers: () => p.config.callers === undefined ? undefined : p.callers.rows()
+    }))
   }
   const admin = async (scope: FastifyInstance): Promise<void> => {
     await scope.register(adminRoutes, routes)
@@ -171,12 +179,19 @@ function profileBuilder (parts: ProcessParts, pages: OwnPages): (p: Profile, isD
       fleetObserver: () => parts.fleetObserver(p.name),
       onOutcome: (outcome, oauthError) => { metrics.tokenOutcome(outcome, oauthError, p.name) }
     })
-    const profile = { config: p, rules: compileRules(ps, p.credentials.apiKeys, p.name, placeholders(p.name)), routing: compileRouting(ps.upstreams), cache: cacheFor(parts, p.name, ps) }
+    const profile = { config: p, rules: compileRules(ps, p.credentials.apiKeys, p.name, placeholders(p.name), p.callers), routing: compileRouting(ps.upstreams), cache: cacheFor(parts, p.name, ps) }
     const activity = new Activity(clock.now)
+    // issue 22: its callers' shares, on the process's clock, and who called what.
+    const limits = new CallerLimits(clock)
+    limits.configure(p.callers)
+    const callers = new CallerActivity(clock.now, (caller, outcome) => { metrics.callerRequest(p.name, caller, outcome) })
+    callers.configure(p.callers?.callers.map((c) => c.name) ?? [])
+    const named = callerHooks(log, () => profile.rules.callers !== undefined, callers, (caller) => { metrics.callerShadowRefusal(p.name, caller) })
     const own = parts.hooksFor(p.name)
     const app = await createProxyListener(log, {
       settings: ps,
       rules: () => profile.rules,
+      ownSocket: ps.socket,
       forward: {
         profile: p.name,
         routing: () => profile.routing,
@@ -195,8 +210,11 @@ function profileBuilder (parts: ProcessParts, pages: OwnPages): (p: Profile, isD
         onPaceWait: observability.paceWaited,
         coalesce: ps.coalesce,
         cache: profile.cache,
-        onCoalesced: () => { metrics.coalesced(p.name) }
+        onCoalesced: () => { metrics.coalesced(p.name) },
+        limits,
+        wouldRefuse: named.wouldRefuse
       },
+      wouldRefuse: named.wouldRefuse,
       ownRoutes: isDefault
         ? async (scope) => {
           await scope.register(adminRoutes, routes)
@@ -207,9 +225,9 @@ function profileBuilder (parts: ProcessParts, pages: OwnPages): (p: Profile, isD
         : async (scope) => { await scope.register(adminRoutes, { profiles: health, only: p.name }) },
       // The status page shows each profile its own traffic and errors (issue 25).
       hooks: { ...own, answered: (err, request) => { own.answered?.(err, request); activity.error(errorEntry(err, request)) } },
-      localAuth: ps.localAuth ? { profile: p.name, key: parts.placeholderKey, now: clock.now, provider: tokens.provider, discovery: tokens.discovery, identify: parts.identify?.(p.name) } : undefined,
+      localAuth: ps.localAuth ? { profile: p.name, key: parts.placeholderKey, now: clock.now, provider: tokens.provider, discovery: tokens.discovery, identify: parts.identify?.(p.name) ?? (p.callers === undefined ? undefined : identifyCallers(() => profile.rules.callers)) } : undefined,
       requestDone: (r) => {
-        observability.requestDone(r)
+        observability.requestDone(named.requestDone(r))
         if (routeClass(r.path) !== 'admin') activity.request(r.status, { upstreamCall: r.upstreamMs !== undefined, quota: r.quota })
       }
     })
@@ -223,6 +241,7 @@ function profileBuilder (parts: ProcessParts, pages: OwnPages): (p: Profile, isD
       discovery: tokens.discovery,
       get config () { return profile.config },
       activity,
+      callers,
       get routing () { return profile.routing },
       get rules () { return profile.rules },
       start: () => { tokens.start() },
@@ -234,7 +253,11 @@ function profileBuilder (parts: ProcessParts, pages: OwnPages): (p: Profile, isD
           // Answers kept for the old credentials or hosts are not served for the new ones.
           profile.cache?.clear()
         }
-        if (plan.admission) profile.rules = compileRules(next.settings, next.credentials.apiKeys, p.name, placeholders(p.name))
+        if (plan.admission) {
+          profile.rules = compileRules(next.settings, next.credentials.apiKeys, p.name, placeholders(p.name), next.callers)
+          limits.configure(next.callers)
+          callers.configure(next.callers?.callers.map((c) => c.name) ?? [])
+        }
         if (plan.routing) profile.routing = compileRouting(next.settings.upstreams)
         profile.config = next
       }

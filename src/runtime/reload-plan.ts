@@ -61,10 +61,13 @@ function reloadOf (key: SettingKey): SettingReload {
   return (SETTINGS[key] as SettingSpec).reload
 }
 
-function planProfile (was: Profile, next: Profile): { plan: ProfileReload, changed: SettingKey[], applied: string[], restartNeeded: SettingKey[] } {
+function planProfile (was: Profile, next: Profile): { plan: ProfileReload, changed: SettingKey[], applied: string[], restartNeeded: string[] } {
   const changed = (Object.keys(SETTINGS) as SettingKey[]).filter((k) => JSON.stringify(next.settings[k]) !== JSON.stringify(was.settings[k]))
   const credentialsChanged = CREDENTIAL_KEYS.filter((k) => next.credentials[k] !== was.credentials[k])
   const keysChanged = next.credentials.apiKeys.join('\n') !== was.credentials.apiKeys.join('\n')
+  // issue 22: a caller's policy, share or keys (their fingerprints) reload; its socket is bound once, at start.
+  const callersChanged = callersShape(next, false) !== callersShape(was, false)
+  const socketsChanged = callersShape(next, true) !== callersShape(was, true)
   const restartNeeded = changed.filter((k) => reloadOf(k) === 'restart')
   const settings: Settings = { ...next.settings }
   for (const k of restartNeeded) Object.assign(settings, { [k]: was.settings[k] })
@@ -74,11 +77,17 @@ function planProfile (was: Profile, next: Profile): { plan: ProfileReload, chang
       name: was.name,
       next: { ...next, settings: Object.freeze(settings) },
       token: changes('token') || credentialsChanged.length > 0,
-      admission: changes('admission') || keysChanged,
+      admission: changes('admission') || keysChanged || callersChanged,
       routing: changes('routing')
     },
     changed,
-    applied: [...changed.filter((k) => reloadOf(k) !== 'restart'), ...credentialsChanged.map((k) => next.secretVars[k]), ...(keysChanged ? [next.secretVars.apiKeys] : [])],
-    restartNeeded
+    applied: [...changed.filter((k) => reloadOf(k) !== 'restart'), ...credentialsChanged.map((k) => next.secretVars[k]), ...(keysChanged ? [next.secretVars.apiKeys] : []), ...(callersChanged ? ['callers'] : [])],
+    restartNeeded: [...restartNeeded, ...(socketsChanged ? ['callers.socket'] : [])]
   }
+}
+
+/** The callers as a reload compares them: their sockets (`sockets`), or everything else, keys by fingerprint. */
+function callersShape (p: Profile, sockets: boolean): string {
+  const callers = p.callers?.callers ?? []
+  return JSON.stringify(callers.map((c) => sockets ? [c.name, c.socket, c.socketMode] : { ...c, socket: undefined, socketMode: undefined }))
 }

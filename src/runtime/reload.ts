@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { systemClock, type Clock } from '../core/clock.js'
+import { CALLER_KEYS_DIR_VAR, callerKeyFiles } from '../core/caller-keys.js'
 import { ConfigError } from '../core/errors.js'
 import type { Config } from '../core/config.js'
 import { CONFIG_FILE_VAR, DEFAULT_CONFIG_FILE, PROFILE_SECRET_VARS, SECRET_VARS } from '../core/settings.js'
@@ -61,11 +62,14 @@ async function contentHash (files: readonly string[]): Promise<string> {
 
 export async function startReloader (o: ReloaderOptions): Promise<Reloader> {
   const files = watchedFiles(o.env, o.configPath, o.cwd)
-  let applied = await contentHash(files)
+  // issue 22: the callers' key files, listed again each time (a file added to PROXY_CALLER_KEYS_DIR counts).
+  const keysDir = o.env[CALLER_KEYS_DIR_VAR]
+  const all = (): string[] => [...files, ...callerKeyFiles(o.env, o.cwd)]
+  let applied = await contentHash(all())
   let running: Promise<void> = Promise.resolve()
 
   const reloadNow = async (reason: string, force: boolean): Promise<void> => {
-    const hash = await contentHash(files)
+    const hash = await contentHash(all())
     if (!force && hash === applied) return
     let next: Config
     try {
@@ -102,7 +106,8 @@ export async function startReloader (o: ReloaderOptions): Promise<Reloader> {
     }, RELOAD_DEBOUNCE_MS)
   }
   const watchers: FSWatcher[] = []
-  for (const dir of new Set(files.map((f) => dirname(f)))) {
+  const dirs = [...all().map((f) => dirname(f)), ...(keysDir === undefined || keysDir.trim() === '' ? [] : [resolve(o.cwd ?? process.cwd(), keysDir)])]
+  for (const dir of new Set(dirs)) {
     try {
       const w = watch(dir, { persistent: false }, onEvent)
       w.on('error', () => { /* a folder that goes away stops being watched; SIGHUP still reloads */ })

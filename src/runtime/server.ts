@@ -4,6 +4,7 @@ import { ConfigError, ProxyError } from '../core/errors.js'
 import { buildApp, type AppDeps, type ProxyApp } from './compose.js'
 import { hasEnvProxy } from '../core/http-clients.js'
 import { startReloader } from './reload.js'
+import { listenUnix, type UnixListener } from './sockets.js'
 import { FASTIFY_LISTEN_TEXT } from '../core/log.js'
 import { answerOpenResponses, trackOpenResponses } from './unanswered.js'
 import { effectiveProfiles, effectiveSettings } from './effective-settings.js'
@@ -57,6 +58,22 @@ function describeRoute (r: RouteView): string {
   return `${r.prefix} → ${r.upstream} (${r.origin ?? r.problem?.message ?? 'discovered from the token'})`
 }
 
+/** issue 22: each profile's own Unix socket and each of its callers', handing their connections to its server. */
+async function listenCallerSockets (config: Config, proxy: ProxyApp, into: UnixListener[]): Promise<void> {
+  for (const [i, p] of proxy.profiles.entries()) {
+    const own = config.profiles[i]?.settings
+    if (own?.socket !== undefined) into.push(await listenUnix({ path: own.socket, mode: parseInt(own.socketMode, 8), target: p.app.server, owner: `profile "${p.name}"` }))
+    for (const c of config.profiles[i]?.callers?.callers ?? []) {
+      if (c.socket !== undefined) into.push(await listenUnix({ path: c.socket, mode: c.socketMode, target: p.app.server, owner: `caller "${c.name}"` }))
+    }
+  }
+}
+
+/** Stops accepting on the sockets and removes their files (those still ours). */
+async function closeSockets (sockets: readonly UnixListener[]): Promise<void> {
+  await Promise.all(sockets.map(async (u) => { await u.close() }))
+}
+
 /** Builds the proxy, listens, starts the token's first fetch in the background. */
 export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom?: ReloadSource): Promise<RunningProxy> {
   const proxy = await buildApp(config, deps)
@@ -64,13 +81,16 @@ export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom
   const s = config.settings
   const urls: Record<string, string> = {}
   let adminUrl: string | undefined
+  const sockets: UnixListener[] = []
   try {
     // Every profile listens on the default's host, each on its own port.
     for (const [i, p] of proxy.profiles.entries()) {
       urls[p.name] = await listen(p.app, s.host, p.port, i === 0 ? SETTINGS.port.env : `the "port" of profile "${p.name}"`)
     }
     if (proxy.admin !== undefined && s.adminPort !== undefined) adminUrl = await listen(proxy.admin, s.adminHost, s.adminPort, SETTINGS.adminPort.env)
+    await listenCallerSockets(config, proxy, sockets)
   } catch (err) {
+    await closeSockets(sockets)
     await proxy.close()
     throw err
   }
@@ -105,6 +125,7 @@ export async function startProxy (config: Config, deps: AppDeps = {}, reloadFrom
     closing ??= (async () => {
       reloader?.close()
       proxy.logger.info({ reason, graceMs: s.shutdownGraceMs }, 'shutting down: no new requests, finishing those in flight')
+      await closeSockets(sockets)
       const force = clock.setTimeout(() => {
         proxy.logger.warn({ graceMs: s.shutdownGraceMs }, 'grace period over: closing the connections still open')
         void cut(`the proxy is shutting down and its grace period (${SETTINGS.shutdownGraceMs.env}=${s.shutdownGraceMs}) ended`)
