@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest, type onRequestHookHandler } from 'fastify'
 import type { Logger } from 'pino'
 import type { Settings } from '../core/config.js'
 import { clientErrorHandler, sendError, toProxyError, writeRawError, type AnswerHooks } from '../core/error-reply.js'
@@ -94,7 +94,29 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
   })
   app.decorateRequest('callerPolicy', null)
   app.decorateRequest('refusal', null)
-  app.addHook('onRequest', (request, reply, done) => {
+  app.addHook('onRequest', admissionHook(o))
+  app.addHook('onResponse', (request, reply, done) => {
+    const journey = request.journey
+    const ctx = journey?.ctx
+    o.requestDone({ reqId: request.id, method: request.method, path: pathOf(request.raw.url ?? ''), status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: ctx?.upstreamMs, token: ctx?.token.fingerprint, profile: o.forward.profile, upstream: ctx?.upstream, quota: journey?.spared, caller: request.callerPolicy?.caller.name, refusal: request.refusal ?? undefined })
+    done()
+  })
+  await app.register(o.ownRoutes)
+  app.all('/_proxy/*', async () => {
+    throw new ProxyError('not_found', 'no such proxy endpoint: use /_proxy/healthz, /_proxy/readyz or /_proxy/metrics')
+  })
+  // The proxy's own origin as this caller reaches it: PROXY_PUBLIC_URL or its Host; a caller on a Unix socket follows
+  // links to `http://<its Host>` through its socket (core/unix-sockets.ts).
+  const origin = (request: FastifyRequest): string => unixSocketOf(request.raw.socket) === undefined ? publicOriginOf(o.rules(), request.headers.host) : unixBaseUrl(request.headers.host)
+  // issue 23: the local auth endpoints' exact paths win over the forwarder's wildcard.
+  if (o.localAuth !== undefined) await app.register(localAuthPlugin, { ...o.localAuth, origin, keyed: () => o.rules().keyDigests.length > 0 })
+  await app.register(forwardPlugin, { ...o.forward, publicOrigin: origin })
+  return app
+}
+
+/** Admission on every request (admission.ts): the caller its connection or key names, the refusals, CORS. */
+function admissionHook (o: ListenerOptions): onRequestHookHandler {
+  return (request, reply, done) => {
     reply.header('x-request-id', request.id)
     let verdict
     try {
@@ -115,21 +137,5 @@ export async function createProxyListener (logger: Logger, o: ListenerOptions): 
       return
     }
     done()
-  })
-  app.addHook('onResponse', (request, reply, done) => {
-    const journey = request.journey
-    const ctx = journey?.ctx
-    o.requestDone({ reqId: request.id, method: request.method, path: pathOf(request.raw.url ?? ''), status: reply.statusCode, ms: reply.elapsedTime, upstreamMs: ctx?.upstreamMs, token: ctx?.token.fingerprint, profile: o.forward.profile, upstream: ctx?.upstream, quota: journey?.spared, caller: request.callerPolicy?.caller.name, refusal: request.refusal ?? undefined })
-    done()
-  })
-  await app.register(o.ownRoutes)
-  app.all('/_proxy/*', async () => {
-    throw new ProxyError('not_found', 'no such proxy endpoint: use /_proxy/healthz, /_proxy/readyz or /_proxy/metrics')
-  })
-  // issue 23: its exact paths win over the forwarder's wildcard.
-  if (o.localAuth !== undefined) await app.register(localAuthPlugin, { ...o.localAuth, origin: (request) => unixSocketOf(request.raw.socket) === undefined ? publicOriginOf(o.rules(), request.headers.host) : unixBaseUrl(request.headers.host), keyed: () => o.rules().keyDigests.length > 0 })
-  // A caller on a Unix socket follows links to `http://<its Host>` through its socket (core/unix-sockets.ts).
-  const origin = (request: FastifyRequest): string => unixSocketOf(request.raw.socket) === undefined ? publicOriginOf(o.rules(), request.headers.host) : unixBaseUrl(request.headers.host)
-  await app.register(forwardPlugin, { ...o.forward, publicOrigin: origin })
-  return app
+  }
 }

@@ -16,7 +16,7 @@ import { CallerActivity } from '../ops/caller-activity.js'
 import { quitRoute } from '../ops/quit.js'
 import { statusProfile, statusRoutes, type StatusOptions } from '../ops/status.js'
 import { checkHost, compileRules, type AdmissionRules, type PlaceholderRules } from '../proxy/admission.js'
-import { createProxyListener } from '../proxy/listener.js'
+import { createProxyListener, type ListenerOptions } from '../proxy/listener.js'
 import { CallerLimits } from '../quota/caller-limits.js'
 import { MicroCache } from '../quota/micro-cache.js'
 import type { Discovery, TenantHosts } from '../token/discovery.js'
@@ -163,9 +163,8 @@ function ownPages (parts: ProcessParts, built: readonly ProfileComponent[], curr
 
 /** One profile's component: its token layer, rules, routing table, micro-cache and listener. */
 function profileBuilder (parts: ProcessParts, pages: OwnPages): (p: Profile, isDefault: boolean) => Promise<ProfileComponent> {
-  const { s, logger, clock, env, dispatcher, gate, bodies, metrics, observability, quit } = parts
+  const { logger, clock, env, metrics, observability } = parts
   const placeholders = (profile: string): PlaceholderRules => ({ key: parts.placeholderKey, profile, now: clock.now })
-  const { routes, status, health } = pages
   return async function buildProfile (p: Profile, isDefault: boolean): Promise<ProfileComponent> {
     const ps = p.settings
     // Every line about this profile's tokens and requests carries its name.
@@ -192,37 +191,9 @@ function profileBuilder (parts: ProcessParts, pages: OwnPages): (p: Profile, isD
       settings: ps,
       rules: () => profile.rules,
       ownSocket: ps.socket,
-      forward: {
-        profile: p.name,
-        routing: () => profile.routing,
-        provider: tokens.provider,
-        discovery: tokens.discovery,
-        dispatcher,
-        gate,
-        bodies,
-        clock,
-        upstreamTimeoutMs: ps.upstreamTimeoutMs,
-        onUpstream401: () => { metrics.upstream401(p.name) },
-        onReplay: () => { metrics.replay(p.name) },
-        pace: ps.pace,
-        paceMaxWaitMs: ps.paceMaxWaitMs,
-        onShieldArmed: observability.shieldArmed,
-        onPaceWait: observability.paceWaited,
-        coalesce: ps.coalesce,
-        cache: profile.cache,
-        onCoalesced: () => { metrics.coalesced(p.name) },
-        limits,
-        wouldRefuse: named.wouldRefuse
-      },
+      forward: forwardOptions(parts, p, tokens, profile, limits, named.wouldRefuse),
       wouldRefuse: named.wouldRefuse,
-      ownRoutes: isDefault
-        ? async (scope) => {
-          await scope.register(adminRoutes, routes)
-          await scope.register(statusRoutes, status)
-          await scope.register(quitRoute, { signal: quit, graceMs: s.shutdownGraceMs })
-        }
-        // A profile's own port answers health and readiness for that profile only.
-        : async (scope) => { await scope.register(adminRoutes, { profiles: health, only: p.name }) },
+      ownRoutes: ownRoutesFor(parts, pages, p.name, isDefault),
       // The status page shows each profile its own traffic and errors (issue 25).
       hooks: { ...own, answered: (err, request) => { own.answered?.(err, request); activity.error(errorEntry(err, request)) } },
       localAuth: ps.localAuth ? { profile: p.name, key: parts.placeholderKey, now: clock.now, provider: tokens.provider, discovery: tokens.discovery, identify: parts.identify?.(p.name) ?? (p.callers === undefined ? undefined : identifyCallers(() => profile.rules.callers)) } : undefined,
@@ -262,6 +233,44 @@ function profileBuilder (parts: ProcessParts, pages: OwnPages): (p: Profile, isD
         profile.config = next
       }
     }
+  }
+}
+
+/** What a profile's forwarding path is built from: the process's shared parts and this profile's own. */
+function forwardOptions (parts: ProcessParts, p: Profile, tokens: TokenLayer, profile: { readonly routing: RoutingTable, readonly cache: MicroCache | undefined }, limits: CallerLimits, wouldRefuse: ListenerOptions['forward']['wouldRefuse']): ListenerOptions['forward'] {
+  const { metrics, observability } = parts
+  const ps = p.settings
+  return {
+    profile: p.name,
+    routing: () => profile.routing,
+    provider: tokens.provider,
+    discovery: tokens.discovery,
+    dispatcher: parts.dispatcher,
+    gate: parts.gate,
+    bodies: parts.bodies,
+    clock: parts.clock,
+    upstreamTimeoutMs: ps.upstreamTimeoutMs,
+    onUpstream401: () => { metrics.upstream401(p.name) },
+    onReplay: () => { metrics.replay(p.name) },
+    pace: ps.pace,
+    paceMaxWaitMs: ps.paceMaxWaitMs,
+    onShieldArmed: observability.shieldArmed,
+    onPaceWait: observability.paceWaited,
+    coalesce: ps.coalesce,
+    cache: profile.cache,
+    onCoalesced: () => { metrics.coalesced(p.name) },
+    limits,
+    wouldRefuse
+  }
+}
+
+/** The proxy's own pages on a profile's port: all of them on the default's, its own health and readiness on another's. */
+function ownRoutesFor (parts: ProcessParts, pages: OwnPages, name: string, isDefault: boolean): (scope: FastifyInstance) => Promise<void> {
+  if (!isDefault) return async (scope) => { await scope.register(adminRoutes, { profiles: pages.health, only: name }) }
+  return async (scope) => {
+    await scope.register(adminRoutes, pages.routes)
+    await scope.register(statusRoutes, pages.status)
+    await scope.register(quitRoute, { signal: parts.quit, graceMs: parts.s.shutdownGraceMs })
   }
 }
 
