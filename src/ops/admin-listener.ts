@@ -5,7 +5,7 @@ import { ProxyError } from '../core/errors.js'
 import { NO_SCHEMA_COMPILERS } from '../core/no-schemas.js'
 import { requestIds } from '../core/request-id.js'
 import { ADMIN_PROFILE } from './metrics.js'
-import type { AnsweredRequest } from './observability.js'
+import type { AnsweredRequest } from '../core/answered-request.js'
 
 /** Probes and scrapes call these by the pod's address, any Host: they show no caller's data. */
 const ANY_HOST_PATHS = new Set(['/_proxy/healthz', '/_proxy/readyz', '/_proxy/metrics'])

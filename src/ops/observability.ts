@@ -1,28 +1,8 @@
 import type { Logger } from 'pino'
+import type { AnsweredRequest } from '../core/answered-request.js'
 import type { TokenProvider } from '../token/token-provider.js'
 import { Metrics, routeClass } from './metrics.js'
 import { requestLineWriter } from './request-line.js'
-
-/** What the request path reports about each answered request: never a raw token, never a header. */
-export interface AnsweredRequest {
-  reqId: string
-  method: string
-  /** The path without its query. */
-  path: string
-  status: number
-  ms: number
-  upstreamMs: number | undefined
-  /** The token's fingerprint, when one was attached. */
-  token: string | undefined
-  /** The business unit (profile) whose listener answered. */
-  profile?: string | undefined
-  /** The named upstream the request was routed to. */
-  upstream?: string | undefined
-  /** How the quota was spared: coalesced, cache or shielded. */
-  quota?: string | undefined
-  /** issue 22: the named caller (or _unidentified), for a profile with callers. */
-  caller?: string | undefined
-}
 
 /** CXone answered 429 with Retry-After: the proxy answers the family's calls itself until then. */
 export interface ShieldArmedEvent {

@@ -1,22 +1,9 @@
 import pino, { type Logger } from 'pino'
+import type { AnsweredRequest } from '../core/answered-request.js'
 
 /** The request line's fields, in the order pino writes them. */
-export interface RequestLine {
-  reqId: string
-  method: string
-  path: string
-  status: number
-  ms: number
-  upstreamMs: number | undefined
-  token: string | undefined
-  profile: string | undefined
-  upstream: string | undefined
-  quota: string | undefined
-  /** issue 22: the named caller (or _unidentified); absent for a profile without callers. */
-  caller?: string | undefined
-}
-
 const FIELDS = ['reqId', 'method', 'path', 'status', 'ms', 'upstreamMs', 'token', 'profile', 'upstream', 'quota', 'caller'] as const
+export type RequestLine = Pick<AnsweredRequest, typeof FIELDS[number]>
 const LEVELS = { debug: 20, info: 30 } as const
 const s = pino.symbols
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest, type onRequestHookHandler } from 'fastify'
 import type { Logger } from 'pino'
+import type { AnsweredRequest } from '../core/answered-request.js'
 import type { Settings } from '../core/config.js'
 import { clientErrorHandler, sendError, toProxyError, writeRawError, type AnswerHooks } from '../core/error-reply.js'
 import { ERRORS, ProxyError } from '../core/errors.js'
@@ -27,7 +28,7 @@ export interface ListenerOptions {
   /** The profile's own Unix socket, if it has one: a call on it counts as loopback for the loopback caller. */
   ownSocket?: string | undefined
   /** Told of every answered request, for the log line and metrics. */
-  requestDone: (r: { reqId: string, method: string, path: string, status: number, ms: number, upstreamMs: number | undefined, token: string | undefined, profile: string, upstream: string | undefined, quota: string | undefined, caller: string | undefined, refusal: string | undefined }) => void
+  requestDone: (r: AnsweredRequest) => void
   /** issue 22, shadow mode: a refusal a caller's policy or share would have made. */
   wouldRefuse?: (request: FastifyRequest, err: ProxyError) => void
 }
