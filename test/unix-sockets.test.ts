@@ -88,7 +88,9 @@ describe('a Unix socket listener', () => {
     // curl says only "Couldn't connect" (exit 7); Node shows the errno the kernel gave: EACCES.
     expect(refused.code).toBe(7)
     expect(refused.stdout).toBe('')
-    const nodeRefused = await runProcess('runuser', ['-u', 'nobody', '--', process.execPath, '-e', `require('net').connect(${JSON.stringify(closed)}).on('error', (e) => { console.log(e.code) })`])
+    // A node the other user can run: the suite's own may sit in root's home (npx -p node@24), which it cannot enter.
+    const node = await nodeFor('nobody')
+    const nodeRefused = await runProcess('runuser', ['-u', 'nobody', '--', node, '-e', `require('net').connect(${JSON.stringify(closed)}).on('error', (e) => { console.log(e.code) })`])
     expect(nodeRefused.stdout.trim()).toBe('EACCES')
     // The control: the same client, the same user, a mode that lets every user write to the socket.
     const wide = socketPath()
@@ -192,3 +194,12 @@ describe('the base URL of a socket caller\'s links', () => {
     expect(unixBaseUrl('proxy.internal:8080')).toBe('http://proxy.internal:8080')
   })
 })
+
+/** The first node binary `user` can execute: this process's own, else the system's. */
+async function nodeFor (user: string): Promise<string> {
+  for (const candidate of [process.execPath, '/usr/bin/node', '/usr/local/bin/node']) {
+    const probe = await runProcess('runuser', ['-u', user, '--', candidate, '-e', 'process.stdout.write("ok")'])
+    if (probe.stdout === 'ok') return candidate
+  }
+  throw new Error(`no node binary that ${user} can execute: install one outside root's home (e.g. /usr/bin/node)`)
+}
