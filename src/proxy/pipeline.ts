@@ -154,7 +154,7 @@ export class Pipeline {
       return
     }
     try {
-      journey.ticket ??= quota.hold(request.method, request.raw.url ?? '', journey.upstream, journey.signal)
+      journey.ticket ??= quota.hold(request.method, request.raw.url ?? '', journey.upstream, journey.signal, journey.owner)
     } catch (err) {
       fail(err as Error)
       return

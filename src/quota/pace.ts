@@ -1,12 +1,17 @@
 /**
  * Pacing of the routes NICE paces (the "pace" setting). Each rule is a lane: at most `maxConcurrent` matching
- * requests at once, at least `minIntervalMs` from one's start to the next one's, the rest in FIFO order. A request
+ * requests at once, at least `minIntervalMs` from one's start to the next one's, the rest queued. A request
  * that could not start within PROXY_PACE_MAX_WAIT_MS gets 503 too_busy with Retry-After; so does one that could not
  * even by then (the lane's intervals alone say so), at once, rather than after holding its caller for nothing.
  *
  * The first rule that matches a request is its lane. Rules match like the "routes" allow-list (`*` one segment,
  * `**` any rest), case-insensitively, on the path a server would act on. A lane belongs to one forwarding plugin,
  * so to one profile: NICE's Data Extraction limit is per tenant, whichever host the call goes to.
+ *
+ * Fair between named callers (issue 22), as the upstream gate is: a lane's turn goes to the oldest waiter of the
+ * caller (its owner) holding the fewest of the lane's places, then of the one served least recently. So a caller that
+ * queues ten job creations delays another's one by one turn, not ten. Without callers every request has the same
+ * owner (''), and this is plain FIFO.
  */
 import type { PaceRule } from '../core/config.js'
 import type { Clock } from '../core/clock.js'
@@ -43,6 +48,9 @@ interface Lane {
   lastStart: number
   readonly queue: PaceTicket[]
   timer: unknown
+  /** Places each owner holds in the lane (none: absent), and when each was last given one (bounded by the callers). */
+  readonly held: Map<string, number>
+  readonly served: Map<string, number>
 }
 
 /** One request's place in a lane. */
@@ -50,6 +58,8 @@ export class PaceTicket {
   state: 'waiting' | 'running' | 'done' = 'waiting'
   readonly lane: Lane
   readonly since: number
+  /** Its caller's name ('' without callers): whose turn it takes. */
+  readonly owner: string
   /** Its place in the queue (undefined when it started at once). */
   waiting: Waiting | undefined
   /** The lane's last start before this one took it, and this one's: a request never sent gives the interval back. */
@@ -57,9 +67,10 @@ export class PaceTicket {
   previousStart = -Infinity
   sentUpstream = false
 
-  constructor (lane: Lane, since: number) {
+  constructor (lane: Lane, since: number, owner: string) {
     this.lane = lane
     this.since = since
+    this.owner = owner
   }
 
   /** Settles when the request may start (undefined when it started at once). */
@@ -90,19 +101,24 @@ export class Pacer {
       active: 0,
       lastStart: -Infinity,
       queue: [],
-      timer: undefined
+      timer: undefined,
+      held: new Map(),
+      served: new Map()
     }))
     this.#methods = new Set(o.rules.map((r) => r.method))
   }
 
-  /** Takes a place in the request's lane: started at once, or queued (`wait`). Throws too_busy when it cannot be. */
-  enter (method: string, url: string): PaceTicket | undefined {
+  /**
+   * Takes a place in the request's lane: started at once, or queued (`wait`). Throws too_busy when it cannot be.
+   * `owner`: the request's named caller.
+   */
+  enter (method: string, url: string, owner = ''): PaceTicket | undefined {
     if (!this.#methods.has(method) && !this.#methods.has('*')) return undefined
     const path = serverView(pathOf(url))?.toLowerCase()
     const lane = path === undefined ? undefined : this.#lanes.find((l) => l.match(method, path))
     if (lane === undefined) return undefined
     const now = this.#now()
-    const ticket = new PaceTicket(lane, now)
+    const ticket = new PaceTicket(lane, now, owner)
     const { maxConcurrent, minIntervalMs } = lane.rule
     if (lane.queue.length === 0 && lane.active < maxConcurrent && now >= lane.lastStart + minIntervalMs) {
       this.#start(lane, ticket, now)
@@ -141,6 +157,7 @@ export class Pacer {
     } else if (ticket.state === 'running') {
       ticket.state = 'done'
       lane.active--
+      count(lane.held, ticket.owner, -1)
       // Refused before it was sent (too busy, no token, no host): nothing reached CXone, so the interval it started
       // is given back, unless another request has started since.
       if (!ticket.sentUpstream && lane.lastStart === ticket.startedAt) lane.lastStart = ticket.previousStart
@@ -161,7 +178,8 @@ export class Pacer {
         lane.timer = this.#clock.setTimeout(() => { this.#pump(lane) }, Math.ceil(due - now))
         return
       }
-      const next = lane.queue.shift() as PaceTicket
+      const next = fairest(lane)
+      removeFrom(lane.queue, next)
       this.#start(lane, next, now)
       this.#o.onWait?.({ profile: this.#o.profile, rule: lane.rule.route, waitedMs: now - next.since, outcome: 'started' })
       next.waiting?.pass()
@@ -171,6 +189,8 @@ export class Pacer {
   #start (lane: Lane, ticket: PaceTicket, now: number): void {
     ticket.state = 'running'
     lane.active++
+    count(lane.held, ticket.owner, 1)
+    lane.served.set(ticket.owner, now)
     ticket.previousStart = lane.lastStart
     ticket.startedAt = now
     lane.lastStart = now
@@ -182,3 +202,26 @@ export class Pacer {
   }
 }
 
+
+/** The oldest waiter of the owner holding the fewest places, then served least recently (the queue is not empty). */
+function fairest (lane: Lane): PaceTicket {
+  let best = lane.queue[0] as PaceTicket
+  let fewest = Infinity
+  let longAgo = Infinity
+  for (const t of lane.queue) {
+    const held = lane.held.get(t.owner) ?? 0
+    const served = lane.served.get(t.owner) ?? -Infinity
+    if (held < fewest || (held === fewest && served < longAgo)) {
+      best = t
+      fewest = held
+      longAgo = served
+    }
+  }
+  return best
+}
+
+function count (held: Map<string, number>, owner: string, by: number): void {
+  const n = (held.get(owner) ?? 0) + by
+  if (n <= 0) held.delete(owner)
+  else held.set(owner, n)
+}

@@ -44,9 +44,10 @@ export class QuotaGuard {
 
   /**
    * The shield, then the pace lane. Throws rate_limited (shielded) or too_busy (a full line) at once; undefined when
-   * neither applies, which is the common case and costs a map size and a set look-up.
+   * neither applies, which is the common case and costs a map size and a set look-up. `owner`: the request's named
+   * caller ('' without callers), so that a pace lane is shared fairly between callers.
    */
-  hold (method: string, url: string, upstream: string, caller: { readonly aborted?: boolean }): QuotaTicket | undefined {
+  hold (method: string, url: string, upstream: string, caller: { readonly aborted?: boolean }, owner = ''): QuotaTicket | undefined {
     const shield = this.#shield.enter(upstream, url)
     if (shield?.wait !== undefined) {
       const ticket: QuotaTicket = {
@@ -55,7 +56,7 @@ export class QuotaGuard {
         wait: shield.wait.then(() => {
           // Gone while it waited behind the probe: it takes no place in a pace lane.
           if (caller.aborted === true) return
-          ticket.pace = this.#pacer.enter(method, url)
+          ticket.pace = this.#pacer.enter(method, url, owner)
           return ticket.pace?.wait
         })
       }
@@ -65,7 +66,7 @@ export class QuotaGuard {
     }
     let pace: PaceTicket | undefined
     try {
-      pace = this.#pacer.enter(method, url)
+      pace = this.#pacer.enter(method, url, owner)
     } catch (err) {
       // A probe refused by its pace lane hands the probe over.
       if (shield !== undefined) this.#shield.leave(shield)
