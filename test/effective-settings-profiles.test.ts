@@ -45,6 +45,7 @@ describe('effective settings per profile', () => {
         upstreamTimeoutMs: { value: 120_000, from: 'default' },
         pace: { value: [{ route: 'POST /data-extraction/*/jobs/**', method: 'POST', pattern: '/data-extraction/*/jobs/**', maxConcurrent: 1, minIntervalMs: 30_000 }], from: 'default' },
         coalesce: { value: true, from: 'default' },
+        socketMode: { value: '0600', from: 'default' },
         secrets: { CXONE_BU_TWO_CLIENT_ID: 'env', CXONE_BU_TWO_CLIENT_SECRET: 'env', PROXY_BU_TWO_API_KEYS: 'PROXY_BU_TWO_API_KEYS_FILE' },
         inboundKeys: 2
       }
