@@ -51,6 +51,12 @@ describe('npm run demo', () => {
       expect(py.stdout.trim().split('\n').length).toBe(3)
       expect(py.stdout).toMatch(/^[A-Za-z ]+ \d+ \d+$/m)
 
+      // Issue 23: the job with its own auth code runs as printed, only its base URL changed.
+      const ownAuth = lines.find((l) => l.startsWith('CXONE_BASE_URL=') && l.includes('own_auth_job.py')) as string
+      expect(ownAuth).toBeDefined()
+      const job = await run('bash', ['-c', ownAuth], { env: { ...process.env, NO_PROXY: '127.0.0.1' } })
+      expect(job.stdout).toMatch(/^skills: [1-9]\d*, contacts in queue: \d+, agents: \d+$/m)
+
       const checkLine = lines.findIndex((l) => l.startsWith('CXONE_ISSUER='))
       const check = await run('bash', ['-c', `${lines[checkLine] as string}\n${lines[checkLine + 1] as string}`], { env: { PATH: process.env.PATH } })
       expect(check.stdout).toMatch(/^result: OK/m)

@@ -28,7 +28,9 @@ export function demoEnv (env: NodeJS.ProcessEnv, sim: Pick<CxoneSimulator, 'issu
     CXONE_CLIENT_ID: DEMO_CREDENTIALS.clientId,
     CXONE_CLIENT_SECRET: DEMO_CREDENTIALS.clientSecret,
     CXONE_ACCESS_KEY_ID: DEMO_CREDENTIALS.accessKeyId,
-    CXONE_ACCESS_KEY_SECRET: DEMO_CREDENTIALS.accessKeySecret
+    CXONE_ACCESS_KEY_SECRET: DEMO_CREDENTIALS.accessKeySecret,
+    // Issue 23: a script that keeps its own token code works with its base URL changed (loopback only without callers).
+    PROXY_LOCAL_AUTH: env.PROXY_LOCAL_AUTH ?? 'true'
   }
 }
 
@@ -117,6 +119,15 @@ export async function runDemo (opts: DemoOptions): Promise<RunningProxy> {
     '    print(s["skillName"], s["queueCount"], s["agentsAvailable"])',
     'PY',
     '',
+    ...(config.settings.localAuth
+      ? [
+          'A job that keeps its own auth code (a client_credentials call with a Basic header it builds, then `requests`),',
+          'with only its base URL changed (in a clone; the proxy answers its token call with a placeholder):',
+          '',
+          `CXONE_BASE_URL=${url} python3 examples/python/own_auth_job.py`,
+          ''
+        ]
+      : []),
     'What `check` reports for a working token call (the demo credentials are not secrets):',
     '',
     ...checkLines(sim, DEMO_CREDENTIALS, check),
