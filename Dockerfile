@@ -15,7 +15,7 @@ RUN npm run build
 FROM node:24-slim
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
-    NODE_OPTIONS=--max-semi-space-size=4
+    NODE_OPTIONS="--max-semi-space-size=4 --expose-gc"
 WORKDIR /app
 COPY package.json proxy.config.json ./
 COPY --from=build /app/dist/main.js /app/dist/package.json /app/dist/proxy.cjs /app/dist/redis.cjs ./dist/

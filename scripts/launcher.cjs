@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --expose-gc
 'use strict'
 /* global require, __dirname */
 /* eslint-disable @typescript-eslint/no-require-imports -- CommonJS: node's CommonJS loader starts faster than its ES module one */

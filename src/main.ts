@@ -4,8 +4,6 @@
  * running proxy and sets the exit code. Everything below it takes its I/O as arguments.
  */
 import { constants } from 'node:os'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import type { RunningProxy } from './runtime/server.js'
 
 /** How long after every profile holds its token the one start-up collection runs (the proxy is idle then). */
@@ -24,20 +22,15 @@ if (code !== undefined) process.exitCode = code
 /**
  * One full garbage collection once every profile holds its token: loading the bundle, the code cache and the first
  * token exchange leave ~5-10 MB of garbage that V8 would keep as the idle sidecar's memory for minutes (issue 26:
- * idle anonymous RSS in every pod). `gc` is exposed to a new context only, never to the proxy's own code.
+ * idle anonymous RSS in every pod). `gc` is there when node runs with --expose-gc, as the bin, the npm scripts and
+ * the image start it (scripts/node-flags.mjs); without it nothing happens. Not v8.setFlagsFromString('--expose-gc'):
+ * changing V8's flags at run time cost ~20 µs of CPU per request afterwards (an A/B with bench/compare.mjs).
  */
 function settleHeapWhenReady (running: RunningProxy): void {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (typeof gc !== 'function') return
   const tokens = running.proxy.profiles.map(async (p) => await p.provider.getToken())
-  void Promise.allSettled(tokens).then(() => {
-    let gc: unknown
-    try {
-      setFlagsFromString('--expose-gc')
-      gc = runInNewContext('typeof gc === "function" ? gc : undefined')
-    } catch {
-      return // A Node that refuses the flag at run time keeps its heap as it is: nothing else depends on this.
-    }
-    if (typeof gc === 'function') setTimeout(gc as () => void, SETTLE_AFTER_READY_MS).unref()
-  })
+  void Promise.allSettled(tokens).then(() => { setTimeout(gc, SETTLE_AFTER_READY_MS).unref() })
 }
 
 /** Exit 0 once a drain is done, 1 if the drain itself failed. */

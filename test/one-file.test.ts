@@ -10,14 +10,14 @@ const NODE_FLAGS = JSON.parse((/NODE_FLAGS = (\[[^\]]*\])/.exec(text('scripts/no
 
 describe('one file to run (issue 26)', () => {
   it('the bin, the npm scripts and the image start node with the same memory settings', () => {
-    expect(NODE_FLAGS).toEqual(['--max-semi-space-size=4'])
+    expect(NODE_FLAGS).toEqual(['--max-semi-space-size=4', '--expose-gc'])
     const shebang = text('dist/main.js').split('\n', 1)[0]
     expect(shebang).toBe(`#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node ${NODE_FLAGS.join(' ')}`)
     const scripts = (JSON.parse(text('package.json')) as { scripts: Record<string, string> }).scripts
     for (const verb of ['start', 'demo', 'check']) expect(scripts[verb]).toBe(`node ${NODE_FLAGS.join(' ')} --import ./scripts/build.mjs dist/main.js ${verb}`)
     const dockerfile = text('Dockerfile')
     expect(dockerfile).toContain('MALLOC_ARENA_MAX=2')
-    expect(dockerfile).toContain(`NODE_OPTIONS=${NODE_FLAGS.join(' ')}`)
+    expect(dockerfile).toContain(`NODE_OPTIONS="${NODE_FLAGS.join(' ')}"`)
   })
 
   it('the packed tarball lists no dependency, and a global install of it fetches nothing and runs', () => {
