@@ -121,9 +121,8 @@ function admissionHook (o: ListenerOptions): onRequestHookHandler {
     reply.header('x-request-id', request.id)
     let verdict
     try {
-      const socketPath = unixSocketOf(request.raw.socket)
-      const loopback = socketPath === undefined ? isLoopbackHost(request.raw.socket.remoteAddress ?? '') : socketPath === o.ownSocket
-      verdict = admit({ method: request.method, url: request.raw.url ?? '', headers: request.headers, rawHeaders: request.raw.rawHeaders }, o.rules(), { socketPath, loopback, recognised: (policy) => { request.callerPolicy = policy } })
+      const rules = o.rules()
+      verdict = admit({ method: request.method, url: request.raw.url ?? '', headers: request.headers, rawHeaders: request.raw.rawHeaders }, rules, rules.callers === undefined ? undefined : arrivalOf(request, o.ownSocket))
     } catch (err) {
       done(err as Error)
       return
@@ -139,4 +138,11 @@ function admissionHook (o: ListenerOptions): onRequestHookHandler {
     }
     done()
   }
+}
+
+/** How a request's connection came, for recognising a named caller (read only when the profile has callers). */
+function arrivalOf (request: FastifyRequest, ownSocket: string | undefined): NonNullable<Parameters<typeof admit>[2]> {
+  const socketPath = unixSocketOf(request.raw.socket)
+  const loopback = socketPath === undefined ? isLoopbackHost(request.raw.socket.remoteAddress ?? '') : socketPath === ownSocket
+  return { socketPath, loopback, recognised: (policy) => { request.callerPolicy = policy } }
 }
