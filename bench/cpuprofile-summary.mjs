@@ -1,7 +1,35 @@
 // Aggregates a V8 .cpuprofile (node --cpu-prof) by function and by module: self time, and inclusive time.
 // Usage: node bench/cpuprofile-summary.mjs FILE.cpuprofile [--top N]
-import { readFileSync } from 'node:fs'
-import { pathToFileURL } from 'node:url'
+import { existsSync, readFileSync } from 'node:fs'
+import { SourceMap } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+/**
+ * With dist/proxy.cjs.map beside the bundle (`node scripts/build.mjs --force --sourcemap`), a frame of the bundle
+ * is named by the source it came from: src/proxy/send.ts, or node_modules/undici/lib/....
+ */
+function withSourceMaps (profile) {
+  const maps = new Map()
+  const mapFor = (url) => {
+    if (!maps.has(url)) {
+      let path
+      try { path = url.startsWith('file:') ? fileURLToPath(url) : url } catch { path = url }
+      maps.set(url, existsSync(`${path}.map`) ? { map: new SourceMap(JSON.parse(readFileSync(`${path}.map`, 'utf8'))), dir: path.replace(/[^/]+$/, '') } : null)
+    }
+    return maps.get(url)
+  }
+  for (const n of profile.nodes) {
+    const f = n.callFrame
+    if (!/\/dist\/[^/]+\.cjs$/.test(f.url)) continue
+    const m = mapFor(f.url)
+    if (m === null) continue
+    const e = m.map.findEntry(f.lineNumber, f.columnNumber)
+    if (e?.originalSource === undefined) continue
+    const source = e.originalSource.replace(/^(\.\.\/)+/, '/')
+    n.callFrame = { ...f, url: source.includes('node_modules/') ? source : source.replace(/^.*?\/(src\/)/, '/$1'), lineNumber: e.originalLine, columnNumber: e.originalColumn }
+  }
+  return profile
+}
 
 const SPECIAL = new Set(['(garbage collector)', '(program)', '(idle)', '(root)'])
 
@@ -15,14 +43,14 @@ export function moduleOf (frame) {
     const parts = url.slice(5).split('/')
     return `node:${parts[0] === 'internal' && parts.length > 2 ? `internal/${parts[1]}` : parts.join('/')}`
   }
-  const own = /\/(dist|bench)\/(.+)$/.exec(url)
+  const own = /\/(dist|bench|src)\/(.+)$/.exec(url)
   return own !== null ? `proxy ${own[1]}/${own[2]}` : url
 }
 
 function shortUrl (url) {
   const pkg = /node_modules\/(.+)$/.exec(url)
   if (pkg !== null) return pkg[1]
-  const own = /\/(dist\/.+)$/.exec(url)
+  const own = /\/((dist|src)\/.+)$/.exec(url)
   return own !== null ? own[1] : url
 }
 
@@ -33,6 +61,7 @@ function functionKey (frame) {
 
 /** Self and inclusive microseconds per function and per module; idle time is counted apart. */
 export function summarise (profile) {
+  withSourceMaps(profile)
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const parent = new Map()
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)

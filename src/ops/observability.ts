@@ -23,7 +23,7 @@ export interface PaceWaitEvent {
 
 export interface Observability {
   readonly metrics: Metrics
-  /** The one line per request (info; debug for /_proxy/ probes answered), and its metrics. */
+  /** The one line per request (info; debug for /_proxy/ probes answered), and its metrics; `r`'s durations are rounded in place. */
   requestDone: (r: AnsweredRequest) => void
   /** One warn line per arming, and its counter. */
   shieldArmed: (e: ShieldArmedEvent) => void
@@ -44,19 +44,10 @@ export function createObservability (logger: Logger, profiles: () => ReadonlyArr
       // Probes answered (health, readiness, metrics every few seconds) are debug; refused or unknown ones are info.
       if (cls !== 'admin') metrics.activity.request(r.status)
       const probe = cls === 'admin' && (r.status < 400 || r.status === 503)
-      writeLine(probe ? 'debug' : 'info', {
-        reqId: r.reqId,
-        method: r.method,
-        path: r.path,
-        status: r.status,
-        ms: round1(r.ms),
-        upstreamMs: r.upstreamMs === undefined ? undefined : round1(r.upstreamMs),
-        token: r.token,
-        profile: r.profile,
-        upstream: r.upstream,
-        quota: r.quota,
-        caller: r.caller
-      })
+      // The request line's fields are the answered request's own, its durations rounded: no copy per request.
+      r.ms = round1(r.ms)
+      if (r.upstreamMs !== undefined) r.upstreamMs = round1(r.upstreamMs)
+      writeLine(probe ? 'debug' : 'info', r)
     },
     shieldArmed: (e) => {
       metrics.shieldArmed(e.profile, e.upstream)

@@ -15,7 +15,12 @@ const s = pino.symbols
  * message prefix, stream hook or metadata stream. Otherwise, and for other loggers, pino's own path.
  */
 export function requestLineWriter (logger: Logger): (level: 'debug' | 'info', line: RequestLine) => void {
-  const generic = (level: 'debug' | 'info', line: RequestLine): void => { logger[level](line, 'request') }
+  // `line` may carry more than the line's fields (an AnsweredRequest): pino's path is given the line's own.
+  const generic = (level: 'debug' | 'info', line: RequestLine): void => {
+    const own: Record<string, unknown> = {}
+    for (const f of FIELDS) own[f] = line[f]
+    logger[level](own, 'request')
+  }
   const l = logger as unknown as Record<symbol, unknown>
   const stringifiers = l[s.stringifiersSym] as Record<string | symbol, unknown>
   const serializers = l[s.serializersSym] as Record<string, unknown>

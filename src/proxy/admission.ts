@@ -153,6 +153,8 @@ export function checkHeaders (head: RequestHead, rules: AdmissionRules): void {
 
 /** 3. The Host is one of the proxy's names (loopback, PROXY_ALLOWED_HOSTS, PROXY_PUBLIC_URL), with a valid port. */
 export function checkHost (host: string | undefined, rules: AdmissionRules): void {
+  // Nearly every request names the same Host as the last one that passed: no parse for it.
+  if (host !== undefined && host === lastHost.name && rules === lastHost.rules) return
   const m = host === undefined ? null : HOST_HEADER.exec(host)
   const port = m?.[2] === undefined ? undefined : Number(m[2])
   const name = (m?.[1] ?? '').toLowerCase()
@@ -160,7 +162,10 @@ export function checkHost (host: string | undefined, rules: AdmissionRules): voi
   if (!known || (port !== undefined && (port < 1 || port > MAX_PORT))) {
     throw new ProxyError('forbidden_host', `Host "${String(host ?? '').slice(0, 100)}" is not one of the proxy's names: call it by a loopback address or add the name to PROXY_ALLOWED_HOSTS`)
   }
+  lastHost = { name: host as string, rules }
 }
+/** The last Host that passed, under the rules it passed (a reload compiles new rules: it is checked again). */
+let lastHost: { name: string, rules: AdmissionRules | undefined } = { name: '', rules: undefined }
 
 /** 4. Browsers: an allowed origin gets CORS headers; any other cross-site caller is refused. */
 export function checkOrigin (head: RequestHead, rules: AdmissionRules): Record<string, string> | undefined {

@@ -6,12 +6,12 @@
  */
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Dispatcher } from 'undici'
 import type { Outcome, WholeResponse } from '../quota/coalesce.js'
 import type { Share, Shared, Sharing } from '../quota/sharing.js'
 import { isEventStream } from '../quota/vary.js'
 import type { Journey, RequestContext } from './journey.js'
 import { bodiless, drain, type Responder } from './respond.js'
+import type { UpstreamAnswer } from './upstream-call.js'
 import { mapBrokenResponse } from './upstream-errors.js'
 
 interface FlightsOptions {
@@ -37,9 +37,9 @@ export class Flights {
   }
 
   /** CXone's response (after any replay): a flight's leader shares it, any other request delivers it. */
-  readonly arrived = (request: FastifyRequest, reply: FastifyReply, journey: Journey, ctx: RequestContext, res: Dispatcher.ResponseData): void => {
+  readonly arrived = (request: FastifyRequest, reply: FastifyReply, journey: Journey, ctx: RequestContext, res: UpstreamAnswer): void => {
     if (journey.share !== undefined) this.#collect(request, reply, journey, journey.share, ctx, res)
-    else this.#o.responder.respond(request, reply, ctx, { statusCode: res.statusCode, headers: res.headers, stream: res.body }, undefined)
+    else this.#o.responder.respond(request, reply, ctx, { statusCode: res.statusCode, headers: res.headers, stream: res.body, whole: res.whole, bodyError: res.bodyError }, undefined)
   }
 
   /** An error for the caller, and for every member of its flight. */
@@ -54,19 +54,21 @@ export class Flights {
   }
 
   /** The leader's response: read whole and given to every member (and to the cache), or, too large, streamed to it. */
-  #collect (request: FastifyRequest, reply: FastifyReply, journey: Journey, share: Share<RequestContext>, ctx: RequestContext, res: Dispatcher.ResponseData): void {
+  #collect (request: FastifyRequest, reply: FastifyReply, journey: Journey, share: Share<RequestContext>, ctx: RequestContext, res: UpstreamAnswer): void {
     const { sharing } = this.#o
+    // A flight's call is never collected by the upstream call itself (send.ts): its body is a stream.
+    const body = res.body ?? Readable.from(res.whole !== undefined && res.whole.length > 0 ? [res.whole] : [])
     if (bodiless(request.method, res.statusCode)) {
-      drain(res.body)
+      drain(body)
       this.#share(share, ctx, res, NO_BODY)
       return
     }
     // A stream of events is never shared: it reaches the leader as it comes (read whole, it would arrive at its end).
     if (isEventStream(res.headers['content-type'])) {
-      this.#streamAlone(request, reply, journey, share, ctx, res, res.body)
+      this.#streamAlone(request, reply, journey, share, ctx, res, body)
       return
     }
-    sharing.collect(res.body, Number(res.headers['content-length'] ?? -1), (c) => {
+    sharing.collect(body, Number(res.headers['content-length'] ?? -1), (c) => {
       switch (c.kind) {
         case 'broken':
           // Nothing was sent yet: every member gets a clean 502, never a short body presented as complete.
@@ -82,7 +84,7 @@ export class Flights {
   }
 
   /** Not to be shared: the others make their own calls; the leader keeps its place while it streams. */
-  #streamAlone (request: FastifyRequest, reply: FastifyReply, journey: Journey, share: Share<RequestContext>, ctx: RequestContext, res: Dispatcher.ResponseData, rest: Readable): void {
+  #streamAlone (request: FastifyRequest, reply: FastifyReply, journey: Journey, share: Share<RequestContext>, ctx: RequestContext, res: UpstreamAnswer, rest: Readable): void {
     const { sharing } = this.#o
     const here = journey.caller.aborted !== true
     if (here) journey.keepPlace()
@@ -91,7 +93,7 @@ export class Flights {
     else rest.destroy()
   }
 
-  #share (share: Share<RequestContext>, ctx: RequestContext, res: Dispatcher.ResponseData, body: Buffer): void {
+  #share (share: Share<RequestContext>, ctx: RequestContext, res: UpstreamAnswer, body: Buffer): void {
     const response: WholeResponse = { statusCode: res.statusCode, headers: res.headers, body, source: { origin: ctx.origin, hosts: ctx.hosts } }
     this.#o.sharing.share(share, response, ctx, ctx.token.tenantId)
   }

@@ -4,7 +4,7 @@
  * then the body: as it came, except JSON, whose API-origin links are rewritten to the proxy (small bodies read
  * whole, larger or compressed ones streamed through the rewriter).
  */
-import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream'
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { RoutingTable } from '../core/routing.js'
@@ -12,13 +12,19 @@ import { upstreamOrigin } from '../token/upstreams.js'
 import type { UpstreamSource } from '../quota/coalesce.js'
 import { downstreamResponseHeaders, type LinkRewrite } from './headers.js'
 import { buildRewrite, containsOrigin, LinkRewriter, rewriteChunk, rewriteHeaderValue, rewriteLocation, type KnownOrigin, type Rewrite } from './link-rewriter.js'
+import { readWhole } from './upstream-call.js'
 import { mapUpstreamError } from './upstream-errors.js'
 
 /** A response from upstream as undici gives it, or one read whole and replayed from memory. */
 interface UpstreamResponse {
   statusCode: number
   headers: Record<string, string | string[] | undefined>
-  stream: Readable
+  /** The body as a stream, unless the upstream call read it whole (upstream-call.ts). */
+  stream: Readable | undefined
+  /** The body read whole by the upstream call: a small JSON body (readWhole). */
+  whole?: Buffer | undefined
+  /** The whole body broke after its headers. */
+  bodyError?: Error | undefined
 }
 
 interface ResponderOptions {
@@ -67,12 +73,15 @@ export class Responder {
   }
 }
 
-/** JSON bodies up to this size are read whole: one indexOf decides if any link needs rewriting. */
-const SMALL_JSON = 256 * 1024
 const JSON_TYPE = /\bjson\b/i
 
 /** The body, its headers already on the reply. */
 function deliver (request: FastifyRequest, reply: FastifyReply, res: UpstreamResponse, origin: string, rw: Rewrite): void {
+  if (res.whole !== undefined) {
+    sendWhole(reply, res.bodyError, res.whole, origin, res.statusCode, rw)
+    return
+  }
+  const stream = res.stream ?? Readable.from([])
   const type = res.headers['content-type']
   if (bodiless(request.method, res.statusCode)) {
     if (request.method === 'HEAD' && typeof type === 'string' && JSON_TYPE.test(type) && isDecodable(res.headers['content-encoding'])) {
@@ -80,31 +89,22 @@ function deliver (request: FastifyRequest, reply: FastifyReply, res: UpstreamRes
       reply.removeHeader('content-length')
       reply.removeHeader('content-encoding')
     }
-    drain(res.stream)
+    drain(stream)
     reply.send()
     return
   }
   if (typeof type !== 'string' || !JSON_TYPE.test(type)) {
-    reply.send(res.stream)
+    reply.send(stream)
     return
   }
   const encoding = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
-  const length = Number(res.headers['content-length'] ?? NaN)
-  if (encoding === 'identity' && length <= SMALL_JSON) {
-    readAll(res.stream).then((buf) => {
-      if (!containsOrigin(buf, rw)) {
-        reply.send(buf)
-        return
-      }
-      const out = Buffer.concat(rewriteChunk(buf, rw, true).out)
-      reply.header('content-length', out.length)
-      reply.send(out)
-    }, (err: unknown) => { reply.send(mapUpstreamError(err, origin, res.statusCode)) })
+  if (readWhole(res.headers)) {
+    readAll(stream, (err, buf) => { sendWhole(reply, err, buf, origin, res.statusCode, rw) })
     return
   }
   const decoder = decoderFor(encoding)
   if (decoder === null) {
-    reply.send(res.stream)
+    reply.send(stream)
     return
   }
   reply.removeHeader('content-length')
@@ -114,9 +114,24 @@ function deliver (request: FastifyRequest, reply: FastifyReply, res: UpstreamRes
     // A broken upstream stream must reach the caller as a broken response, never a short "complete" one.
     if (err !== null) rewriter.destroy(err)
   }
-  if (decoder === undefined) pipeline(res.stream, rewriter, onDone)
-  else pipeline(res.stream, decoder, rewriter, onDone)
+  if (decoder === undefined) pipeline(stream, rewriter, onDone)
+  else pipeline(stream, decoder, rewriter, onDone)
   reply.send(rewriter)
+}
+
+/** A small JSON body, read whole: sent as it is unless one of its links needs rewriting; broken, the caller's error. */
+function sendWhole (reply: FastifyReply, err: Error | undefined, buf: Buffer, origin: string, statusCode: number, rw: Rewrite): void {
+  if (err !== undefined) {
+    reply.send(mapUpstreamError(err, origin, statusCode))
+    return
+  }
+  if (!containsOrigin(buf, rw)) {
+    reply.send(buf)
+    return
+  }
+  const out = Buffer.concat(rewriteChunk(buf, rw, true).out)
+  reply.header('content-length', out.length)
+  reply.send(out)
 }
 
 /** A response with no body by definition (RFC 9110 §6.4.1): to HEAD, or 204 and 304. */
@@ -148,15 +163,30 @@ function decoderFor (encoding: string): Transform | undefined | null {
   }
 }
 
-/** Reads a small body whole (plain listeners: an async iterator costs more per response). */
-async function readAll (stream: Readable): Promise<Buffer> {
-  return await new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    stream.on('data', (chunk: Buffer) => { chunks.push(chunk) })
-    stream.once('error', reject)
-    stream.once('end', () => { resolve(chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks)) })
+/**
+ * Reads a small body whole, then calls back once: with its bytes, or with the stream's error (plain listeners and
+ * no promise: an async iterator or a promise costs more per response).
+ */
+function readAll (stream: Readable, done: (err: Error | undefined, body: Buffer) => void): void {
+  let first: Buffer | undefined
+  let chunks: Buffer[] | undefined
+  let settled = false
+  stream.on('data', (chunk: Buffer) => {
+    if (first === undefined) first = chunk
+    else (chunks ??= [first]).push(chunk)
+  })
+  stream.once('error', (err) => {
+    if (settled) return
+    settled = true
+    done(err, EMPTY)
+  })
+  stream.once('end', () => {
+    if (settled) return
+    settled = true
+    done(undefined, chunks !== undefined ? Buffer.concat(chunks) : first ?? EMPTY)
   })
 }
+const EMPTY = Buffer.alloc(0)
 
 /**
  * "deflate" is zlib-wrapped by RFC 9110 §8.4.1.2, but some servers send raw deflate: the first two bytes tell

@@ -15,6 +15,7 @@ import type { TokenProvider } from '../token/token-provider.js'
 import type { QuotaGuard } from '../quota/quota.js'
 import { upstreamRequestHeaders } from './headers.js'
 import type { Journey, RequestContext, StallBound } from './journey.js'
+import { UpstreamCall, type UpstreamAnswer } from './upstream-call.js'
 import { mapUpstreamError, upstreamSettingName } from './upstream-errors.js'
 
 /** Bodies up to this size are replayed after an upstream 401; a larger one gets the 401 passed through. */
@@ -42,7 +43,7 @@ interface SenderOptions {
   onUpstream401?: (() => void) | undefined
   onReplay?: (() => void) | undefined
   /** CXone's response, after any replay. */
-  arrived: (request: FastifyRequest, reply: FastifyReply, journey: Journey, ctx: RequestContext, res: Dispatcher.ResponseData) => void
+  arrived: (request: FastifyRequest, reply: FastifyReply, journey: Journey, ctx: RequestContext, res: UpstreamAnswer) => void
   /** The API could not be reached (or the fresh token for a replay not had). */
   failed: (request: FastifyRequest, reply: FastifyReply, journey: Journey, err: Error) => void
 }
@@ -70,33 +71,40 @@ export class Sender {
     if (ctx.caller.aborted === true) return
     ctx.upstreamStart = performance.now()
     this.#o.quota.sent(journey.ticket)
-    this.#o.dispatcher.request({
-      origin: ctx.origin,
-      path: request.raw.url as string,
-      method: request.method as Dispatcher.HttpMethod,
-      headers: upstreamRequestHeaders(request.headers, ctx.token.accessToken, this.#hostOf(ctx.origin), request.id),
-      body: ctx.body ?? null,
-      signal: ctx.caller,
-      headersTimeout: this.#o.upstreamTimeoutMs,
-      bodyTimeout: this.#o.upstreamTimeoutMs
-    }, (err, res) => {
+    const method = request.method
+    // A call of its own (not a flight's, whose body sharing reads) may have a small JSON answer collected whole.
+    const call = new UpstreamCall(method, ctx.caller, journey.share === undefined && method !== 'HEAD', (err, res) => {
       if (err !== null) {
         if (ctx.caller.aborted === true) return
         // A GET that meets a keep-alive socket the API already closed is sent once more.
-        if (attempt === 0 && isStaleSocket(err) && (request.method === 'GET' || request.method === 'HEAD')) {
+        if (attempt === 0 && isStaleSocket(err) && (method === 'GET' || method === 'HEAD')) {
           this.send(request, reply, journey, ctx, attempt + 1)
           return
         }
         this.#o.failed(request, reply, journey, mapUpstreamError(err, ctx.origin, undefined, upstreamSettingName(this.#o.profile, ctx.upstream)))
         return
       }
-      this.#received(request, reply, journey, ctx, res)
+      this.#received(request, reply, journey, ctx, res as UpstreamAnswer)
     })
+    try {
+      this.#o.dispatcher.dispatch({
+        origin: ctx.origin,
+        path: request.raw.url as string,
+        method: method as Dispatcher.HttpMethod,
+        headers: upstreamRequestHeaders(request.headers, ctx.token.accessToken, this.#hostOf(ctx.origin), request.id),
+        body: ctx.body ?? null,
+        headersTimeout: this.#o.upstreamTimeoutMs,
+        bodyTimeout: this.#o.upstreamTimeoutMs
+      }, call)
+    } catch (err) {
+      // What undici refuses before sending (a header it will not write, say) is this call's error.
+      call.onError(err as Error)
+    }
   }
 
   /** A 401 may be about the token: one replay with a fresh one, within the budget. */
-  #received (request: FastifyRequest, reply: FastifyReply, journey: Journey, ctx: RequestContext, res: Dispatcher.ResponseData): void {
-    ctx.upstreamMs = performance.now() - ctx.upstreamStart
+  #received (request: FastifyRequest, reply: FastifyReply, journey: Journey, ctx: RequestContext, res: UpstreamAnswer): void {
+    ctx.upstreamMs = res.headersAt - ctx.upstreamStart
     if (res.statusCode === 401) {
       const route = `${request.method} ${pathOf(request.raw.url ?? '')}`
       if (ctx.replayed) {
@@ -117,8 +125,8 @@ export class Sender {
     this.#o.arrived(request, reply, journey, ctx, res)
   }
 
-  #replay (request: FastifyRequest, reply: FastifyReply, journey: Journey, ctx: RequestContext, res: Dispatcher.ResponseData): void {
-    res.body.resume()
+  #replay (request: FastifyRequest, reply: FastifyReply, journey: Journey, ctx: RequestContext, res: UpstreamAnswer): void {
+    res.body?.resume()
     clearUpstreamHeaders(reply)
     ctx.replayed = true
     this.#o.onReplay?.()
