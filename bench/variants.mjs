@@ -2,6 +2,9 @@
 // Usage: node bench/variants.mjs [--pin] [--rounds N] [--seconds S] [--connections C] [--root BUILD] 'name|ENV=v,ENV2=v|--node-flag ...|BUILD' ...
 //   the first variant is always bare Fastify + @fastify/http-proxy; "prod" is the proxy as the bin runs it.
 import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { API_PATH } from './upstream.mjs'
 import { formatVariants, runVariants } from './lib/ab.mjs'
@@ -27,11 +30,15 @@ async function main () {
       variants.push({ key: name, url: `${p.url}${API_PATH}`, pid: p.pid })
     }
     // --pin: each server under test on CPU 0 (all its threads), the upstream and wrk on CPU 1: steadier CPU/req.
+    let wrk = tools.wrk
     if (values.pin) {
+      wrk = join(mkdtempSync(join(tmpdir(), 'variants-')), 'wrk-on-cpu1')
+      writeFileSync(wrk, `#!/bin/sh\nexec taskset -c 1 ${tools.wrk} "$@"\n`)
+      chmodSync(wrk, 0o755)
       for (const v of variants) execFileSync('taskset', ['-a', '-p', '-c', '0', String(v.pid)], { stdio: 'ignore' })
       execFileSync('taskset', ['-a', '-p', '-c', '1', String(upstream.pid)], { stdio: 'ignore' })
     }
-    const results = await runVariants(variants, { rounds: Number(values.rounds ?? 5), seconds: Number(values.seconds ?? 6), wrk: values.pin ? '/tmp/wrk1' : tools.wrk, connections: Number(values.connections ?? 50) })
+    const results = await runVariants(variants, { rounds: Number(values.rounds ?? 5), seconds: Number(values.seconds ?? 6), wrk, connections: Number(values.connections ?? 50) })
     console.log(formatVariants(results))
     for (const r of results) console.log(`  per round CPU vs bare: ${r.runs.map((x, i) => (x.cpuUsPerReq / results[0].runs[i].cpuUsPerReq).toFixed(2)).join(' ')}  ${r.variant}`)
   } finally { await cleanup() }

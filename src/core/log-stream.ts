@@ -30,9 +30,15 @@ export class LogStream {
       return false
     }
     this.#pending += line
-    if (!this.#writing) this.#next()
+    if (!this.#writing) {
+      // The lines of one turn of the event loop go out in one write (under load, one write per many requests).
+      this.#writing = true
+      setImmediate(this.#kick)
+    }
     return true
   }
+
+  readonly #kick = (): void => { this.#next() }
 
   /** Calls back once what is pending has been written (or can never be). */
   flush (cb?: () => void): void {

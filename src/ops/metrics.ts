@@ -20,6 +20,15 @@ const OTHER_FAMILY = /^\/(dfo|engager|business-data-manager|user-management|auth
  * resource family, e.g. `api:skills`.
  */
 export function routeClass (path: string): string {
+  // A poller asks for the same path again and again: its class is the last one's.
+  if (path === lastClassified.path) return lastClassified.cls
+  const cls = classify(path)
+  lastClassified = { path, cls }
+  return cls
+}
+let lastClassified = { path: '', cls: 'api:other' }
+
+function classify (path: string): string {
   if (path.startsWith('/_proxy/')) return 'admin'
   const m = API_PATH.exec(path)
   if (m === null) {
@@ -55,6 +64,8 @@ export class Metrics {
   // Label children bound once per label set, counted in place (one Map lookup per request).
   readonly #requestChildren = new Map<string, CountedChild>()
   readonly #upstreamChildren = new Map<string, ObservedChild>()
+  /** The children of the last request that went upstream, with its labels (see request()). */
+  #lastRequest: { profile: string, upstream: string, method: string, cls: string, status: number, counter: CountedChild, histogram: ObservedChild } | undefined
   readonly #callerRequests: InPlaceCounter
   readonly #callerShadow: InPlaceCounter
   readonly #callerChildren = new Map<string, CountedChild>()
@@ -137,6 +148,13 @@ export class Metrics {
 
   /** `profile` and `upstream` are bounded by the configuration (profile names, the routing table's upstreams). */
   request (method: string, routeClassLabel: string, status: number, upstreamMs: number | undefined, upstream = 'none', profile = 'default'): void {
+    const last = this.#lastRequest
+    if (last !== undefined && last.status === status && last.method === method && last.cls === routeClassLabel && last.upstream === upstream && last.profile === profile) {
+      last.counter.value++
+      if (upstreamMs !== undefined) last.histogram.observe(upstreamMs / 1000)
+      return
+    }
+    this.#lastRequest = undefined
     const key = `${profile} ${upstream} ${method} ${routeClassLabel} ${status}`
     let counter = this.#requestChildren.get(key)
     if (counter === undefined) {
@@ -152,6 +170,8 @@ export class Metrics {
         this.#upstreamChildren.set(hkey, histogram)
       }
       histogram.observe(upstreamMs / 1000)
+      // Most requests have the labels of the one before: the next one like it finds both children here.
+      this.#lastRequest = { profile, upstream, method, cls: routeClassLabel, status, counter, histogram }
     }
   }
 

@@ -5,6 +5,13 @@ import type { AnsweredRequest } from '../core/answered-request.js'
 const FIELDS = ['reqId', 'method', 'path', 'status', 'ms', 'upstreamMs', 'token', 'profile', 'upstream', 'quota', 'caller'] as const
 export type RequestLine = Pick<AnsweredRequest, typeof FIELDS[number]>
 const LEVELS = { debug: 20, info: 30 } as const
+/** Printable ASCII but `"` and `\\`: JSON.stringify would write such a string as it is, in quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
+/** A string as JSON: quoted as it is when nothing in it needs escaping (nearly always), else JSON.stringify's. */
+function q (v: string): string {
+  return PLAIN.test(v) ? `"${v}"` : JSON.stringify(v)
+}
 const s = pino.symbols
 
 /**
@@ -38,13 +45,13 @@ export function requestLineWriter (logger: Logger): (level: 'debug' | 'info', li
   return (level, line) => {
     const num = LEVELS[level]
     if (num < logger.levelVal) return
-    let out = `${starts[num] as string}${time()}${l[s.chindingsSym] as string},"reqId":${JSON.stringify(line.reqId)},"method":${JSON.stringify(line.method)},"path":${JSON.stringify(line.path)},"status":${line.status},"ms":${line.ms}`
+    let out = `${starts[num] as string}${time()}${l[s.chindingsSym] as string},"reqId":${q(line.reqId)},"method":${q(line.method)},"path":${q(line.path)},"status":${line.status},"ms":${line.ms}`
     if (line.upstreamMs !== undefined) out += `,"upstreamMs":${line.upstreamMs}`
-    if (line.token !== undefined) out += `,"token":${JSON.stringify(line.token)}`
-    if (line.profile !== undefined) out += `,"profile":${JSON.stringify(line.profile)}`
-    if (line.upstream !== undefined) out += `,"upstream":${JSON.stringify(line.upstream)}`
-    if (line.quota !== undefined) out += `,"quota":${JSON.stringify(line.quota)}`
-    if (line.caller !== undefined) out += `,"caller":${JSON.stringify(line.caller)}`
+    if (line.token !== undefined) out += `,"token":${q(line.token)}`
+    if (line.profile !== undefined) out += `,"profile":${q(line.profile)}`
+    if (line.upstream !== undefined) out += `,"upstream":${q(line.upstream)}`
+    if (line.quota !== undefined) out += `,"quota":${q(line.quota)}`
+    if (line.caller !== undefined) out += `,"caller":${q(line.caller)}`
     stream.write(`${out},"msg":"request"${end}`)
   }
 }

@@ -77,7 +77,8 @@ const OPEN_PATHS = new Set(['/_proxy/healthz', '/_proxy/readyz'])
 const OWN_FETCH_SITES = new Set(['same-origin', 'none'])
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 const HOST_HEADER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/
-const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i
+/** A whole segment that is "." or "..", raw or percent-encoded (one scan of the path, no split). */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i
 const ENCODED_SLASH = /%(?:2f|5c)/i
 const BAD_PERCENT = /%(?![0-9a-f]{2})/i
 /** Headers that ask a server to act on another method or URL than the one admission judged. */
@@ -126,12 +127,8 @@ export function checkTarget (rawUrl: string): void {
   if (BAD_PERCENT.test(rawUrl)) {
     throw new ProxyError('bad_request', 'the request target has a malformed percent-escape: encode "%" as %25')
   }
-  if (path.includes('.') || /%2e/i.test(path)) {
-    for (const segment of path.split('/')) {
-      if (DOT_SEGMENT.test(segment)) {
-        throw new ProxyError('bad_request', 'the path contains a "." or ".." segment (raw or percent-encoded): send the resolved path')
-      }
-    }
+  if (DOT_SEGMENT.test(path)) {
+    throw new ProxyError('bad_request', 'the path contains a "." or ".." segment (raw or percent-encoded): send the resolved path')
   }
 }
 

@@ -11,7 +11,7 @@ import type { Share, Shared, Sharing } from '../quota/sharing.js'
 import { isEventStream } from '../quota/vary.js'
 import type { Journey, RequestContext } from './journey.js'
 import { bodiless, drain, type Responder } from './respond.js'
-import type { UpstreamAnswer } from './upstream-call.js'
+import { readWhole, type UpstreamAnswer } from './upstream-call.js'
 import { mapBrokenResponse } from './upstream-errors.js'
 
 interface FlightsOptions {
@@ -119,6 +119,11 @@ export class Flights {
   }
 
   #deliver (request: FastifyRequest, reply: FastifyReply, response: WholeResponse, extra: Record<string, string> | undefined): void {
+    // What respond.ts would read whole from a stream goes to it whole; the rest (compressed, not JSON) as a stream.
+    if (!bodiless(request.method, response.statusCode) && readWhole(response.headers)) {
+      this.#o.responder.respond(request, reply, response.source, { statusCode: response.statusCode, headers: response.headers, stream: undefined, whole: response.body }, extra)
+      return
+    }
     const stream = Readable.from(response.body.length > 0 ? [response.body] : [])
     this.#o.responder.respond(request, reply, response.source, { statusCode: response.statusCode, headers: response.headers, stream }, extra)
   }

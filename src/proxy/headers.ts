@@ -13,8 +13,15 @@ const DROPPED_REQUEST = new Set([
   'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip'
 ])
 
-function connectionListed (value: string | string[] | number | undefined): string[] {
-  if (typeof value !== 'string') return []
+const NONE: readonly string[] = []
+const KEEP_ALIVE: readonly string[] = ['keep-alive']
+const CLOSE: readonly string[] = ['close']
+
+/** The fields a Connection header names; its usual values without a parse. */
+function connectionListed (value: string | string[] | number | undefined): readonly string[] {
+  if (typeof value !== 'string') return NONE
+  if (value === 'keep-alive') return KEEP_ALIVE
+  if (value === 'close') return CLOSE
   return value.toLowerCase().split(',').map((s) => s.trim()).filter((s) => s !== '')
 }
 

@@ -101,11 +101,17 @@ export function rewriteHeaderValue (value: string, rw: Rewrite): string {
 
 /** True if the bytes contain a rewritable URL (used to skip work on bodies that need none). */
 export function containsOrigin (buf: Buffer, rw: Rewrite): boolean {
+  // Every needle is a URL's origin, plain or JSON-escaped: a body with neither "://" nor ":\/\/" holds none of them
+  // (one or two scans instead of one per needle).
+  if (buf.indexOf(SCHEME_END) === -1 && buf.indexOf(SCHEME_END_ESCAPED) === -1) return false
   for (const needle of rw.needles) {
     if (buf.indexOf(needle) !== -1) return true
   }
   return false
 }
+
+const SCHEME_END = Buffer.from('://')
+const SCHEME_END_ESCAPED = Buffer.from(':\\/\\/')
 
 interface Match { at: number, needle: number }
 
