@@ -127,8 +127,20 @@ export function checkTarget (rawUrl: string): void {
   if (BAD_PERCENT.test(rawUrl)) {
     throw new ProxyError('bad_request', 'the request target has a malformed percent-escape: encode "%" as %25')
   }
+  if (path.includes('%') && !decodes(path)) {
+    throw new ProxyError('bad_request', 'the path\'s percent-escapes are not UTF-8 (%FF, say): percent-encode the UTF-8 bytes of each character')
+  }
   if (DOT_SEGMENT.test(path)) {
     throw new ProxyError('bad_request', 'the path contains a "." or ".." segment (raw or percent-encoded): send the resolved path')
+  }
+}
+
+function decodes (path: string): boolean {
+  try {
+    decodeURIComponent(path)
+    return true
+  } catch {
+    return false
   }
 }
 

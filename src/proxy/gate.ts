@@ -42,6 +42,8 @@ export class UpstreamGate {
   /** issue 22: each waiter's owner (its caller), and the places each owner holds. */
   readonly #owners = new Map<Waiting, string>()
   readonly #held = new Map<string, number>()
+  /** The places held by requests of no named caller (owner ''). */
+  #anonymous = 0
   readonly #order = new WeakMap<Socket, SocketOrder>()
 
   constructor (o: GateOptions) {
@@ -93,7 +95,8 @@ export class UpstreamGate {
     let best: Waiting | undefined
     let fewest = Infinity
     for (const w of this.#queue) {
-      const held = this.#held.get(this.#owners.get(w) ?? '') ?? 0
+      const owner = this.#owners.get(w) ?? ''
+      const held = owner === '' ? this.#anonymous : this.#held.get(owner) ?? 0
       if (held < fewest) {
         best = w
         fewest = held
@@ -103,6 +106,11 @@ export class UpstreamGate {
   }
 
   #count (owner: string, by: number): void {
+    // Without named callers every request is the one owner '': a number, no Map entry made and dropped per request.
+    if (owner === '') {
+      this.#anonymous += by
+      return
+    }
     const n = (this.#held.get(owner) ?? 0) + by
     if (n <= 0) this.#held.delete(owner)
     else this.#held.set(owner, n)

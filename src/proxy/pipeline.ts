@@ -47,6 +47,12 @@ interface PipelineOptions {
   limits?: CallerLimits | undefined
   /** issue 22, shadow mode: what a caller's policy or share would have refused. */
   wouldRefuse?: ((request: FastifyRequest, err: ProxyError) => void) | undefined
+  /**
+   * The forwarding handler, called straight from here once the request is prepared (issue 26): @fastify/http-proxy's
+   * own route handler would only repeat, with three URL parses per request, the destination check admission's
+   * checkTarget already made (stricter; test/property-request-target.test.ts).
+   */
+  proceed: (request: FastifyRequest, reply: FastifyReply) => void
 }
 
 export class Pipeline {
@@ -58,8 +64,20 @@ export class Pipeline {
     this.#o = o
   }
 
-  /** Steps 1 to 3, then the rest (`prepare`) for a request that makes a call. */
-  readonly run = (request: FastifyRequest, reply: FastifyReply, done: Done): void => {
+  /** Steps 1 to 3, then the rest (`prepare`) for a request that makes a call; an error goes to Fastify's `next`. */
+  readonly run = (request: FastifyRequest, reply: FastifyReply, next: Done): void => {
+    const done: Done = (err) => {
+      if (err !== undefined) {
+        next(err)
+        return
+      }
+      if (reply.sent) return
+      try {
+        this.#o.proceed(request, reply)
+      } catch (e) {
+        next(e as Error)
+      }
+    }
     const journey = request.journey as Journey
     const body = request.body instanceof Buffer ? request.body : undefined
     if (body !== undefined) journey.holdBody(body.length)

@@ -9,7 +9,8 @@ export function trackOpenResponses (server: Server): Set<ServerResponse> {
   const open = new Set<ServerResponse>()
   server.on('request', (_req, res: ServerResponse) => {
     open.add(res)
-    res.once('close', () => { open.delete(res) })
+    // 'close' comes once per response: a plain listener (no once wrapper per request).
+    res.on('close', () => { open.delete(res) })
   })
   return open
 }
