@@ -1,15 +1,18 @@
 // Ad-hoc interleaved A/B of the proxy under different settings and V8 flags, against bare Fastify.
 // Usage: node bench/variants.mjs [--pin] [--rounds N] [--seconds S] [--connections C] [--root BUILD] 'name|ENV=v,ENV2=v|--node-flag ...|BUILD' ...
-//   the first variant is always bare Fastify + @fastify/http-proxy; "prod" is the proxy as the bin runs it.
+//   the first variant is always bare Fastify + @fastify/http-proxy; "prod" is the proxy as the bin runs it;
+//   'ref:fastify|MALLOC_ARENA_MAX=2|--max-semi-space-size=4' is a baseline of bench/reference-proxy.mjs with those settings.
 import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { API_PATH } from './upstream.mjs'
 import { formatVariants, runVariants } from './lib/ab.mjs'
 import { installCleanup, interrupted } from './lib/procs.mjs'
 import { startProxy, startReference, startTokenSource, startUpstream } from './lib/targets.mjs'
+import { firstLine, start, stop } from './lib/procs.mjs'
 import { ensureTools } from './lib/tools.mjs'
 
 async function main () {
@@ -24,6 +27,15 @@ async function main () {
     const variants = [{ key: 'bare Fastify + @fastify/http-proxy', url: `${bare.url}${API_PATH}`, pid: bare.pid }]
     for (const spec of positionals) {
       const [name, envs = '', flags = '', root = values.root] = spec.split('|')
+      if (name.startsWith('ref:')) {
+        // 'ref:KIND|ENV=v|--flags': one of bench/reference-proxy.mjs's baselines with these V8 flags and environment.
+        const env = { ...process.env, ...Object.fromEntries(envs.split(',').filter(Boolean).map((kv) => kv.split('='))) }
+        const entry = start(name, process.execPath, [...flags.split(' ').filter(Boolean), fileURLToPath(new URL('./reference-proxy.mjs', import.meta.url)), name.slice(4), upstream.origin], { env })
+        const { port } = JSON.parse(await firstLine(entry))
+        servers.push({ stop: async () => await stop(entry) })
+        variants.push({ key: `${name} ${flags}`, url: `http://127.0.0.1:${port}${API_PATH}`, pid: entry.child.pid })
+        continue
+      }
       const env = Object.fromEntries(envs.split(',').filter(Boolean).map((kv) => kv.split('=')))
       const p = await startProxy({ issuer: tokens.issuer, apiOrigin: upstream.origin, env, nodeArgs: flags.split(' ').filter(Boolean), name, ...(root ? { root } : {}) })
       servers.push(p)
