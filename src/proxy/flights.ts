@@ -11,7 +11,7 @@ import type { Share, Shared, Sharing } from '../quota/sharing.js'
 import { isEventStream } from '../quota/vary.js'
 import type { Journey, RequestContext } from './journey.js'
 import { bodiless, drain, type Responder } from './respond.js'
-import { readWhole, type UpstreamAnswer } from './upstream-call.js'
+import { EMPTY, readWhole, type UpstreamAnswer } from './upstream-call.js'
 import { mapBrokenResponse } from './upstream-errors.js'
 
 interface FlightsOptions {
@@ -21,8 +21,6 @@ interface FlightsOptions {
   alone: (request: FastifyRequest, reply: FastifyReply, journey: Journey) => void
   onCoalesced?: (() => void) | undefined
 }
-
-const NO_BODY = Buffer.alloc(0)
 
 export class Flights {
   readonly #o: FlightsOptions
@@ -60,7 +58,7 @@ export class Flights {
     const body = res.body ?? Readable.from(res.whole !== undefined && res.whole.length > 0 ? [res.whole] : [])
     if (bodiless(request.method, res.statusCode)) {
       drain(body)
-      this.#share(share, ctx, res, NO_BODY)
+      this.#share(share, ctx, res, EMPTY)
       return
     }
     // A stream of events is never shared: it reaches the leader as it comes (read whole, it would arrive at its end).

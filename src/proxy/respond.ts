@@ -12,7 +12,7 @@ import { upstreamOrigin } from '../token/upstreams.js'
 import type { UpstreamSource } from '../quota/coalesce.js'
 import { downstreamResponseHeaders, type LinkRewrite } from './headers.js'
 import { buildRewrite, containsOrigin, LinkRewriter, rewriteChunk, rewriteHeaderValue, rewriteLocation, type KnownOrigin, type Rewrite } from './link-rewriter.js'
-import { readWhole } from './upstream-call.js'
+import { BodyChunks, EMPTY, JSON_TYPE, readWhole } from './upstream-call.js'
 import { mapUpstreamError } from './upstream-errors.js'
 
 /** A response from upstream as undici gives it, or one read whole and replayed from memory. */
@@ -72,8 +72,6 @@ export class Responder {
     return this.#last
   }
 }
-
-const JSON_TYPE = /\bjson\b/i
 
 /** The body, its headers already on the reply. */
 function deliver (request: FastifyRequest, reply: FastifyReply, res: UpstreamResponse, origin: string, rw: Rewrite): void {
@@ -168,13 +166,9 @@ function decoderFor (encoding: string): Transform | undefined | null {
  * no promise: an async iterator or a promise costs more per response).
  */
 function readAll (stream: Readable, done: (err: Error | undefined, body: Buffer) => void): void {
-  let first: Buffer | undefined
-  let chunks: Buffer[] | undefined
+  const body = new BodyChunks()
   let settled = false
-  stream.on('data', (chunk: Buffer) => {
-    if (first === undefined) first = chunk
-    else (chunks ??= [first]).push(chunk)
-  })
+  stream.on('data', (chunk: Buffer) => { body.add(chunk) })
   stream.once('error', (err) => {
     if (settled) return
     settled = true
@@ -183,10 +177,9 @@ function readAll (stream: Readable, done: (err: Error | undefined, body: Buffer)
   stream.once('end', () => {
     if (settled) return
     settled = true
-    done(undefined, chunks !== undefined ? Buffer.concat(chunks) : first ?? EMPTY)
+    done(undefined, body.whole())
   })
 }
-const EMPTY = Buffer.alloc(0)
 
 /**
  * "deflate" is zlib-wrapped by RFC 9110 §8.4.1.2, but some servers send raw deflate: the first two bytes tell

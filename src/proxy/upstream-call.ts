@@ -16,7 +16,7 @@ import { Readable as BodyReadable } from 'undici/lib/api/readable.js'
 
 /** JSON bodies up to this size are read whole: one indexOf decides if any link needs rewriting (respond.ts). */
 export const SMALL_JSON = 256 * 1024
-const JSON_TYPE = /\bjson\b/i
+export const JSON_TYPE = /\bjson\b/i
 
 /** What respond.ts reads whole anyway: a JSON body, not encoded, of a known length up to SMALL_JSON. */
 export function readWhole (headers: Record<string, string | string[] | undefined>): boolean {
@@ -53,7 +53,22 @@ interface Signal {
 }
 
 const noop = (): void => {}
-const EMPTY = Buffer.alloc(0)
+export const EMPTY = Buffer.alloc(0)
+
+/** A body's chunks as they come, joined once at the end (a body of one chunk is that chunk, not a copy). */
+export class BodyChunks {
+  #first: Buffer | undefined = undefined
+  #rest: Buffer[] | undefined = undefined
+
+  add (chunk: Buffer): void {
+    if (this.#first === undefined) this.#first = chunk
+    else (this.#rest ??= [this.#first]).push(chunk)
+  }
+
+  whole (): Buffer {
+    return this.#rest !== undefined ? Buffer.concat(this.#rest) : this.#first ?? EMPTY
+  }
+}
 
 export class UpstreamCall implements Dispatcher.DispatchHandler {
   #callback: Callback | null
@@ -64,7 +79,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #reason: Error | null = null
   #removeAbortListener: (() => void) | null = null
   #stream: InstanceType<typeof BodyReadable> | null = null
-  #collecting: { statusCode: number, headers: UpstreamAnswer['headers'], headersAt: number, first: Buffer | undefined, chunks: Buffer[] | undefined } | null = null
+  #collecting: { statusCode: number, headers: UpstreamAnswer['headers'], headersAt: number, body: BodyChunks } | null = null
 
   constructor (method: string, signal: Signal | null | undefined, mayCollect: boolean, callback: Callback) {
     this.#method = method
@@ -93,7 +108,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     const headers = util.parseHeaders(rawHeaders) as UpstreamAnswer['headers']
     const callback = this.#callback
     if (this.#mayCollect && statusCode !== 204 && statusCode !== 304 && readWhole(headers)) {
-      this.#collecting = { statusCode, headers, headersAt: performance.now(), first: undefined, chunks: undefined }
+      this.#collecting = { statusCode, headers, headersAt: performance.now(), body: new BodyChunks() }
       return true
     }
     const contentLength = headers['content-length']
@@ -116,8 +131,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   onData (chunk: Buffer): boolean {
     const c = this.#collecting
     if (c === null) return (this.#stream as InstanceType<typeof BodyReadable>).push(chunk)
-    if (c.first === undefined) c.first = chunk
-    else (c.chunks ??= [c.first]).push(chunk)
+    c.body.add(chunk)
     return true
   }
 
@@ -128,8 +142,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       return
     }
     this.#done()
-    const whole = c.chunks !== undefined ? Buffer.concat(c.chunks) : c.first ?? EMPTY
-    this.#answer({ statusCode: c.statusCode, headers: c.headers, body: undefined, whole, bodyError: undefined, headersAt: c.headersAt })
+    this.#answer({ statusCode: c.statusCode, headers: c.headers, body: undefined, whole: c.body.whole(), bodyError: undefined, headersAt: c.headersAt })
   }
 
   onError (err: Error): void {
