@@ -26,6 +26,11 @@ async function raw (url: string, request: string): Promise<string> {
   })
 }
 
+async function until (ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!ok() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+}
+
 describe('a small JSON answer read whole', () => {
   for (const [name, method, env] of [['a GET with coalescing off', 'GET', { PROXY_COALESCE: 'false' }], ['a POST', 'POST', {}]] as const) {
     it(`${name}: the same bytes, with the API's links rewritten to the proxy`, async () => {
@@ -66,11 +71,13 @@ describe('a small JSON answer read whole', () => {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': 1000 })
         res.write('{"skills":[')
       }, env)
-      const calls = Array.from({ length: 5 }, async (_v, i) => await fetch(`${stack?.url ?? ''}${API}/skills/${i}`, { method, signal: AbortSignal.timeout(300), ...(method === 'POST' ? { body: '{}' } : {}) }).then(async (r) => await r.text()).catch(() => 'gone'))
+      const callers = Array.from({ length: 5 }, () => new AbortController())
+      const calls = callers.map(async (c, i) => await fetch(`${stack?.url ?? ''}${API}/skills/${i}`, { method, signal: c.signal, ...(method === 'POST' ? { body: '{}' } : {}) }).then(async (r) => await r.text()).catch(() => 'gone'))
+      // The callers leave once every answer has begun to arrive upstream (no timing guess on a loaded machine).
+      await until(() => started === 5)
+      for (const c of callers) c.abort()
       expect(await Promise.all(calls)).toEqual(Array(5).fill('gone'))
-      const deadline = Date.now() + 2_000
-      while (closedUpstream < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
-      expect(started).toBe(5)
+      await until(() => closedUpstream === 5)
       expect(closedUpstream).toBe(5)
     })
   }
