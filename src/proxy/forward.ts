@@ -9,8 +9,8 @@
  *
  * Registered through @fastify/http-proxy for its routes, with our own handler, which talks to undici directly: a
  * caller's hang-up aborts the upstream call, and nothing else runs per request. The pipeline calls the handler
- * itself once a request is prepared: http-proxy's route handler would only repeat the destination check admission
- * made (issue 26), and is reached only by a request the pipeline passes on without preparing.
+ * itself once a request is prepared (`proceed`): http-proxy's route handler would only repeat the destination check
+ * admission made (issue 26). It is still given our handler, so that nothing could ever reach reply-from.
  */
 import httpProxy from '@fastify/http-proxy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -111,7 +111,7 @@ function stages (opts: ForwardOptions): { pipeline: Pipeline, handler: (request:
   const sharing = new Sharing<RequestContext>({ coalesce: opts.coalesce, cache: opts.cache, provider })
   const responder = new Responder({ routing: opts.routing, publicOrigin: opts.publicOrigin })
   const flights = new Flights({ sharing, responder, alone, onCoalesced: opts.onCoalesced })
-  const pipeline = new Pipeline({ routing: opts.routing, sharing, quota, provider, discovery: opts.discovery, gate, inFlight: flights.await, limits: opts.limits, wouldRefuse: opts.wouldRefuse, proceed: (request, reply) => { handler(request, reply) } })
+  const pipeline = new Pipeline({ routing: opts.routing, sharing, quota, provider, discovery: opts.discovery, gate, inFlight: flights.await, limits: opts.limits, wouldRefuse: opts.wouldRefuse, proceed: handler })
   const { dispatcher, upstreamTimeoutMs, onUpstream401, onReplay } = opts
   const sender = new Sender({ profile: opts.profile, dispatcher, provider, quota, clock, upstreamTimeoutMs, onUpstream401, onReplay, arrived: flights.arrived, failed: flights.failed })
 
